@@ -1,0 +1,27 @@
+//! poto-sessions: a pluggable user-session store — in-memory by default, Redis for
+//! multi-instance production, or your own provider — with the module and LLM API of the Poto
+//! framework. One implementation, shared by Rust, C, Python and Node servers.
+
+pub mod cleanup;
+pub mod conformance;
+pub mod context;
+pub mod data;
+pub mod error;
+pub mod llm;
+pub mod memory;
+pub mod module;
+pub mod provider;
+pub mod redis;
+pub mod runtime;
+pub mod update;
+
+pub use cleanup::{CleanupReport, PeriodicCleanup};
+pub use context::{current_user, with_user};
+pub use data::SessionData;
+pub use error::{ErrorKind, Result, SessionError};
+pub use llm::LLMPotoModule;
+pub use memory::InMemorySessionProvider;
+pub use module::{defaults_fn, session_provider, set_session_provider, PotoModule, SessionDefaults};
+pub use provider::{Capabilities, CasOutcome, SessionProvider, SessionStats, Versioned};
+pub use redis::{RedisOptions, RedisSessionProvider};
+pub use update::RetryPolicy;

@@ -1,0 +1,292 @@
+//! The default provider: a concurrent in-process map with sliding TTL.
+//! Not shared across processes and lost on restart (the seed's stated limits).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use serde_json::Value;
+
+use crate::data::{
+    check_size, encode_fields, format_timestamp, now_unix_ms, prepare_session, validate_field_key,
+    validate_ttl, validate_user_id, SessionData, CREATED_AT_KEY, DEFAULT_MAX_SESSION_BYTES, LAST_ACTIVITY_KEY,
+};
+use crate::error::Result;
+use crate::provider::{Capabilities, CasOutcome, SessionProvider, Versioned};
+
+/// Default time a session lives after its last write or touch.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+struct Entry {
+    data: SessionData,
+    version: u64,
+    expires_at: Instant,
+    last_activity_ms: i64,
+}
+
+impl Entry {
+    fn live(&self, now: Instant) -> bool {
+        self.expires_at > now
+    }
+}
+
+/// In-memory [`SessionProvider`]: every capability, updates atomic within this process.
+pub struct InMemorySessionProvider {
+    sessions: DashMap<String, Entry>,
+    ttl: Duration,
+    max_session_bytes: usize,
+    /// One counter for all users, so a version is never reused after a delete.
+    next_version: AtomicU64,
+}
+
+impl Default for InMemorySessionProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for InMemorySessionProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InMemorySessionProvider").field("ttl", &self.ttl).finish_non_exhaustive()
+    }
+}
+
+impl InMemorySessionProvider {
+    /// A provider with the default TTL (24 h) and size limit (1 MiB).
+    pub fn new() -> Self {
+        InMemorySessionProvider {
+            sessions: DashMap::new(),
+            ttl: DEFAULT_TTL,
+            max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
+            next_version: AtomicU64::new(1),
+        }
+    }
+
+    /// Sets the default TTL (at least 1 ms).
+    pub fn with_ttl(mut self, ttl: Duration) -> Result<Self> {
+        validate_ttl(ttl)?;
+        self.ttl = ttl;
+        Ok(self)
+    }
+
+    /// Sets the largest session accepted, in bytes (see [`crate::data::encode_fields`]).
+    pub fn with_max_session_bytes(mut self, max: usize) -> Self {
+        self.max_session_bytes = max;
+        self
+    }
+
+    fn ttl_or_default(&self, ttl: Option<Duration>) -> Result<Duration> {
+        let ttl = ttl.unwrap_or(self.ttl);
+        validate_ttl(ttl)?;
+        Ok(ttl)
+    }
+
+    fn live_entry(&self, user_id: &str) -> Option<dashmap::mapref::one::Ref<'_, String, Entry>> {
+        let now = Instant::now();
+        match self.sessions.get(user_id) {
+            Some(entry) if entry.live(now) => Some(entry),
+            Some(entry) => {
+                drop(entry);
+                self.sessions.remove_if(user_id, |_, e| !e.live(now));
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Validates and stamps `data`, then stores it unless `expected` names another version
+    /// than the live one (`None`: any; `Some(None)`: only if absent); `Err(current)` then.
+    fn write(
+        &self,
+        user_id: &str,
+        data: SessionData,
+        ttl: Option<Duration>,
+        expected: Option<Option<u64>>,
+    ) -> Result<std::result::Result<u64, Option<Versioned>>> {
+        let ttl = self.ttl_or_default(ttl)?;
+        let mut data = prepare_session(user_id, data)?;
+        encode_fields(&data, self.max_session_bytes)?;
+        let now = Instant::now();
+        let mut slot = self.sessions.entry(user_id.to_owned());
+        let existing = match &mut slot {
+            dashmap::Entry::Occupied(e) if e.get().live(now) => Some(e.get()),
+            _ => None,
+        };
+        if let Some(expected) = expected {
+            if existing.map(|e| e.version) != expected {
+                return Ok(Err(existing.map(|e| Versioned { data: e.data.clone(), version: e.version })));
+            }
+        }
+        let now_ms = now_unix_ms();
+        let stamp = format_timestamp(now_ms);
+        if !data.contains_key(CREATED_AT_KEY) {
+            let created = existing.and_then(|e| e.data.get(CREATED_AT_KEY).cloned());
+            data.insert(CREATED_AT_KEY.to_owned(), created.unwrap_or_else(|| Value::String(stamp.clone())));
+        }
+        data.insert(LAST_ACTIVITY_KEY.to_owned(), Value::String(stamp));
+        let version = self.next_version.fetch_add(1, Ordering::Relaxed);
+        slot.insert(Entry { data, version, expires_at: now + ttl, last_activity_ms: now_ms });
+        Ok(Ok(version))
+    }
+
+    fn stamp(entry: &mut Entry, ttl: Duration) {
+        let now_ms = now_unix_ms();
+        entry.data.insert(LAST_ACTIVITY_KEY.to_owned(), Value::String(format_timestamp(now_ms)));
+        entry.last_activity_ms = now_ms;
+        entry.expires_at = Instant::now() + ttl;
+    }
+
+    /// Drops expired entries so that memory does not grow with sessions nobody reads again.
+    fn purge_expired(&self) {
+        let now = Instant::now();
+        self.sessions.retain(|_, e| e.live(now));
+    }
+}
+
+#[async_trait]
+impl SessionProvider for InMemorySessionProvider {
+    async fn get_session(&self, user_id: &str) -> Result<Option<SessionData>> {
+        validate_user_id(user_id)?;
+        Ok(self.live_entry(user_id).map(|e| e.data.clone()))
+    }
+
+    async fn set_session(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<()> {
+        self.write(user_id, data, ttl, None).map(|_| ())
+    }
+
+    async fn delete_session(&self, user_id: &str) -> Result<()> {
+        validate_user_id(user_id)?;
+        self.sessions.remove(user_id);
+        Ok(())
+    }
+
+    async fn has_session(&self, user_id: &str) -> Result<bool> {
+        validate_user_id(user_id)?;
+        Ok(self.live_entry(user_id).is_some())
+    }
+
+    async fn cleanup_old_sessions(&self, max_age: Duration) -> Result<u64> {
+        let cutoff = now_unix_ms().saturating_sub(max_age.as_millis().min(i64::MAX as u128) as i64);
+        let now = Instant::now();
+        let mut removed = 0;
+        self.sessions.retain(|_, e| {
+            let keep = e.live(now) && e.last_activity_ms >= cutoff;
+            if !keep && e.live(now) {
+                removed += 1;
+            }
+            keep
+        });
+        Ok(removed)
+    }
+
+    async fn get_active_sessions(&self) -> Result<Vec<String>> {
+        self.purge_expired();
+        Ok(self.sessions.iter().map(|e| e.key().clone()).collect())
+    }
+
+    async fn count(&self) -> Result<u64> {
+        self.purge_expired();
+        Ok(self.sessions.len() as u64)
+    }
+
+    async fn clear(&self) -> Result<u64> {
+        let now = Instant::now();
+        let mut removed = 0;
+        self.sessions.retain(|_, e| {
+            removed += u64::from(e.live(now));
+            false
+        });
+        Ok(removed)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { touch: true, versioned: true }
+    }
+
+    async fn touch(&self, user_id: &str, ttl: Option<Duration>) -> Result<bool> {
+        Ok(self.touch_and_get(user_id, ttl).await?.is_some())
+    }
+
+    async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {
+        validate_user_id(user_id)?;
+        Ok(self.live_entry(user_id).map(|e| Versioned { data: e.data.clone(), version: e.version }))
+    }
+
+    async fn compare_and_set(
+        &self,
+        user_id: &str,
+        expected: Option<u64>,
+        data: SessionData,
+        ttl: Option<Duration>,
+    ) -> Result<CasOutcome> {
+        Ok(match self.write(user_id, data, ttl, Some(expected))? {
+            Ok(version) => CasOutcome::Applied(version),
+            Err(current) => CasOutcome::Conflict(current),
+        })
+    }
+
+    async fn touch_and_get(&self, user_id: &str, ttl: Option<Duration>) -> Result<Option<SessionData>> {
+        validate_user_id(user_id)?;
+        let ttl = self.ttl_or_default(ttl)?;
+        let now = Instant::now();
+        match self.sessions.get_mut(user_id) {
+            Some(mut entry) if entry.live(now) => {
+                Self::stamp(&mut entry, ttl);
+                Ok(Some(entry.data.clone()))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn insert_if_absent(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<SessionData> {
+        loop {
+            match self.write(user_id, data.clone(), ttl, Some(None))? {
+                Ok(_) => {}
+                Err(Some(current)) => return Ok(current.data),
+                Err(None) => continue,
+            }
+            if let Some(entry) = self.live_entry(user_id) {
+                return Ok(entry.data.clone());
+            }
+        }
+    }
+
+    async fn set_field(
+        &self,
+        user_id: &str,
+        key: &str,
+        value: Value,
+        create_with: Option<SessionData>,
+        ttl: Option<Duration>,
+    ) -> Result<bool> {
+        validate_user_id(user_id)?;
+        validate_field_key(key)?;
+        let ttl = self.ttl_or_default(ttl)?;
+        loop {
+            {
+                let now = Instant::now();
+                if let Some(mut entry) = self.sessions.get_mut(user_id).filter(|e| e.live(now)) {
+                    let size: usize = entry
+                        .data
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != key)
+                        .map(|(k, v)| k.len() + v.to_string().len())
+                        .sum();
+                    let text_len = value.to_string().len();
+                    check_size(size + key.len() + text_len, self.max_session_bytes)?;
+                    entry.data.insert(key.to_owned(), value);
+                    entry.version = self.next_version.fetch_add(1, Ordering::Relaxed);
+                    Self::stamp(&mut entry, ttl);
+                    return Ok(true);
+                }
+            }
+            match &create_with {
+                Some(defaults) => {
+                    self.insert_if_absent(user_id, defaults.clone(), Some(ttl)).await?;
+                }
+                None => return Ok(false),
+            }
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! `PotoModule`: the seed's generic session API over the global (or a given) provider.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use once_cell::sync::Lazy;
+use serde_json::Value;
+
+use crate::context::current_user;
+use crate::data::{validate_field_key, validate_user_id, SessionData, USER_ID_KEY};
+use crate::error::{Result, SessionError};
+use crate::memory::InMemorySessionProvider;
+use crate::provider::{SessionProvider, SessionStats};
+use crate::update::{update_session, Change, RetryPolicy};
+
+static GLOBAL_PROVIDER: Lazy<RwLock<Arc<dyn SessionProvider>>> =
+    Lazy::new(|| RwLock::new(Arc::new(InMemorySessionProvider::new())));
+
+/// Sets the provider every module without its own uses (the seed's `PotoModule.setSessionProvider`).
+pub fn set_session_provider(provider: Arc<dyn SessionProvider>) {
+    *GLOBAL_PROVIDER.write().unwrap_or_else(|p| p.into_inner()) = provider;
+}
+
+/// The global provider: in-memory until [`set_session_provider`] is called.
+pub fn session_provider() -> Arc<dyn SessionProvider> {
+    GLOBAL_PROVIDER.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Default data of a new session (the seed's overridable `createDefaultSessionData`).
+/// `base` is what the module itself would create (the seed's `super.createDefaultSessionData`).
+#[async_trait]
+pub trait SessionDefaults: Send + Sync + 'static {
+    async fn create_default_session_data(&self, user_id: &str, base: SessionData) -> Result<SessionData>;
+}
+
+/// [`SessionDefaults`] from a closure.
+pub fn defaults_fn<F>(f: F) -> Arc<dyn SessionDefaults>
+where
+    F: Fn(&str, SessionData) -> Result<SessionData> + Send + Sync + 'static,
+{
+    struct FnDefaults<F>(F);
+    #[async_trait]
+    impl<F> SessionDefaults for FnDefaults<F>
+    where
+        F: Fn(&str, SessionData) -> Result<SessionData> + Send + Sync + 'static,
+    {
+        async fn create_default_session_data(&self, user_id: &str, base: SessionData) -> Result<SessionData> {
+            (self.0)(user_id, base)
+        }
+    }
+    Arc::new(FnDefaults(f))
+}
+
+/// Generic session management for a module. Methods without `_for` act on the current user
+/// ([`crate::with_user`]); the `_for` forms take the user explicitly.
+#[derive(Clone)]
+pub struct PotoModule {
+    provider: Option<Arc<dyn SessionProvider>>,
+    base: SessionData,
+    defaults: Option<Arc<dyn SessionDefaults>>,
+    ttl: Option<Duration>,
+    retry: RetryPolicy,
+}
+
+impl Default for PotoModule {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for PotoModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PotoModule")
+            .field("own_provider", &self.provider.is_some())
+            .field("base", &self.base)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PotoModule {
+    /// A module on the global provider with `{userId}` as default session data.
+    pub fn new() -> Self {
+        PotoModule { provider: None, base: SessionData::new(), defaults: None, ttl: None, retry: RetryPolicy::default() }
+    }
+
+    /// Uses `provider` instead of the global one.
+    pub fn with_provider(mut self, provider: Arc<dyn SessionProvider>) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// Extends the default data of new sessions.
+    pub fn with_defaults(mut self, defaults: Arc<dyn SessionDefaults>) -> Self {
+        self.defaults = Some(defaults);
+        self
+    }
+
+    /// TTL of the sessions this module writes (default: the provider's).
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// Retry budget of [`Self::update_user_session`] under contention.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Adds `key: value` to the base default data (used by layers such as the LLM module).
+    pub(crate) fn with_base_field(mut self, key: &str, value: Value) -> Self {
+        self.base.insert(key.to_owned(), value);
+        self
+    }
+
+    /// The provider this module uses now.
+    pub fn provider(&self) -> Arc<dyn SessionProvider> {
+        self.provider.clone().unwrap_or_else(session_provider)
+    }
+
+    /// The default data of a new session of `user_id`.
+    pub async fn create_default_session_data(&self, user_id: &str) -> Result<SessionData> {
+        let mut base = self.base.clone();
+        base.insert(USER_ID_KEY.to_owned(), Value::String(user_id.to_owned()));
+        match &self.defaults {
+            Some(defaults) => defaults.create_default_session_data(user_id, base).await,
+            None => Ok(base),
+        }
+    }
+
+    /// The current user's session, created from the defaults when absent; extends its life.
+    pub async fn get_user_session(&self) -> Result<SessionData> {
+        self.get_user_session_for(&current_user()?).await
+    }
+
+    pub async fn get_user_session_for(&self, user_id: &str) -> Result<SessionData> {
+        validate_user_id(user_id)?;
+        let provider = self.provider();
+        if let Some(session) = provider.touch_and_get(user_id, self.ttl).await? {
+            return Ok(session);
+        }
+        let defaults = self.create_default_session_data(user_id).await?;
+        provider.insert_if_absent(user_id, defaults, self.ttl).await
+    }
+
+    /// Applies `f` to the current user's session atomically (no concurrent write is lost).
+    /// `f` may run more than once under contention; an error from `f` writes nothing and is
+    /// returned as is. Returns the session as written.
+    pub async fn update_user_session<F>(&self, f: F) -> Result<SessionData>
+    where
+        F: FnMut(&mut SessionData) -> Result<()> + Send,
+    {
+        self.update_user_session_for(&current_user()?, f).await
+    }
+
+    pub async fn update_user_session_for<F>(&self, user_id: &str, f: F) -> Result<SessionData>
+    where
+        F: FnMut(&mut SessionData) -> Result<()> + Send,
+    {
+        validate_user_id(user_id)?;
+        let provider = self.provider();
+        let f = std::sync::Mutex::new(f);
+        let f = &f;
+        let written = update_session(&*provider, user_id, self.ttl, &self.retry, |current| async move {
+            let mut data = match current {
+                Some(data) => data,
+                None => self.create_default_session_data(user_id).await?,
+            };
+            (f.lock().unwrap_or_else(|p| p.into_inner()))(&mut data)?;
+            Ok(Change::Write(data))
+        })
+        .await?;
+        written.ok_or_else(|| SessionError::Internal("update wrote nothing".into()))
+    }
+
+    /// Deletes the current user's session.
+    pub async fn delete_user_session(&self) -> Result<()> {
+        self.delete_user_session_for(&current_user()?).await
+    }
+
+    pub async fn delete_user_session_for(&self, user_id: &str) -> Result<()> {
+        self.provider().delete_session(user_id).await
+    }
+
+    /// Active session count and ids of the provider.
+    pub async fn get_session_stats(&self) -> Result<SessionStats> {
+        self.provider().get_stats().await
+    }
+
+    /// Sets one top-level key of the current user's session as one atomic step that does not
+    /// conflict with writes to other keys; creates the session from the defaults first if absent.
+    pub async fn set_session_value(&self, key: &str, value: impl Into<Value>) -> Result<()> {
+        self.set_session_value_for(&current_user()?, key, value).await
+    }
+
+    pub async fn set_session_value_for(&self, user_id: &str, key: &str, value: impl Into<Value>) -> Result<()> {
+        validate_user_id(user_id)?;
+        validate_field_key(key)?;
+        let value = value.into();
+        let provider = self.provider();
+        if provider.set_field(user_id, key, value.clone(), None, self.ttl).await? {
+            return Ok(());
+        }
+        let defaults = self.create_default_session_data(user_id).await?;
+        if provider.set_field(user_id, key, value, Some(defaults), self.ttl).await? {
+            Ok(())
+        } else {
+            Err(SessionError::Internal(format!("session of {user_id:?} could not be created")))
+        }
+    }
+
+    /// One top-level value of the current user's session (`None` when unset).
+    pub async fn get_session_value(&self, key: &str) -> Result<Option<Value>> {
+        self.get_session_value_for(&current_user()?, key).await
+    }
+
+    pub async fn get_session_value_for(&self, user_id: &str, key: &str) -> Result<Option<Value>> {
+        Ok(self.get_user_session_for(user_id).await?.remove(key))
+    }
+}

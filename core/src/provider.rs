@@ -1,0 +1,137 @@
+//! The provider contract every store implements (DESIGN §3).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::data::SessionData;
+use crate::error::{Result, SessionError};
+use crate::update;
+
+/// What a provider offers beyond the required methods. The module layer uses
+/// compare-and-set where offered; otherwise it serialises updates with a per-process lock,
+/// which makes such a provider atomic only within one process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// [`SessionProvider::touch`] is implemented.
+    pub touch: bool,
+    /// [`SessionProvider::get_versioned`] and [`SessionProvider::compare_and_set`] are implemented.
+    pub versioned: bool,
+}
+
+/// A session with the version a compare-and-set must name to replace it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned {
+    pub data: SessionData,
+    /// Changes on every write; never reused for one user id, even after a delete.
+    pub version: u64,
+}
+
+/// Result of [`SessionProvider::compare_and_set`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum CasOutcome {
+    /// Written; the session now has this version.
+    Applied(u64),
+    /// Not written: the session changed. The caller must read it again.
+    Stale,
+    /// Not written: the session changed, and this is what it holds now (`None`: absent).
+    Conflict(Option<Versioned>),
+}
+
+/// `{activeSessions, userIds}` of the seed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    pub active_sessions: u64,
+    pub user_ids: Vec<String>,
+}
+
+/// A session store. Implementations must be cheap to share (`Arc<dyn SessionProvider>`).
+///
+/// `ttl: None` means the provider's own default. Every write and touch stamps `lastActivity`
+/// (and `createdAt` when the session has none) from the provider's clock.
+#[async_trait]
+pub trait SessionProvider: Send + Sync + 'static {
+    /// The session, or `None` when absent or expired. Does not extend its life.
+    async fn get_session(&self, user_id: &str) -> Result<Option<SessionData>>;
+    /// Stores the whole object; the TTL restarts.
+    async fn set_session(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<()>;
+    /// Removes the session; no error when absent.
+    async fn delete_session(&self, user_id: &str) -> Result<()>;
+    /// Whether a live session exists.
+    async fn has_session(&self, user_id: &str) -> Result<bool>;
+    /// Removes sessions whose `lastActivity` is strictly older than `max_age`; returns how many.
+    async fn cleanup_old_sessions(&self, max_age: Duration) -> Result<u64>;
+    /// Ids of the live sessions.
+    async fn get_active_sessions(&self) -> Result<Vec<String>>;
+    /// Removes every session of this provider (its own namespace only); returns how many.
+    async fn clear(&self) -> Result<u64>;
+
+    /// Count and ids of the live sessions.
+    async fn get_stats(&self) -> Result<SessionStats> {
+        let user_ids = self.get_active_sessions().await?;
+        Ok(SessionStats { active_sessions: user_ids.len() as u64, user_ids })
+    }
+
+    /// Number of live sessions, without listing them where the provider can.
+    async fn count(&self) -> Result<u64> {
+        Ok(self.get_active_sessions().await?.len() as u64)
+    }
+
+    /// The optional capabilities this provider implements.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
+
+    /// Restarts the TTL and stamps `lastActivity`; `false` when absent.
+    async fn touch(&self, _user_id: &str, _ttl: Option<Duration>) -> Result<bool> {
+        Err(unsupported("touch"))
+    }
+
+    /// The session with its version, or `None` when absent.
+    async fn get_versioned(&self, _user_id: &str) -> Result<Option<Versioned>> {
+        Err(unsupported("get_versioned"))
+    }
+
+    /// Writes `data` only if the session still has `expected` (`None`: only if absent).
+    async fn compare_and_set(
+        &self,
+        _user_id: &str,
+        _expected: Option<u64>,
+        _data: SessionData,
+        _ttl: Option<Duration>,
+    ) -> Result<CasOutcome> {
+        Err(unsupported("compare_and_set"))
+    }
+
+    /// Touch then read, as one step where the provider can.
+    async fn touch_and_get(&self, user_id: &str, ttl: Option<Duration>) -> Result<Option<SessionData>> {
+        if self.capabilities().touch && !self.touch(user_id, ttl).await? {
+            return Ok(None);
+        }
+        self.get_session(user_id).await
+    }
+
+    /// Writes `data` unless a session exists; returns the session as stored either way
+    /// (the existing one when another writer won).
+    async fn insert_if_absent(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<SessionData> {
+        update::insert_if_absent(self, user_id, data, ttl).await
+    }
+
+    /// Sets one top-level key without touching the others. When the session is absent it is
+    /// first created from `create_with`, or nothing is written and `false` returned.
+    async fn set_field(
+        &self,
+        user_id: &str,
+        key: &str,
+        value: Value,
+        create_with: Option<SessionData>,
+        ttl: Option<Duration>,
+    ) -> Result<bool> {
+        update::set_field(self, user_id, key, value, create_with, ttl).await
+    }
+}
+
+fn unsupported(what: &str) -> SessionError {
+    SessionError::Internal(format!("this provider does not implement {what}; check capabilities() first"))
+}

@@ -1,0 +1,30 @@
+-- Per-shard maintenance. KEYS: exp index, activity index.
+-- ARGV: mode (count|list|cleanup|clear), session key base, max age ms, batch limit.
+-- count: live sessions. list: live members. cleanup: {removed, more}. clear: {removed, more}.
+local exp, act = KEYS[1], KEYS[2]
+local mode, base, limit = ARGV[1], ARGV[2], tonumber(ARGV[4])
+local now = now_ms()
+if mode == 'count' then
+  return redis.call('ZCOUNT', exp, int(now), '+inf')
+end
+if mode == 'list' then
+  return redis.call('ZRANGEBYSCORE', exp, int(now), '+inf')
+end
+local pruned = prune(exp, act, now, limit)
+local victims
+if mode == 'cleanup' then
+  victims = redis.call('ZRANGEBYSCORE', act, '-inf', '(' .. int(now - tonumber(ARGV[3])), 'LIMIT', 0, limit)
+else
+  victims = redis.call('ZRANGE', act, 0, limit - 1)
+end
+local removed = 0
+for _, member in ipairs(victims) do
+  removed = removed + redis.call('DEL', base .. member)
+end
+if #victims > 0 then
+  redis.call('ZREM', exp, unpack(victims))
+  redis.call('ZREM', act, unpack(victims))
+end
+local more = 0
+if #victims == limit or pruned == limit then more = 1 end
+return {removed, more}

@@ -1,0 +1,133 @@
+//! Configuration of [`super::RedisSessionProvider`].
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::data::DEFAULT_MAX_SESSION_BYTES;
+use crate::memory::DEFAULT_TTL;
+use crate::update::RetryPolicy;
+
+/// Used when neither an URL nor `REDIS_URL` is given.
+pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
+pub const DEFAULT_PREFIX: &str = "poto:";
+
+/// Options with the documented defaults; builder methods override them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisOptions {
+    /// `redis://`, `rediss://` (TLS), with `user:password@` if needed. `None`: `REDIS_URL`,
+    /// else [`DEFAULT_URL`].
+    pub url: Option<String>,
+    /// Namespace of every key; two prefixes on one Redis never see each other.
+    pub prefix: String,
+    /// Lifetime of a session after its last write or touch (default 24 h).
+    pub ttl: Duration,
+    /// Time allowed to open a connection (default 5 s).
+    pub connect_timeout: Duration,
+    /// Time allowed for one reply (default 2 s); past it a read is "unavailable" and a write
+    /// "outcome unknown".
+    pub command_timeout: Duration,
+    /// Budget for compare-and-set retries of atomic updates.
+    pub retry: RetryPolicy,
+    /// Largest session accepted (default 1 MiB).
+    pub max_session_bytes: usize,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        RedisOptions {
+            url: None,
+            prefix: DEFAULT_PREFIX.to_owned(),
+            ttl: DEFAULT_TTL,
+            connect_timeout: Duration::from_secs(5),
+            command_timeout: Duration::from_secs(2),
+            retry: RetryPolicy::default(),
+            max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
+        }
+    }
+}
+
+impl RedisOptions {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+    pub fn command_timeout(mut self, timeout: Duration) -> Self {
+        self.command_timeout = timeout;
+        self
+    }
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+    pub fn max_session_bytes(mut self, max: usize) -> Self {
+        self.max_session_bytes = max;
+        self
+    }
+
+    /// The URL in effect: explicit, else `REDIS_URL`, else [`DEFAULT_URL`].
+    pub fn resolved_url(&self) -> String {
+        self.url
+            .clone()
+            .or_else(|| std::env::var("REDIS_URL").ok().filter(|u| !u.is_empty()))
+            .unwrap_or_else(|| DEFAULT_URL.to_owned())
+    }
+}
+
+impl fmt::Debug for RedisOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisOptions")
+            .field("url", &self.url.as_deref().map(redact_url))
+            .field("prefix", &self.prefix)
+            .field("ttl", &self.ttl)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("command_timeout", &self.command_timeout)
+            .field("retry", &self.retry)
+            .field("max_session_bytes", &self.max_session_bytes)
+            .finish()
+    }
+}
+
+/// The URL with any password replaced by `***`, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let masked = if userinfo.contains(':') { format!("{user}:***") } else { "***".to_owned() };
+            format!("{}{masked}{}", &url[..scheme_end], &rest[at..])
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("redis://:secret@h:6379/0"), "redis://:***@h:6379/0");
+        assert_eq!(redact_url("rediss://bob:pw@h"), "rediss://bob:***@h");
+        assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
+        let debug = format!("{:?}", RedisOptions::new().url("redis://u:hunter2@x"));
+        assert!(!debug.contains("hunter2"), "{debug}");
+    }
+}

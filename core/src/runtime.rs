@@ -1,0 +1,96 @@
+//! The hidden runtime the bindings drive everything on: one small multi-thread tokio runtime per
+//! process. After `fork()` the child builds its own; the parent's runtime and connections are
+//! leaked in the child (their threads do not exist there), never dropped.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Mutex, Once};
+
+use tokio::runtime::{Builder, Runtime};
+
+use crate::error::{Result, SessionError};
+
+/// Worker threads of the hidden runtime unless `POTO_WORKER_THREADS` says otherwise.
+pub const DEFAULT_WORKER_THREADS: usize = 2;
+
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+static WATCH_FORKS: Once = Once::new();
+
+extern "C" fn after_fork_in_child() {
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Changes in a child process after each `fork()`; state tied to threads or sockets (runtimes,
+/// connections) is keyed by it and rebuilt when it changes.
+pub fn fork_generation() -> u64 {
+    WATCH_FORKS.call_once(|| {
+        // SAFETY: registers a handler that only increments an atomic, which is fork-safe.
+        unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+    });
+    GENERATION.load(Ordering::Acquire)
+}
+
+static RUNTIME: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
+static RUNTIME_GENERATION: AtomicU64 = AtomicU64::new(u64::MAX);
+static BUILD: Mutex<()> = Mutex::new(());
+
+/// The process's hidden runtime, built on first use (and again in a forked child).
+pub fn runtime() -> &'static Runtime {
+    let generation = fork_generation();
+    if RUNTIME_GENERATION.load(Ordering::Acquire) == generation {
+        // SAFETY: a published runtime is leaked, so the pointer stays valid forever.
+        return unsafe { &*RUNTIME.load(Ordering::Acquire) };
+    }
+    let _build = BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if RUNTIME_GENERATION.load(Ordering::Acquire) != generation {
+        let threads = std::env::var("POTO_WORKER_THREADS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .filter(|&n: &usize| n > 0)
+            .unwrap_or(DEFAULT_WORKER_THREADS);
+        let runtime = Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("poto-sessions")
+            .enable_all()
+            .build()
+            .expect("cannot start the poto-sessions runtime");
+        RUNTIME.store(Box::into_raw(Box::new(runtime)), Ordering::Release);
+        RUNTIME_GENERATION.store(generation, Ordering::Release);
+    }
+    // SAFETY: as above.
+    unsafe { &*RUNTIME.load(Ordering::Acquire) }
+}
+
+/// Runs `future` to completion on the calling thread, with the hidden runtime's I/O and timers.
+/// Fails instead of deadlocking when called from inside an async context (e.g. from a callback
+/// the library is running).
+pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(SessionError::InvalidArgument(
+            "blocking call made from inside an async context or a library callback; use the async form".into(),
+        ));
+    }
+    Ok(runtime().block_on(future))
+}
+
+/// Spawns `future` on the hidden runtime.
+pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    runtime().spawn(future)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_on_runs_and_refuses_nesting() {
+        assert_eq!(block_on(async { 7 }).unwrap(), 7);
+        let nested = block_on(async { block_on(async { 1 }) }).unwrap();
+        assert_eq!(nested.unwrap_err().kind(), crate::ErrorKind::InvalidArgument);
+        assert_eq!(block_on(spawn(async { 3 })).unwrap().unwrap(), 3);
+    }
+}

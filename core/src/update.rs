@@ -1,0 +1,168 @@
+//! Atomic read-modify-write over any provider: compare-and-set with jittered backoff where the
+//! provider offers it, a per-process lock per user otherwise.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use once_cell::sync::Lazy;
+use serde_json::Value;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::data::SessionData;
+use crate::error::{Result, SessionError};
+use crate::provider::{CasOutcome, SessionProvider, Versioned};
+
+/// How long an update keeps retrying when other writers win the compare-and-set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Total time an update may spend retrying before it fails with `Conflict`.
+    pub budget: Duration,
+    /// First backoff ceiling; doubles per attempt up to `max_delay` (full jitter).
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            budget: Duration::from_secs(5),
+            base_delay: Duration::from_micros(500),
+            max_delay: Duration::from_millis(50),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self.base_delay.saturating_mul(1 << attempt.min(16)).min(self.max_delay);
+        ceiling.mul_f64(fastrand::f64())
+    }
+}
+
+/// What an update function decided.
+pub enum Change {
+    /// Write this session.
+    Write(SessionData),
+    /// Write nothing.
+    Keep,
+}
+
+/// Reads the session, hands it to `f` and writes what `f` returns, so that no concurrent write is
+/// lost. `f` may run several times under contention; an error from `f` writes nothing. Returns the
+/// session as `f` last produced it, or `None` when `f` chose [`Change::Keep`].
+pub async fn update_session<P, F, Fut>(
+    provider: &P,
+    user_id: &str,
+    ttl: Option<Duration>,
+    policy: &RetryPolicy,
+    mut f: F,
+) -> Result<Option<SessionData>>
+where
+    P: SessionProvider + ?Sized,
+    F: FnMut(Option<SessionData>) -> Fut + Send,
+    Fut: Future<Output = Result<Change>> + Send,
+{
+    if !provider.capabilities().versioned {
+        let _guard = lock_user(provider, user_id).await;
+        let current = provider.get_session(user_id).await?;
+        return match f(current).await? {
+            Change::Write(data) => {
+                provider.set_session(user_id, data.clone(), ttl).await?;
+                Ok(Some(data))
+            }
+            Change::Keep => Ok(None),
+        };
+    }
+    let started = Instant::now();
+    let mut attempt = 0u32;
+    let mut current = provider.get_versioned(user_id).await?;
+    loop {
+        attempt += 1;
+        let (data, expected) = match current {
+            Some(Versioned { data, version }) => (Some(data), Some(version)),
+            None => (None, None),
+        };
+        let new = match f(data).await? {
+            Change::Write(new) => new,
+            Change::Keep => return Ok(None),
+        };
+        current = match provider.compare_and_set(user_id, expected, new.clone(), ttl).await? {
+            CasOutcome::Applied(_) => return Ok(Some(new)),
+            CasOutcome::Conflict(now) => now,
+            CasOutcome::Stale => None,
+        };
+        if started.elapsed() >= policy.budget {
+            return Err(SessionError::Conflict { user_id: user_id.to_owned(), attempts: attempt });
+        }
+        tokio::time::sleep(policy.backoff(attempt)).await;
+        if current.is_none() {
+            current = provider.get_versioned(user_id).await?;
+        }
+    }
+}
+
+/// Generic [`SessionProvider::insert_if_absent`].
+pub async fn insert_if_absent<P: SessionProvider + ?Sized>(
+    provider: &P,
+    user_id: &str,
+    data: SessionData,
+    ttl: Option<Duration>,
+) -> Result<SessionData> {
+    update_session(provider, user_id, ttl, &RetryPolicy::default(), |current| {
+        let change = if current.is_none() { Change::Write(data.clone()) } else { Change::Keep };
+        async move { Ok(change) }
+    })
+    .await?;
+    provider
+        .get_session(user_id)
+        .await?
+        .ok_or_else(|| SessionError::Conflict { user_id: user_id.to_owned(), attempts: 1 })
+}
+
+/// Generic [`SessionProvider::set_field`].
+pub async fn set_field<P: SessionProvider + ?Sized>(
+    provider: &P,
+    user_id: &str,
+    key: &str,
+    value: Value,
+    create_with: Option<SessionData>,
+    ttl: Option<Duration>,
+) -> Result<bool> {
+    crate::data::validate_field_key(key)?;
+    let written = update_session(provider, user_id, ttl, &RetryPolicy::default(), |current| {
+        let change = match current.or_else(|| create_with.clone()) {
+            Some(mut data) => {
+                data.insert(key.to_owned(), value.clone());
+                Change::Write(data)
+            }
+            None => Change::Keep,
+        };
+        async move { Ok(change) }
+    })
+    .await?;
+    Ok(written.is_some())
+}
+
+type LockKey = (usize, String);
+static USER_LOCKS: Lazy<DashMap<LockKey, Arc<Mutex<()>>>> = Lazy::new(DashMap::new);
+
+/// Holds one user's lock for one provider instance; removes the entry when the last holder leaves.
+struct UserLock {
+    key: LockKey,
+    guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl Drop for UserLock {
+    fn drop(&mut self) {
+        self.guard.take();
+        USER_LOCKS.remove_if(&self.key, |_, lock| Arc::strong_count(lock) == 1);
+    }
+}
+
+async fn lock_user<P: ?Sized>(provider: &P, user_id: &str) -> UserLock {
+    let key = (provider as *const P as *const () as usize, user_id.to_owned());
+    let lock = USER_LOCKS.entry(key.clone()).or_default().clone();
+    UserLock { key, guard: Some(lock.lock_owned().await) }
+}
