@@ -1,0 +1,160 @@
+//! Redis-specific properties on a real redis-server: isolation, corrupt data, index hygiene,
+//! server clock, unreachable server, fork.
+
+mod support;
+
+use std::time::Duration;
+
+use poto_sessions::runtime::block_on;
+use poto_sessions::{ErrorKind, RedisOptions, RedisSessionProvider, SessionData, SessionProvider};
+use serde_json::json;
+use support::RedisServer;
+
+fn obj(value: serde_json::Value) -> SessionData {
+    value.as_object().unwrap().clone()
+}
+
+async fn provider(server: &RedisServer, prefix: &str) -> RedisSessionProvider {
+    RedisSessionProvider::connect(RedisOptions::new().url(server.url()).prefix(prefix)).await.unwrap()
+}
+
+#[tokio::test]
+async fn prefixes_are_isolated() {
+    let server = RedisServer::start();
+    let (a, b) = (provider(&server, "app1:").await, provider(&server, "app1:x:").await);
+    a.set_session("u", obj(json!({"from": "a"})), None).await.unwrap();
+    b.set_session("u", obj(json!({"from": "b"})), None).await.unwrap();
+    assert_eq!(a.get_session("u").await.unwrap().unwrap()["from"], "a");
+    assert_eq!(b.get_session("u").await.unwrap().unwrap()["from"], "b");
+    assert_eq!(b.clear().await.unwrap(), 1);
+    assert_eq!(a.count().await.unwrap(), 1);
+    assert_eq!(b.count().await.unwrap(), 0);
+    let bad = RedisSessionProvider::new(RedisOptions::new().url(server.url()).prefix("a{b}:"));
+    assert_eq!(bad.unwrap_err().kind(), ErrorKind::InvalidArgument);
+}
+
+#[tokio::test]
+async fn corrupt_data_is_a_typed_error_naming_the_user() {
+    let server = RedisServer::start();
+    let p = provider(&server, "poto:").await;
+    p.set_session("eve", obj(json!({"ok": 1})), None).await.unwrap();
+    let key = p.session_key("eve");
+    server.cli(&["HSET", &key, "ok", "{not json"]);
+    let err = p.get_session("eve").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CorruptData);
+    assert!(err.to_string().contains("\"eve\""), "{err}");
+
+    server.cli(&["HSET", &key, "ok", "1", "userId", "42"]);
+    let err = p.get_session("eve").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CorruptData, "{err}");
+
+    let key = p.session_key("mallet");
+    server.cli(&["SET", &key, "plain string"]);
+    for err in [
+        p.get_session("mallet").await.unwrap_err(),
+        p.touch_and_get("mallet", None).await.unwrap_err(),
+        p.set_field("mallet", "k", json!(1), None, None).await.unwrap_err(),
+    ] {
+        assert_eq!(err.kind(), ErrorKind::CorruptData, "{err}");
+        assert!(err.to_string().contains("mallet"), "{err}");
+    }
+    assert_eq!(server.cli(&["GET", &key]).trim(), "plain string", "a failed write changed the key");
+    p.set_session("mallet", obj(json!({"fresh": true})), None).await.unwrap();
+    assert_eq!(p.get_session("mallet").await.unwrap().unwrap()["fresh"], true);
+
+    let key = p.session_key("old");
+    server.cli(&["HSET", &key, "\u{ff}f", "0", "a", "1"]);
+    assert_eq!(p.get_session("old").await.unwrap_err().kind(), ErrorKind::CorruptData);
+}
+
+#[tokio::test]
+async fn another_format_on_the_prefix_is_refused() {
+    let server = RedisServer::start();
+    server.cli(&["SET", "poto:{meta}", "poto-sessions format=2 shards=128"]);
+    let err = RedisSessionProvider::connect(RedisOptions::new().url(server.url())).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CorruptData, "{err}");
+}
+
+#[tokio::test]
+async fn expired_sessions_leave_no_index_entries() {
+    let server = RedisServer::start();
+    let p = provider(&server, "hyg:").await;
+    let short = Some(Duration::from_millis(50));
+    for i in 0..200 {
+        p.set_session(&format!("s{i}"), obj(json!({})), short).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert_eq!(p.count().await.unwrap(), 0);
+    assert!(p.get_active_sessions().await.unwrap().is_empty());
+    assert_eq!(p.cleanup_old_sessions(Duration::from_secs(3600)).await.unwrap(), 0, "expired sessions are not 'removed'");
+    let mut indexed = 0;
+    for shard in 0..poto_sessions::redis::SHARDS {
+        for index in ["exp", "act"] {
+            indexed += server.cli(&["ZCARD", &format!("hyg:{{{shard:02}}}:i:{index}")]).trim().parse::<u64>().unwrap();
+        }
+    }
+    assert_eq!(indexed, 0, "index entries of expired sessions remain");
+}
+
+#[tokio::test]
+async fn timestamps_come_from_the_server_clock() {
+    let server = RedisServer::start();
+    let p = provider(&server, "clock:").await;
+    p.set_session("t", obj(json!({})), None).await.unwrap();
+    let data = p.get_session("t").await.unwrap().unwrap();
+    let stamped = poto_sessions::data::parse_timestamp(data["lastActivity"].as_str().unwrap()).unwrap();
+    let time = server.cli(&["TIME"]);
+    let secs: i64 = time.lines().next().unwrap().trim().parse().unwrap();
+    assert!((secs * 1000 - stamped).abs() < 5_000, "server {secs}s vs stamp {stamped}ms");
+    assert_eq!(data["lastActivity"].as_str().unwrap(), poto_sessions::data::format_timestamp(stamped));
+}
+
+#[tokio::test]
+async fn stored_text_is_byte_exact() {
+    let server = RedisServer::start();
+    let p = provider(&server, "exact:").await;
+    p.set_session("n", obj(json!({"big": u64::MAX, "list": [], "f": 0.1})), None).await.unwrap();
+    let key = p.session_key("n");
+    assert_eq!(server.cli(&["HGET", &key, "big"]).trim(), u64::MAX.to_string());
+    assert_eq!(server.cli(&["HGET", &key, "list"]).trim(), "[]");
+    assert_eq!(server.cli(&["HGET", &key, "f"]).trim(), "0.1");
+    assert_eq!(server.cli(&["TTL", &key]).trim(), "86400");
+}
+
+#[tokio::test]
+async fn unreachable_redis_is_unavailable_quickly() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let options = RedisOptions::new()
+        .url(format!("redis://:hunter2@127.0.0.1:{port}"))
+        .connect_timeout(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let err = RedisSessionProvider::connect(options).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(!err.to_string().contains("hunter2"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn forked_child_reconnects_and_parent_is_unaffected() {
+    let server = RedisServer::start();
+    let p = RedisSessionProvider::new(RedisOptions::new().url(server.url()).prefix("fork:")).unwrap();
+    block_on(p.set_session("parent", obj(json!({"n": 1})), None)).unwrap().unwrap();
+    // SAFETY: the child only uses this library and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let ok = block_on(async {
+            p.set_session("child", obj(json!({"n": 2})), None).await?;
+            p.get_session("parent").await
+        });
+        let code = match ok {
+            Ok(Ok(Some(data))) if data["n"] == 1 => 0,
+            _ => 1,
+        };
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed: {status}");
+    let child = block_on(p.get_session("child")).unwrap().unwrap().unwrap();
+    assert_eq!(child["n"], 2);
+}
