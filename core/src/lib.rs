@@ -1,6 +1,4 @@
-//! poto-sessions: a pluggable user-session store — in-memory by default, Redis for
-//! multi-instance production, or your own provider — with the module and LLM API of the Poto
-//! framework. One implementation, shared by Rust, C, Python and Node servers.
+#![doc = include_str!("../../README.md")]
 
 pub mod cleanup;
 pub mod conformance;

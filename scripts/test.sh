@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every test: installs missing tools, then the Rust suite (each test starts its own
+# redis-server on a free loopback port), the header/format checks and a benchmark smoke run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cargo test --workspace --all-targets
