@@ -36,10 +36,13 @@ pub fn validate_user_id(user_id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Checks a TTL: at least one millisecond.
+/// Longest accepted TTL: 100 years.
+pub const MAX_TTL: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// Checks a TTL: at least one millisecond, at most [`MAX_TTL`].
 pub fn validate_ttl(ttl: std::time::Duration) -> Result<()> {
-    if ttl.as_millis() == 0 {
-        return Err(SessionError::invalid("ttl must be at least 1 ms"));
+    if ttl.as_millis() == 0 || ttl > MAX_TTL {
+        return Err(SessionError::invalid(format!("ttl must be between 1 ms and 100 years, got {ttl:?}")));
     }
     Ok(())
 }
@@ -143,6 +146,13 @@ mod tests {
         assert_eq!(format_timestamp(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_timestamp(1_764_045_296_007), "2025-11-25T04:34:56.007Z");
         assert_eq!(parse_timestamp("2025-11-25T04:34:56.007Z"), Some(1_764_045_296_007));
+    }
+
+    #[test]
+    fn ttls() {
+        assert!(validate_ttl(std::time::Duration::from_millis(1)).is_ok());
+        assert!(validate_ttl(std::time::Duration::ZERO).is_err());
+        assert!(validate_ttl(std::time::Duration::MAX).is_err());
     }
 
     #[test]

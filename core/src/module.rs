@@ -60,7 +60,7 @@ pub struct PotoModule {
     base: SessionData,
     defaults: Option<Arc<dyn SessionDefaults>>,
     ttl: Option<Duration>,
-    retry: RetryPolicy,
+    retry: Option<RetryPolicy>,
 }
 
 impl Default for PotoModule {
@@ -82,7 +82,7 @@ impl std::fmt::Debug for PotoModule {
 impl PotoModule {
     /// A module on the global provider with `{userId}` as default session data.
     pub fn new() -> Self {
-        PotoModule { provider: None, base: SessionData::new(), defaults: None, ttl: None, retry: RetryPolicy::default() }
+        PotoModule { provider: None, base: SessionData::new(), defaults: None, ttl: None, retry: None }
     }
 
     /// Uses `provider` instead of the global one.
@@ -103,9 +103,9 @@ impl PotoModule {
         self
     }
 
-    /// Retry budget of [`Self::update_user_session`] under contention.
+    /// Retry budget of [`Self::update_user_session`] under contention (default: the provider's).
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.retry = Some(retry);
         self
     }
 
@@ -161,9 +161,10 @@ impl PotoModule {
     {
         validate_user_id(user_id)?;
         let provider = self.provider();
+        let policy = self.retry.clone().unwrap_or_else(|| provider.retry_policy());
         let f = std::sync::Mutex::new(f);
         let f = &f;
-        let written = update_session(&*provider, user_id, self.ttl, &self.retry, |current| async move {
+        let written = update_session(&*provider, user_id, self.ttl, &policy, |current| async move {
             let mut data = match current {
                 Some(data) => data,
                 None => self.create_default_session_data(user_id).await?,

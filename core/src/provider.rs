@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::data::SessionData;
 use crate::error::{Result, SessionError};
-use crate::update;
+use crate::update::{self, RetryPolicy};
 
 /// What a provider offers beyond the required methods. The module layer uses
 /// compare-and-set where offered; otherwise it serialises updates with a per-process lock,
@@ -83,6 +83,11 @@ pub trait SessionProvider: Send + Sync + 'static {
         Capabilities::default()
     }
 
+    /// Retry budget of atomic updates on this provider (modules may override it).
+    fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::default()
+    }
+
     /// Restarts the TTL and stamps `lastActivity`; `false` when absent.
     async fn touch(&self, _user_id: &str, _ttl: Option<Duration>) -> Result<bool> {
         Err(unsupported("touch"))
@@ -115,7 +120,7 @@ pub trait SessionProvider: Send + Sync + 'static {
     /// Writes `data` unless a session exists; returns the session as stored either way
     /// (the existing one when another writer won).
     async fn insert_if_absent(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<SessionData> {
-        update::insert_if_absent(self, user_id, data, ttl).await
+        update::insert_if_absent(self, user_id, data, ttl, &self.retry_policy()).await
     }
 
     /// Sets one top-level key without touching the others. When the session is absent it is
@@ -128,7 +133,7 @@ pub trait SessionProvider: Send + Sync + 'static {
         create_with: Option<SessionData>,
         ttl: Option<Duration>,
     ) -> Result<bool> {
-        update::set_field(self, user_id, key, value, create_with, ttl).await
+        update::set_field(self, user_id, key, value, create_with, ttl, &self.retry_policy()).await
     }
 }
 

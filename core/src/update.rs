@@ -109,8 +109,9 @@ pub async fn insert_if_absent<P: SessionProvider + ?Sized>(
     user_id: &str,
     data: SessionData,
     ttl: Option<Duration>,
+    policy: &RetryPolicy,
 ) -> Result<SessionData> {
-    update_session(provider, user_id, ttl, &RetryPolicy::default(), |current| {
+    update_session(provider, user_id, ttl, policy, |current| {
         let change = if current.is_none() { Change::Write(data.clone()) } else { Change::Keep };
         async move { Ok(change) }
     })
@@ -129,9 +130,10 @@ pub async fn set_field<P: SessionProvider + ?Sized>(
     value: Value,
     create_with: Option<SessionData>,
     ttl: Option<Duration>,
+    policy: &RetryPolicy,
 ) -> Result<bool> {
     crate::data::validate_field_key(key)?;
-    let written = update_session(provider, user_id, ttl, &RetryPolicy::default(), |current| {
+    let written = update_session(provider, user_id, ttl, policy, |current| {
         let change = match current.or_else(|| create_with.clone()) {
             Some(mut data) => {
                 data.insert(key.to_owned(), value.clone());

@@ -167,3 +167,33 @@ fn global_provider_and_periodic_cleanup() {
     assert_eq!(reports.last().map(|r| r.total_removed), Some(1), "{reports:?}");
     assert!(!poto_sessions::runtime::block_on(store.has_session("gina")).unwrap().unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflict_after_the_retry_budget_applies_nothing() {
+    let store = Arc::new(InMemorySessionProvider::new());
+    let policy = poto_sessions::RetryPolicy { budget: Duration::from_millis(50), ..Default::default() };
+    let module = PotoModule::new().with_provider(store.clone()).with_retry(policy);
+    module.set_session_value_for("hal", "rival", 0).await.unwrap();
+    let mut attempts = 0;
+    let err = module
+        .update_user_session_for("hal", |session| {
+            attempts += 1;
+            session.insert("mine".into(), json!(true));
+            // Another server wins the race every time.
+            let rival = store.clone();
+            std::thread::spawn(move || {
+                poto_sessions::runtime::block_on(rival.set_field("hal", "rival", json!(attempts), None, None))
+            })
+            .join()
+            .unwrap()
+            .unwrap()
+            .unwrap();
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    let session = store.get_session("hal").await.unwrap().unwrap();
+    assert!(!session.contains_key("mine"), "a conflicting update was applied");
+    assert_eq!(session["rival"], json!(attempts));
+}

@@ -24,6 +24,7 @@ use crate::data::{
 use crate::error::{Result, SessionError};
 use crate::provider::{Capabilities, CasOutcome, SessionProvider, Versioned};
 use crate::runtime::fork_generation;
+use crate::update::RetryPolicy;
 use errors::Access;
 use keys::Layout;
 
@@ -310,6 +311,10 @@ impl SessionProvider for RedisSessionProvider {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities { touch: true, versioned: true }
+    }
+
+    fn retry_policy(&self) -> RetryPolicy {
+        self.options.retry.clone()
     }
 
     async fn touch(&self, user_id: &str, ttl: Option<Duration>) -> Result<bool> {
