@@ -62,9 +62,19 @@ async fn corrupt_data_is_a_typed_error_naming_the_user() {
     p.set_session("mallet", obj(json!({"fresh": true})), None).await.unwrap();
     assert_eq!(p.get_session("mallet").await.unwrap().unwrap()["fresh"], true);
 
+    // A session of an unknown format version (meta field names start with byte 0xFF).
     let key = p.session_key("old");
-    server.cli(&["HSET", &key, "\u{ff}f", "0", "a", "1"]);
-    assert_eq!(p.get_session("old").await.unwrap_err().kind(), ErrorKind::CorruptData);
+    let mut raw = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
+    let _: () = redis::cmd("HSET").arg(&key).arg(b"\xfff").arg("0").arg(b"\xffv").arg("1").arg("a").arg("1").query(&mut raw).unwrap();
+    let err = p.get_session("old").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CorruptData);
+    assert!(err.to_string().contains("unknown session format"), "{err}");
+
+    // A hash written by something else: no format field at all.
+    let key = p.session_key("foreign");
+    server.cli(&["HSET", &key, "a", "1"]);
+    let err = p.get_session("foreign").await.unwrap_err();
+    assert!(err.to_string().contains("no format field"), "{err}");
 }
 
 #[tokio::test]
