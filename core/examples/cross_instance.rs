@@ -10,9 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use poto_sessions::{
-    with_user, LLMPotoModule, RedisOptions, RedisSessionProvider,
-};
+use poto_sessions::{with_user, LLMPotoModule, RedisOptions, RedisSessionProvider};
 use serde_json::json;
 
 async fn server_instance() -> poto_sessions::Result<LLMPotoModule> {

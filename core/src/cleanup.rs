@@ -29,7 +29,12 @@ pub struct PeriodicCleanup {
 impl PeriodicCleanup {
     /// Every `every`, removes sessions idle longer than `max_age` and passes the report to
     /// `on_report`. The first run happens after one interval.
-    pub fn start<F>(provider: Arc<dyn SessionProvider>, every: Duration, max_age: Duration, on_report: F) -> Result<Self>
+    pub fn start<F>(
+        provider: Arc<dyn SessionProvider>,
+        every: Duration,
+        max_age: Duration,
+        on_report: F,
+    ) -> Result<Self>
     where
         F: Fn(CleanupReport) + Send + Sync + 'static,
     {

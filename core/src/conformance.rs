@@ -123,11 +123,18 @@ fn kind(result: crate::Result<impl std::fmt::Debug>) -> Option<ErrorKind> {
 
 async fn round_trip(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
     a.set_session("alice", obj(json!({"theme": "dark"})), None).await.map_err(|e| e.to_string())?;
-    let got = b.get_session("alice").await.map_err(|e| e.to_string())?.ok_or("session written by one handle not visible to the other")?;
+    let got = b
+        .get_session("alice")
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("session written by one handle not visible to the other")?;
     ensure!(got["theme"] == "dark" && got["userId"] == "alice", "unexpected session {got:?}");
     for key in ["createdAt", "lastActivity"] {
         let stamp = got.get(key).and_then(Value::as_str).ok_or(format!("{key} missing"))?;
-        ensure!(stamp.len() == 24 && stamp.ends_with('Z') && parse_timestamp(stamp).is_some(), "{key} {stamp:?} is not toISOString()");
+        ensure!(
+            stamp.len() == 24 && stamp.ends_with('Z') && parse_timestamp(stamp).is_some(),
+            "{key} {stamp:?} is not toISOString()"
+        );
     }
     ensure!(b.has_session("alice").await == Ok(true), "has_session false after write");
     b.delete_session("alice").await.map_err(|e| e.to_string())?;
@@ -158,7 +165,9 @@ async fn reserved_fields(a: &Provider, _: &Provider, _: &ConformanceOptions) -> 
     let foreign = a.set_session("bob", obj(json!({"userId": "mallory"})), None).await;
     ensure!(kind(foreign) == Some(ErrorKind::InvalidArgument), "a session claiming another user was accepted");
     ensure!(a.get_session("bob").await == Ok(None), "rejected write left data");
-    a.set_session("bob", obj(json!({"createdAt": "2020-01-01T00:00:00.000Z"})), None).await.map_err(|e| e.to_string())?;
+    a.set_session("bob", obj(json!({"createdAt": "2020-01-01T00:00:00.000Z"})), None)
+        .await
+        .map_err(|e| e.to_string())?;
     let first = a.get_session("bob").await.map_err(|e| e.to_string())?.ok_or("absent")?;
     ensure!(first["createdAt"] == "2020-01-01T00:00:00.000Z", "explicit createdAt not kept");
     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -193,10 +202,18 @@ async fn ids_are_data(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Che
 
 async fn invalid_ids(a: &Provider, _: &Provider, _: &ConformanceOptions) -> Check {
     let huge = "x".repeat(MAX_USER_ID_BYTES + 1);
-    for (id, want) in [("", ErrorKind::InvalidArgument), ("a\0b", ErrorKind::InvalidArgument), (huge.as_str(), ErrorKind::TooLarge)] {
-        ensure!(kind(a.set_session(id, obj(json!({})), None).await) == Some(want), "set with id {id:.8?} gave no {want}");
+    for (id, want) in
+        [("", ErrorKind::InvalidArgument), ("a\0b", ErrorKind::InvalidArgument), (huge.as_str(), ErrorKind::TooLarge)]
+    {
+        ensure!(
+            kind(a.set_session(id, obj(json!({})), None).await) == Some(want),
+            "set with id {id:.8?} gave no {want}"
+        );
         ensure!(kind(a.get_session(id).await) == Some(want), "get with id {id:.8?} gave no {want}");
-        ensure!(kind(a.set_field(id, "k", json!(1), Some(obj(json!({}))), None).await) == Some(want), "set_field with id {id:.8?}");
+        ensure!(
+            kind(a.set_field(id, "k", json!(1), Some(obj(json!({}))), None).await) == Some(want),
+            "set_field with id {id:.8?}"
+        );
     }
     ensure!(a.set_session(&"y".repeat(MAX_USER_ID_BYTES), obj(json!({})), None).await.is_ok(), "longest id refused");
     ensure!(a.count().await == Ok(1), "rejected ids left sessions");
@@ -281,21 +298,27 @@ async fn compare_and_set(a: &Provider, b: &Provider, _: &ConformanceOptions) -> 
         return Ok(());
     }
     ensure!(a.get_versioned("cas").await == Ok(None), "absent session has a version");
-    let CasOutcome::Applied(v1) = a.compare_and_set("cas", None, obj(json!({"n": 1})), None).await.map_err(|e| e.to_string())? else {
+    let CasOutcome::Applied(v1) =
+        a.compare_and_set("cas", None, obj(json!({"n": 1})), None).await.map_err(|e| e.to_string())?
+    else {
         return Err("create-if-absent not applied".into());
     };
     let again = b.compare_and_set("cas", None, obj(json!({"n": 9})), None).await.map_err(|e| e.to_string())?;
     ensure!(matches!(again, CasOutcome::Stale | CasOutcome::Conflict(Some(_))), "second create applied: {again:?}");
     let current = b.get_versioned("cas").await.map_err(|e| e.to_string())?.ok_or("absent")?;
     ensure!(current.version == v1 && current.data["n"] == 1, "versioned read {current:?}");
-    let CasOutcome::Applied(v2) = b.compare_and_set("cas", Some(v1), obj(json!({"n": 2})), None).await.map_err(|e| e.to_string())? else {
+    let CasOutcome::Applied(v2) =
+        b.compare_and_set("cas", Some(v1), obj(json!({"n": 2})), None).await.map_err(|e| e.to_string())?
+    else {
         return Err("CAS with the current version not applied".into());
     };
     ensure!(v2 != v1, "version did not change");
     let stale = a.compare_and_set("cas", Some(v1), obj(json!({"n": 3})), None).await.map_err(|e| e.to_string())?;
     ensure!(!matches!(stale, CasOutcome::Applied(_)), "CAS with an old version applied");
     a.delete_session("cas").await.map_err(|e| e.to_string())?;
-    let CasOutcome::Applied(v3) = a.compare_and_set("cas", None, obj(json!({"n": 4})), None).await.map_err(|e| e.to_string())? else {
+    let CasOutcome::Applied(v3) =
+        a.compare_and_set("cas", None, obj(json!({"n": 4})), None).await.map_err(|e| e.to_string())?
+    else {
         return Err("create after delete not applied".into());
     };
     ensure!(v3 != v1 && v3 != v2, "a version was reused after delete");
@@ -316,13 +339,22 @@ async fn create_once(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Chec
 }
 
 async fn field_writes(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
-    ensure!(a.set_field("f", "k", json!(1), None, None).await == Ok(false), "field write created a session without defaults");
+    ensure!(
+        a.set_field("f", "k", json!(1), None, None).await == Ok(false),
+        "field write created a session without defaults"
+    );
     ensure!(a.has_session("f").await == Ok(false), "field write without defaults left a session");
     let created = a.set_field("f", "k", json!([1, 2]), Some(obj(json!({"d": true}))), None).await;
     ensure!(created == Ok(true), "field write with defaults: {created:?}");
-    ensure!(b.set_field("f", "m", json!({"x": 1}), Some(obj(json!({"d": false}))), None).await == Ok(true), "second field");
+    ensure!(
+        b.set_field("f", "m", json!({"x": 1}), Some(obj(json!({"d": false}))), None).await == Ok(true),
+        "second field"
+    );
     let got = b.get_session("f").await.map_err(|e| e.to_string())?.ok_or("absent")?;
-    ensure!(got["d"] == true && got["k"] == json!([1, 2]) && got["m"] == json!({"x": 1}) && got["userId"] == "f", "got {got:?}");
+    ensure!(
+        got["d"] == true && got["k"] == json!([1, 2]) && got["m"] == json!({"x": 1}) && got["userId"] == "f",
+        "got {got:?}"
+    );
     Ok(())
 }
 
@@ -330,7 +362,9 @@ async fn concurrent_field_writes(a: &Provider, b: &Provider, _: &ConformanceOpti
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let p = if i % 2 == 0 { a.clone() } else { b.clone() };
-            tokio::spawn(async move { p.set_field("many", &format!("k{i}"), json!(i), Some(SessionData::new()), None).await })
+            tokio::spawn(async move {
+                p.set_field("many", &format!("k{i}"), json!(i), Some(SessionData::new()), None).await
+            })
         })
         .collect();
     for task in tasks {

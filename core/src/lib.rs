@@ -3,6 +3,7 @@
 pub mod cleanup;
 pub mod conformance;
 pub mod context;
+pub mod custom;
 pub mod data;
 pub mod error;
 pub mod llm;

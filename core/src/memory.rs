@@ -9,8 +9,8 @@ use dashmap::DashMap;
 use serde_json::Value;
 
 use crate::data::{
-    check_size, encode_fields, format_timestamp, now_unix_ms, prepare_session, validate_field_key,
-    validate_ttl, validate_user_id, SessionData, CREATED_AT_KEY, DEFAULT_MAX_SESSION_BYTES, LAST_ACTIVITY_KEY,
+    check_size, encode_fields, format_timestamp, now_unix_ms, prepare_session, validate_field_key, validate_ttl,
+    validate_user_id, SessionData, CREATED_AT_KEY, DEFAULT_MAX_SESSION_BYTES, LAST_ACTIVITY_KEY,
 };
 use crate::error::Result;
 use crate::provider::{Capabilities, CasOutcome, SessionProvider, Versioned};

@@ -1,5 +1,6 @@
 //! `PotoModule`: the seed's generic session API over the global (or a given) provider.
 
+use std::future::Future;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -155,9 +156,19 @@ impl PotoModule {
         self.update_user_session_for(&current_user()?, f).await
     }
 
-    pub async fn update_user_session_for<F>(&self, user_id: &str, f: F) -> Result<SessionData>
+    pub async fn update_user_session_for<F>(&self, user_id: &str, mut f: F) -> Result<SessionData>
     where
         F: FnMut(&mut SessionData) -> Result<()> + Send,
+    {
+        self.update_user_session_with(user_id, |mut data| std::future::ready(f(&mut data).map(|_| data))).await
+    }
+
+    /// [`Self::update_user_session_for`] with an asynchronous function, which receives the
+    /// session and returns the one to write (for bindings whose callbacks run elsewhere).
+    pub async fn update_user_session_with<F, Fut>(&self, user_id: &str, f: F) -> Result<SessionData>
+    where
+        F: FnMut(SessionData) -> Fut + Send,
+        Fut: Future<Output = Result<SessionData>> + Send,
     {
         validate_user_id(user_id)?;
         let provider = self.provider();
@@ -165,12 +176,12 @@ impl PotoModule {
         let f = std::sync::Mutex::new(f);
         let f = &f;
         let written = update_session(&*provider, user_id, self.ttl, &policy, |current| async move {
-            let mut data = match current {
+            let data = match current {
                 Some(data) => data,
                 None => self.create_default_session_data(user_id).await?,
             };
-            (f.lock().unwrap_or_else(|p| p.into_inner()))(&mut data)?;
-            Ok(Change::Write(data))
+            let update = (f.lock().unwrap_or_else(|p| p.into_inner()))(data);
+            Ok(Change::Write(update.await?))
         })
         .await?;
         written.ok_or_else(|| SessionError::Internal("update wrote nothing".into()))

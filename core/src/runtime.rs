@@ -12,6 +12,13 @@ use crate::error::{Result, SessionError};
 
 /// Worker threads of the hidden runtime unless `POTO_WORKER_THREADS` says otherwise.
 pub const DEFAULT_WORKER_THREADS: usize = 2;
+/// Threads for host callbacks that may block (C functions, sync Python) unless
+/// `POTO_BLOCKING_THREADS` says otherwise; further callbacks wait for a free one.
+pub const DEFAULT_BLOCKING_THREADS: usize = 64;
+
+fn threads_from_env(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|n| n.parse().ok()).filter(|&n: &usize| n > 0).unwrap_or(default)
+}
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 static WATCH_FORKS: Once = Once::new();
@@ -43,13 +50,9 @@ pub fn runtime() -> &'static Runtime {
     }
     let _build = BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if RUNTIME_GENERATION.load(Ordering::Acquire) != generation {
-        let threads = std::env::var("POTO_WORKER_THREADS")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .filter(|&n: &usize| n > 0)
-            .unwrap_or(DEFAULT_WORKER_THREADS);
         let runtime = Builder::new_multi_thread()
-            .worker_threads(threads)
+            .worker_threads(threads_from_env("POTO_WORKER_THREADS", DEFAULT_WORKER_THREADS))
+            .max_blocking_threads(threads_from_env("POTO_BLOCKING_THREADS", DEFAULT_BLOCKING_THREADS))
             .thread_name("poto-sessions")
             .enable_all()
             .build()

@@ -48,7 +48,12 @@ impl SessionProvider for Minimal {
     async fn get_session(&self, id: &str) -> poto_sessions::Result<Option<SessionData>> {
         self.0.get_session(id).await
     }
-    async fn set_session(&self, id: &str, data: SessionData, ttl: Option<std::time::Duration>) -> poto_sessions::Result<()> {
+    async fn set_session(
+        &self,
+        id: &str,
+        data: SessionData,
+        ttl: Option<std::time::Duration>,
+    ) -> poto_sessions::Result<()> {
         self.0.set_session(id, data, ttl).await
     }
     async fn delete_session(&self, id: &str) -> poto_sessions::Result<()> {

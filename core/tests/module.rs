@@ -154,10 +154,11 @@ fn global_provider_and_periodic_cleanup() {
 
     let reports = Arc::new(Mutex::new(Vec::new()));
     let seen = reports.clone();
-    let cleanup = PeriodicCleanup::start(store.clone(), Duration::from_millis(100), Duration::from_millis(50), move |r| {
-        seen.lock().unwrap().push(r)
-    })
-    .unwrap();
+    let cleanup =
+        PeriodicCleanup::start(store.clone(), Duration::from_millis(100), Duration::from_millis(50), move |r| {
+            seen.lock().unwrap().push(r)
+        })
+        .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while reports.lock().unwrap().iter().all(|r| r.total_removed == 0) && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));

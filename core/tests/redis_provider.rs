@@ -65,7 +65,16 @@ async fn corrupt_data_is_a_typed_error_naming_the_user() {
     // A session of an unknown format version (meta field names start with byte 0xFF).
     let key = p.session_key("old");
     let mut raw = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
-    let _: () = redis::cmd("HSET").arg(&key).arg(b"\xfff").arg("0").arg(b"\xffv").arg("1").arg("a").arg("1").query(&mut raw).unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(&key)
+        .arg(b"\xfff")
+        .arg("0")
+        .arg(b"\xffv")
+        .arg("1")
+        .arg("a")
+        .arg("1")
+        .query(&mut raw)
+        .unwrap();
     let err = p.get_session("old").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CorruptData);
     assert!(err.to_string().contains("unknown session format"), "{err}");
@@ -96,7 +105,11 @@ async fn expired_sessions_leave_no_index_entries() {
     tokio::time::sleep(Duration::from_millis(120)).await;
     assert_eq!(p.count().await.unwrap(), 0);
     assert!(p.get_active_sessions().await.unwrap().is_empty());
-    assert_eq!(p.cleanup_old_sessions(Duration::from_secs(3600)).await.unwrap(), 0, "expired sessions are not 'removed'");
+    assert_eq!(
+        p.cleanup_old_sessions(Duration::from_secs(3600)).await.unwrap(),
+        0,
+        "expired sessions are not 'removed'"
+    );
     let mut indexed = 0;
     for shard in 0..poto_sessions::redis::SHARDS {
         for index in ["exp", "act"] {

@@ -44,8 +44,8 @@ pub fn decode(user_id: &str, reply: Reply) -> Result<Option<Versioned>> {
             }
             continue;
         }
-        let key = String::from_utf8(name)
-            .map_err(|_| SessionError::corrupt(user_id, "a field name is not valid UTF-8"))?;
+        let key =
+            String::from_utf8(name).map_err(|_| SessionError::corrupt(user_id, "a field name is not valid UTF-8"))?;
         let value: Value = serde_json::from_slice(&text)
             .map_err(|e| SessionError::corrupt(user_id, format!("field {key:?} is not valid JSON: {e}")))?;
         data.insert(key, value);

@@ -16,7 +16,10 @@ pub fn map(err: RedisError, access: Access, user_id: Option<&str>) -> SessionErr
     let detail = err.detail().unwrap_or_default().to_owned();
     match err.code() {
         Some("POTOCORRUPT") | Some("WRONGTYPE") => {
-            return SessionError::corrupt(user_id.unwrap_or_default(), if detail.is_empty() { err.to_string() } else { detail })
+            return SessionError::corrupt(
+                user_id.unwrap_or_default(),
+                if detail.is_empty() { err.to_string() } else { detail },
+            )
         }
         Some("POTOTOOLARGE") => return SessionError::TooLarge(detail),
         Some(_) => return SessionError::Unavailable(format!("redis refused the request: {err}")),
@@ -28,7 +31,9 @@ pub fn map(err: RedisError, access: Access, user_id: Option<&str>) -> SessionErr
     if err.is_timeout() || err.is_io_error() || err.is_connection_dropped() {
         return match access {
             Access::Read => SessionError::Unavailable(format!("redis did not answer: {err}")),
-            Access::Write => SessionError::OutcomeUnknown(format!("redis did not answer a write, it may or may not be applied: {err}")),
+            Access::Write => SessionError::OutcomeUnknown(format!(
+                "redis did not answer a write, it may or may not be applied: {err}"
+            )),
         };
     }
     match err.kind() {

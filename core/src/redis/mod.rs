@@ -188,10 +188,8 @@ impl RedisSessionProvider {
 
     fn session_cmd(&self, script: &redis::Script, user_id: &str, ttl_ms: u64) -> Cmd {
         let keys = self.layout.session(user_id);
-        let mut cmd = scripts::call(
-            script,
-            &[&keys.session, &keys.expiry_index, &keys.activity_index, &keys.version_seq],
-        );
+        let mut cmd =
+            scripts::call(script, &[&keys.session, &keys.expiry_index, &keys.activity_index, &keys.version_seq]);
         cmd.arg(user_id).arg(ttl_ms);
         cmd
     }

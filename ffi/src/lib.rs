@@ -1,0 +1,29 @@
+//! The C ABI of poto-sessions (`include/poto_sessions.h`, generated from this crate by cbindgen).
+//!
+//! Conventions (docs/c-api.md): every function returns a `poto_status` and writes its outputs
+//! only on `POTO_OK`; `poto_last_error_message()` tells why a call failed; no panic crosses the
+//! boundary; NULL or invalid UTF-8 arguments are `POTO_ERR_INVALID_ARGUMENT`; handles come from
+//! `_new` and go to `_free`; returned strings go to `poto_string_free`.
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)] // every unsafe function documents its contract in "# Safety"
+
+mod call;
+mod callbacks;
+mod conformance;
+mod custom;
+mod handles;
+mod module_ops;
+mod provider_ops;
+mod render;
+mod status;
+mod strings;
+
+pub use call::poto_last_error_message;
+pub use callbacks::{poto_callback_error, poto_defaults_fn, poto_done_fn, poto_free_fn, poto_update_fn};
+pub use conformance::poto_run_conformance;
+pub use custom::*;
+pub use handles::*;
+pub use module_ops::*;
+pub use provider_ops::*;
+pub use status::{poto_status, poto_status_name};
+pub use strings::poto_string_free;

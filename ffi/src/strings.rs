@@ -1,0 +1,82 @@
+//! C strings in and out: NULL and invalid UTF-8 are rejected; JSON is validated; returned
+//! strings are freed by `poto_string_free`.
+
+use std::ffi::{c_char, CStr, CString};
+
+use poto_sessions::{Result, SessionData, SessionError};
+use serde_json::Value;
+
+/// A required NUL-terminated UTF-8 argument.
+///
+/// # Safety
+/// `ptr` is NULL or points to a NUL-terminated string that outlives the call.
+pub unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str> {
+    if ptr.is_null() {
+        return Err(SessionError::InvalidArgument(format!("{name} is NULL")));
+    }
+    CStr::from_ptr(ptr).to_str().map_err(|_| SessionError::InvalidArgument(format!("{name} is not valid UTF-8")))
+}
+
+/// An optional string argument: NULL gives `None`.
+///
+/// # Safety
+/// As [`str_arg`].
+pub unsafe fn opt_str_arg<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>> {
+    if ptr.is_null() {
+        Ok(None)
+    } else {
+        str_arg(ptr, name).map(Some)
+    }
+}
+
+/// Parses JSON text.
+pub fn parse_json(text: &str, name: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| SessionError::InvalidArgument(format!("{name} is not valid JSON: {e}")))
+}
+
+/// A session: JSON text of an object.
+pub fn parse_session(text: &str, name: &str) -> Result<SessionData> {
+    match parse_json(text, name)? {
+        Value::Object(map) => Ok(map),
+        other => Err(SessionError::InvalidArgument(format!("{name} must be a JSON object, got {}", kind_of(&other)))),
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A required output pointer.
+///
+/// # Safety
+/// `ptr` is NULL or valid for writes.
+pub unsafe fn out_arg<'a, T>(ptr: *mut T, name: &str) -> Result<&'a mut T> {
+    ptr.as_mut().ok_or_else(|| SessionError::InvalidArgument(format!("{name} is NULL")))
+}
+
+/// Hands `text` to C; the caller frees it with `poto_string_free`.
+pub fn to_c(text: String) -> *mut c_char {
+    CString::new(text).map(CString::into_raw).unwrap_or(std::ptr::null_mut())
+}
+
+pub fn session_json(data: SessionData) -> String {
+    Value::Object(data).to_string()
+}
+
+/// Frees a string returned by this library. NULL is ignored.
+///
+/// # Safety
+/// `string` is NULL or was returned by a `poto_` function and not freed yet.
+#[no_mangle]
+pub unsafe extern "C" fn poto_string_free(string: *mut c_char) {
+    if !string.is_null() {
+        drop(CString::from_raw(string));
+    }
+}

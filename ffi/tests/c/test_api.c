@@ -1,0 +1,243 @@
+/* The C API on the built-in providers: conformance, module and LLM flow, atomic updates from
+ * many threads, the callback form, callbacks that call back into the library.
+ * Usage: test_api [redis-url]  (memory only without a URL); POTO_CONFORMANCE=0 skips the suite. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdint.h>
+
+#include "check.h"
+
+#define THREADS 8
+#define INCREMENTS 8
+
+static int increment(void *user_data, const char *session_json, char **out_json) {
+  (void)user_data;
+  long n = json_int(session_json, "n");
+  char *out = malloc(64);
+  snprintf(out, 64, "{\"n\":%ld}", n < 0 ? 1 : n + 1);
+  *out_json = out;
+  return 0;
+}
+
+static int failing_update(void *user_data, const char *session_json, char **out_json) {
+  (void)user_data;
+  (void)session_json;
+  *out_json = strdup("{\"n\":-100}");
+  poto_callback_error("update refused by the host");
+  return 3;
+}
+
+static void *updater(void *module) {
+  for (int i = 0; i < INCREMENTS; i++) {
+    if (poto_module_update_user_session(module, "counter", increment, NULL, NULL) != POTO_OK) {
+      fprintf(stderr, "update failed: %s\n", poto_last_error_message());
+      return (void *)1;
+    }
+  }
+  return NULL;
+}
+
+/* A callback that calls a blocking function must get an error, not a deadlock. */
+static int reentrant_update(void *module, const char *session_json, char **out_json) {
+  (void)session_json;
+  char *inner = NULL;
+  poto_status status = poto_module_get_user_session(module, "other", &inner);
+  *out_json = NULL;
+  return status == POTO_ERR_INVALID_ARGUMENT && inner == NULL ? 0 : 1;
+}
+
+static int defaults_freed = 0;
+static int add_defaults(void *user_data, const char *user_id, const char *base_json, char **out_json) {
+  (void)user_data;
+  (void)user_id;
+  size_t n = strlen(base_json);
+  char *out = malloc(n + 64);
+  memcpy(out, base_json, n - 1); /* drop the closing brace */
+  strcpy(out + n - 1, ",\"customField\":\"default\",\"anotherField\":0}");
+  *out_json = out;
+  return 0;
+}
+static void free_defaults(void *user_data) { *(int *)user_data = 1; }
+
+struct waiter {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int done;
+  poto_status status;
+  char result[256];
+};
+
+static void on_done(void *user_data, poto_status status, const char *result) {
+  struct waiter *w = user_data;
+  pthread_mutex_lock(&w->lock);
+  w->status = status;
+  snprintf(w->result, sizeof w->result, "%s", result);
+  w->done = 1;
+  pthread_cond_signal(&w->cond);
+  pthread_mutex_unlock(&w->lock);
+}
+
+static void wait_done(struct waiter *w) {
+  pthread_mutex_lock(&w->lock);
+  while (!w->done) pthread_cond_wait(&w->cond, &w->lock);
+  w->done = 0;
+  pthread_mutex_unlock(&w->lock);
+}
+
+static void module_flow(poto_provider *provider) {
+  defaults_freed = 0;
+  poto_module_options options = {0};
+  options.provider = provider;
+  options.llm = true;
+  options.defaults = add_defaults;
+  options.defaults_user_data = &defaults_freed;
+  options.defaults_free = free_defaults;
+  poto_module *llm = NULL;
+  OK(poto_module_new(&options, &llm));
+
+  char *json = NULL;
+  OK(poto_module_get_user_session(llm, "alice", &json));
+  CHECK(json && strstr(json, "\"customField\":\"default\"") && strstr(json, "\"currentModelName\":\"llm1\""));
+  poto_string_free(json);
+
+  OK(poto_module_update_user_model(llm, "alice", "llm2"));
+  char *model = NULL;
+  OK(poto_module_get_user_model(llm, "alice", &model));
+  CHECK(model && strcmp(model, "llm2") == 0);
+  poto_string_free(model);
+
+  OK(poto_module_set_session_value(llm, "alice", "prefs", "{\"theme\":\"dark\",\"size\":[1,2]}"));
+  char *value = NULL;
+  OK(poto_module_get_session_value(llm, "alice", "prefs", &value));
+  CHECK(value && strcmp(value, "{\"size\":[1,2],\"theme\":\"dark\"}") == 0);
+  poto_string_free(value);
+  value = (char *)1;
+  OK(poto_module_get_session_value(llm, "alice", "unset", &value));
+  CHECK(value == NULL);
+
+  /* A failing update changes nothing and reports the host's message. */
+  OK(poto_module_set_session_value(llm, "alice", "n", "5"));
+  FAILS(POTO_ERR_PROVIDER, poto_module_update_user_session(llm, "alice", failing_update, NULL, NULL));
+  CHECK(strstr(poto_last_error_message(), "update refused by the host") != NULL);
+  OK(poto_module_get_session_value(llm, "alice", "n", &value));
+  CHECK(value && strcmp(value, "5") == 0);
+  poto_string_free(value);
+
+  OK(poto_module_update_user_session(llm, "alice", reentrant_update, llm, NULL));
+
+  char *stats = NULL;
+  OK(poto_module_get_session_stats(llm, &stats));
+  CHECK(stats && json_int(stats, "activeSessions") >= 1 && strstr(stats, "\"alice\""));
+  poto_string_free(stats);
+
+  /* 64 increments from 8 threads on one user: none lost. */
+  pthread_t threads[THREADS];
+  for (int i = 0; i < THREADS; i++) pthread_create(&threads[i], NULL, updater, llm);
+  int failures = 0;
+  for (int i = 0; i < THREADS; i++) {
+    void *result;
+    pthread_join(threads[i], &result);
+    failures += result != NULL;
+  }
+  CHECK(failures == 0);
+  OK(poto_module_get_session_value(llm, "counter", "n", &value));
+  CHECK(value && atol(value) == THREADS * INCREMENTS);
+  poto_string_free(value);
+
+  /* The callback form. */
+  struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, POTO_OK, ""};
+  OK(poto_module_get_user_model_async(llm, "alice", on_done, &w));
+  wait_done(&w);
+  CHECK(w.status == POTO_OK && strcmp(w.result, "\"llm2\"") == 0);
+  OK(poto_set_session_async(provider, "bob", "{\"a\":1}", 0, on_done, &w));
+  wait_done(&w);
+  CHECK(w.status == POTO_OK && strcmp(w.result, "null") == 0);
+  OK(poto_has_session_async(provider, "bob", on_done, &w));
+  wait_done(&w);
+  CHECK(w.status == POTO_OK && strcmp(w.result, "true") == 0);
+  OK(poto_module_update_user_session_async(llm, "bob", increment, NULL, on_done, &w));
+  wait_done(&w);
+  CHECK(w.status == POTO_OK && json_int(w.result, "n") == 1);
+  OK(poto_get_session_async(provider, "", on_done, &w));
+  wait_done(&w);
+  CHECK(w.status == POTO_ERR_INVALID_ARGUMENT && strstr(w.result, "empty"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_get_session_async(provider, "bob", NULL, &w));
+
+  OK(poto_module_delete_user_session(llm, "alice"));
+  bool has = true;
+  OK(poto_has_session(provider, "alice", &has));
+  CHECK(!has);
+  poto_module_free(llm);
+  CHECK(defaults_freed == 1);
+}
+
+static void provider_ops(poto_provider *provider) {
+  uint64_t n = 99;
+  OK(poto_clear(provider, &n));
+  OK(poto_set_session(provider, "u1", "{\"big\":18446744073709551615,\"list\":[],\"f\":0.1}", 0));
+  char *json = NULL;
+  OK(poto_get_session(provider, "u1", &json));
+  CHECK(json && strstr(json, "\"big\":18446744073709551615") && strstr(json, "\"list\":[]") && strstr(json, "\"f\":0.1"));
+  poto_string_free(json);
+  uint64_t version = 0;
+  OK(poto_get_versioned(provider, "u1", &json, &version));
+  CHECK(json && version > 0);
+  poto_string_free(json);
+  bool applied = false;
+  OK(poto_compare_and_set(provider, "u1", version, "{\"v\":2}", 0, &applied));
+  CHECK(applied);
+  OK(poto_compare_and_set(provider, "u1", version, "{\"v\":3}", 0, &applied));
+  CHECK(!applied);
+  bool touched = false;
+  OK(poto_touch(provider, "u1", 0, &touched));
+  CHECK(touched);
+  OK(poto_count(provider, &n));
+  CHECK(n == 1);
+  OK(poto_get_active_sessions(provider, &json));
+  CHECK(json && strcmp(json, "[\"u1\"]") == 0);
+  poto_string_free(json);
+  OK(poto_cleanup_old_sessions(provider, 3600 * 1000, &n));
+  CHECK(n == 0);
+  OK(poto_delete_session(provider, "u1"));
+  json = (char *)1;
+  OK(poto_get_session(provider, "u1", &json));
+  CHECK(json == NULL);
+}
+
+/* Skipped with POTO_CONFORMANCE=0 (under valgrind, where its timing is too slow to mean much). */
+static void conformance(poto_provider *a, poto_provider *b) {
+  const char *enabled = getenv("POTO_CONFORMANCE");
+  if (enabled && strcmp(enabled, "0") == 0) return;
+  bool passed = false;
+  char *report = NULL;
+  const char *unit = getenv("POTO_TTL_UNIT_MS"); /* raised under valgrind */
+  OK(poto_run_conformance(a, b, unit ? strtoull(unit, NULL, 10) : 0, 1024 * 1024, &passed, &report));
+  CHECK(passed);
+  if (!passed && report) fprintf(stderr, "%s", report);
+  poto_string_free(report);
+}
+
+int main(int argc, char **argv) {
+  poto_provider *memory = NULL;
+  OK(poto_memory_provider_new(0, &memory));
+  provider_ops(memory);
+  conformance(memory, NULL);
+  module_flow(memory);
+  poto_provider_free(memory);
+
+  if (argc > 1) {
+    poto_redis_options options = {0};
+    options.url = argv[1];
+    options.prefix = "c-test:";
+    options.retry_budget_ms = 120000; /* 64 contending updaters stay within budget even under valgrind */
+    poto_provider *a = NULL, *b = NULL;
+    OK(poto_redis_provider_new(&options, &a));
+    OK(poto_redis_provider_new(&options, &b));
+    provider_ops(a);
+    conformance(a, b);
+    module_flow(b);
+    poto_provider_free(a);
+    poto_provider_free(b);
+  }
+  return check_summary("test_api");
+}

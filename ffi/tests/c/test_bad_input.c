@@ -1,0 +1,105 @@
+/* Bad input from C: NULL in every pointer argument, invalid UTF-8, bad ids, bad JSON. Every
+ * call fails with a typed status, leaves outputs untouched and writes nothing. */
+#include <stdint.h>
+
+#include "check.h"
+
+#define SENTINEL ((char *)0x1)
+
+int main(void) {
+  poto_provider *p = NULL;
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_memory_provider_new(0, NULL));
+  OK(poto_memory_provider_new(0, &p));
+  poto_module *m = NULL;
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_new(NULL, NULL));
+  OK(poto_module_new(NULL, &m));
+  char *out = SENTINEL;
+  bool flag = true;
+  uint64_t n = 7;
+
+  /* NULL handles and arguments. */
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_get_session(NULL, "u", &out));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_get_session(p, NULL, &out));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_get_session(p, "u", NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_set_session(NULL, "u", "{}", 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_set_session(p, NULL, "{}", 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_set_session(p, "u", NULL, 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_delete_session(NULL, "u"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_delete_session(p, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_has_session(p, NULL, &flag));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_has_session(p, "u", NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_touch(p, "u", 0, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_cleanup_old_sessions(NULL, 1, &n));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_cleanup_old_sessions(p, 1, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_get_active_sessions(p, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_get_stats(NULL, &out));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_count(NULL, &n));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_clear(p, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_get_versioned(p, "u", NULL, &n));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_get_versioned(p, "u", &out, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_compare_and_set(p, "u", 0, "{}", 0, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_set_session_provider(NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_provider_new(NULL, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_custom_provider_new(NULL, &p));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_user_session(NULL, "u", &out));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_user_session(m, NULL, &out));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_user_session(m, "u", NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_update_user_session(m, "u", NULL, NULL, &out));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_session_value(m, "u", NULL, "1"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_session_value(m, "u", "k", NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_session_value(m, "u", "k", NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_session_stats(m, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_delete_user_session(m, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_run_conformance(NULL, NULL, 0, 0, &flag, &out));
+  CHECK(out == SENTINEL && flag && n == 7);
+
+  /* A generic module has no model. */
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_update_user_model(m, "u", "llm2"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_user_model(m, "u", &out));
+  CHECK(strstr(poto_last_error_message(), "llm") != NULL);
+
+  /* Invalid UTF-8, bad ids. */
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_set_session(p, "bad\xff\xfe", "{}", 0));
+  CHECK(strstr(poto_last_error_message(), "UTF-8") != NULL);
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_set_session(p, "u", "{\"k\":\"\xc3\x28\"}", 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_set_session(p, "", "{}", 0));
+  char huge[600];
+  memset(huge, 'x', sizeof huge - 1);
+  huge[sizeof huge - 1] = '\0';
+  FAILS(POTO_ERR_TOO_LARGE, poto_set_session(p, huge, "{}", 0));
+  FAILS(POTO_ERR_TOO_LARGE, poto_module_get_user_session(m, huge, &out));
+
+  /* Malformed and non-object JSON, foreign owner, reserved keys, oversize. */
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_set_session(p, "u", "{not json", 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_set_session(p, "u", "[1,2]", 0));
+  CHECK(strstr(poto_last_error_message(), "object") != NULL);
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_set_session(p, "u", "\"text\"", 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_set_session(p, "u", "null", 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_set_session(p, "u", "{\"a\":1} trailing", 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_set_session(p, "u", "{\"userId\":\"mallory\"}", 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_session_value(m, "u", "k", "{oops"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_session_value(m, "u", "lastActivity", "\"x\""));
+  size_t big = 2 * 1024 * 1024;
+  char *blob = malloc(big + 16);
+  strcpy(blob, "{\"b\":\"");
+  memset(blob + 6, 'z', big);
+  strcpy(blob + 6 + big, "\"}");
+  FAILS(POTO_ERR_TOO_LARGE, poto_set_session(p, "u", blob, 0));
+  free(blob);
+
+  /* Nothing of the above was written. */
+  OK(poto_count(p, &n));
+  CHECK(n == 0);
+  OK(poto_get_stats(p, &out));
+  CHECK(out && strcmp(out, "{\"activeSessions\":0,\"userIds\":[]}") == 0);
+  poto_string_free(out);
+
+  /* Names and frees. */
+  CHECK(strcmp(poto_status_name(POTO_ERR_CONFLICT), "POTO_ERR_CONFLICT") == 0);
+  poto_string_free(NULL);
+  poto_provider_free(NULL);
+  poto_module_free(NULL);
+  poto_module_free(m);
+  poto_provider_free(p);
+  return check_summary("test_bad_input");
+}

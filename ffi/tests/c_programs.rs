@@ -1,0 +1,193 @@
+//! C and C++ programs compiled against the checked-in header and the built library, run
+//! under valgrind when it is installed (zero errors, nothing "definitely" or "indirectly" lost).
+//! `POTO_VALGRIND=0` runs them natively.
+
+#[path = "../../core/tests/support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::RedisServer;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Where cargo put `libpoto_sessions.so` for this test run.
+fn lib_dir() -> PathBuf {
+    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+    let target = deps.parent().unwrap().to_path_buf();
+    [deps, target]
+        .into_iter()
+        .find(|dir| dir.join("libpoto_sessions.so").exists())
+        .expect("libpoto_sessions.so not built")
+}
+
+fn compile(compiler: &str, std: &str, sources: &[PathBuf], out: &Path, extra: &[&str]) {
+    let lib = lib_dir();
+    let status = Command::new(compiler)
+        .args([std, "-Wall", "-Wextra", "-Werror", "-g"])
+        .arg(format!("-I{}", repo().join("include").display()))
+        .arg(format!("-I{}", repo().join("ffi/tests/c").display()))
+        .args(sources)
+        .arg("-o")
+        .arg(out)
+        .arg(format!("-L{}", lib.display()))
+        .arg("-lpoto_sessions")
+        .arg(format!("-Wl,-rpath,{}", lib.display()))
+        .args(extra)
+        .arg("-lpthread")
+        .status()
+        .unwrap_or_else(|e| panic!("{compiler} not found: {e}"));
+    assert!(status.success(), "{compiler} failed for {sources:?}");
+}
+
+fn valgrind() -> bool {
+    std::env::var("POTO_VALGRIND").as_deref() != Ok("0")
+        && Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// Runs `exe`, under valgrind when available; returns stdout.
+fn run(exe: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    run_with(valgrind(), exe, args, env)
+}
+
+fn run_with(valgrind: bool, exe: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut command = if valgrind {
+        let mut c = Command::new("valgrind");
+        c.args([
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--show-leak-kinds=definite,indirect",
+            "--error-exitcode=99",
+            "--quiet",
+        ])
+        .arg(exe)
+        .env("POTO_TTL_UNIT_MS", "600");
+        c
+    } else {
+        Command::new(exe)
+    };
+    let out = command.args(args).envs(env.iter().copied()).env_remove("REDIS_URL").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{} failed ({}):\n{stdout}\n{stderr}", exe.display(), out.status);
+    stdout
+}
+
+fn c_test(name: &str, extra_sources: &[&str]) -> PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let mut sources = vec![repo().join(format!("ffi/tests/c/{name}.c"))];
+    sources.extend(extra_sources.iter().map(|s| repo().join(format!("ffi/tests/c/{s}"))));
+    let exe = dir.join(name);
+    compile("cc", "-std=c11", &sources, &exe, &[]);
+    exe
+}
+
+#[test]
+fn bad_input_battery() {
+    let out = run(&c_test("test_bad_input", &[]), &[], &[]);
+    assert!(out.contains(", 0 failed"), "{out}");
+}
+
+#[test]
+fn custom_provider_written_in_c() {
+    let out = run(&c_test("test_custom_provider", &["memory_store.c"]), &[], &[]);
+    assert!(out.contains(", 0 failed"), "{out}");
+}
+
+#[test]
+fn c_api_on_memory_and_redis() {
+    let server = RedisServer::start();
+    let exe = c_test("test_api", &[]);
+    let out = run_with(false, &exe, &[&server.url()], &[]);
+    assert!(out.contains(", 0 failed"), "{out}");
+    if valgrind() {
+        let out = run(&exe, &[&server.url()], &[("POTO_CONFORMANCE", "0")]);
+        assert!(out.contains(", 0 failed"), "{out}");
+    }
+}
+
+#[test]
+fn header_compiles_as_c11_and_cpp17() {
+    let dir = tempfile::tempdir().unwrap();
+    for (compiler, std, file) in [("cc", "-std=c11", "unit.c"), ("c++", "-std=c++17", "unit.cpp")] {
+        let source = dir.path().join(file);
+        std::fs::write(
+            &source,
+            "#include \"poto_sessions.h\"\nint main(void) { return poto_status_name(POTO_OK)[0] == 'P' ? 0 : 1; }\n",
+        )
+        .unwrap();
+        compile(compiler, std, &[source], &dir.path().join(format!("{file}.out")), &["-pedantic"]);
+    }
+}
+
+#[test]
+fn example_hosts_in_c_and_cpp() {
+    let server = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let c_host = dir.path().join("chat_host");
+    let cpp_host = dir.path().join("chat_host_cpp");
+    compile("cc", "-std=c11", &[repo().join("examples/c/chat_host.c")], &c_host, &[]);
+    compile("c++", "-std=c++17", &[repo().join("examples/cpp/chat_host.cpp")], &cpp_host, &[]);
+    for host in [&c_host, &cpp_host] {
+        let memory = run(host, &[], &[]);
+        assert!(memory.contains("alice starts on llm1"), "{memory}");
+        let redis = run(host, &[], &[("REDIS_URL", &server.url())]);
+        assert!(redis.contains("alice starts on llm1"), "{redis}");
+    }
+    let cpp = run(&cpp_host, &[], &[]);
+    assert!(cpp.contains("a throwing update changes nothing: POTO_ERR_PROVIDER"), "{cpp}");
+}
+
+#[test]
+fn pkg_config_install_serves_shared_and_static_linking() {
+    let prefix = tempfile::tempdir().unwrap();
+    let status = Command::new("bash")
+        .arg(repo().join("scripts/install-c.sh"))
+        .arg(prefix.path())
+        .env("LIB_DIR", lib_dir())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let pkg_config = |args: &[&str]| {
+        let out = Command::new("pkg-config")
+            .args(args)
+            .arg("poto_sessions")
+            .env("PKG_CONFIG_PATH", prefix.path().join("lib/pkgconfig"))
+            .output()
+            .expect("pkg-config not found");
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let cflags = pkg_config(&["--cflags"]);
+    let libs = pkg_config(&["--libs"]);
+    let private = pkg_config(&["--libs-only-l", "--static"]);
+    let example = repo().join("examples/c/chat_host.c");
+    let shared = prefix.path().join("shared_host");
+    let status = Command::new("cc")
+        .arg(&example)
+        .args(cflags.split_whitespace())
+        .args(libs.split_whitespace())
+        .arg("-o")
+        .arg(&shared)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let static_host = prefix.path().join("static_host");
+    let status = Command::new("cc")
+        .arg(&example)
+        .args(cflags.split_whitespace())
+        .arg(prefix.path().join("lib/libpoto_sessions.a"))
+        .args(private.split_whitespace().filter(|flag| *flag != "-lpoto_sessions"))
+        .arg("-o")
+        .arg(&static_host)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for host in [&shared, &static_host] {
+        let out = Command::new(host).env_remove("REDIS_URL").output().unwrap();
+        assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("alice starts on llm1"));
+    }
+}

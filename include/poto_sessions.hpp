@@ -1,0 +1,189 @@
+// poto-sessions C++ wrapper: RAII handles and exceptions over poto_sessions.h (header-only, C++17).
+#ifndef POTO_SESSIONS_HPP
+#define POTO_SESSIONS_HPP
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "poto_sessions.h"
+
+namespace poto {
+
+/// A failed call: `status()` is the POTO_ERR_* code, `what()` the library's message.
+class error : public std::runtime_error {
+ public:
+  error(poto_status status, const char *message) : std::runtime_error(message), status_(status) {}
+  poto_status status() const noexcept { return status_; }
+
+ private:
+  poto_status status_;
+};
+
+namespace detail {
+inline void check(poto_status status) {
+  if (status != POTO_OK) throw error(status, poto_last_error_message());
+}
+
+/// Takes ownership of a string returned by the library.
+inline std::optional<std::string> take(char *text) {
+  if (!text) return std::nullopt;
+  std::string copy(text);
+  poto_string_free(text);
+  return copy;
+}
+
+struct provider_deleter {
+  void operator()(poto_provider *p) const noexcept { poto_provider_free(p); }
+};
+struct module_deleter {
+  void operator()(poto_module *m) const noexcept { poto_module_free(m); }
+};
+}  // namespace detail
+
+/// A session store. Sessions are JSON object text.
+class provider {
+ public:
+  /// The in-memory provider (`ttl_ms` 0: 24 h).
+  static provider memory(uint64_t ttl_ms = 0) {
+    poto_provider *p = nullptr;
+    detail::check(poto_memory_provider_new(ttl_ms, &p));
+    return provider(p);
+  }
+
+  /// A Redis provider; `url` empty: REDIS_URL, else redis://127.0.0.1:6379.
+  static provider redis(const std::string &url = "", const std::string &prefix = "") {
+    poto_redis_options options{};
+    options.url = url.empty() ? nullptr : url.c_str();
+    options.prefix = prefix.empty() ? nullptr : prefix.c_str();
+    poto_provider *p = nullptr;
+    detail::check(poto_redis_provider_new(&options, &p));
+    return provider(p);
+  }
+
+  std::optional<std::string> get_session(const std::string &user_id) const {
+    char *json = nullptr;
+    detail::check(poto_get_session(get(), user_id.c_str(), &json));
+    return detail::take(json);
+  }
+  void set_session(const std::string &user_id, const std::string &json, uint64_t ttl_ms = 0) const {
+    detail::check(poto_set_session(get(), user_id.c_str(), json.c_str(), ttl_ms));
+  }
+  void delete_session(const std::string &user_id) const { detail::check(poto_delete_session(get(), user_id.c_str())); }
+  bool has_session(const std::string &user_id) const {
+    bool out = false;
+    detail::check(poto_has_session(get(), user_id.c_str(), &out));
+    return out;
+  }
+  uint64_t cleanup_old_sessions(uint64_t max_age_ms) const {
+    uint64_t removed = 0;
+    detail::check(poto_cleanup_old_sessions(get(), max_age_ms, &removed));
+    return removed;
+  }
+  std::string get_stats() const {
+    char *json = nullptr;
+    detail::check(poto_get_stats(get(), &json));
+    return *detail::take(json);
+  }
+  uint64_t count() const {
+    uint64_t n = 0;
+    detail::check(poto_count(get(), &n));
+    return n;
+  }
+  /// Makes this the provider of every module without its own.
+  void install_globally() const { detail::check(poto_set_session_provider(get())); }
+
+  poto_provider *get() const noexcept { return handle_.get(); }
+
+ private:
+  explicit provider(poto_provider *p) : handle_(p) {}
+  std::unique_ptr<poto_provider, detail::provider_deleter> handle_;
+};
+
+/// A PotoModule (or LLMPotoModule with `llm = true`); the user id is explicit.
+class module {
+ public:
+  /// `p` null: the global provider.
+  explicit module(const provider *p = nullptr, bool llm = false, const std::string &default_model = "") {
+    poto_module_options options{};
+    options.provider = p ? p->get() : nullptr;
+    options.llm = llm;
+    options.default_model = default_model.empty() ? nullptr : default_model.c_str();
+    poto_module *m = nullptr;
+    detail::check(poto_module_new(&options, &m));
+    handle_.reset(m);
+  }
+
+  std::string get_user_session(const std::string &user_id) const {
+    char *json = nullptr;
+    detail::check(poto_module_get_user_session(get(), user_id.c_str(), &json));
+    return *detail::take(json);
+  }
+
+  /// Atomic update: `fn` receives the session JSON and returns the JSON to write; it may run
+  /// more than once under contention, on a library thread. An exception from `fn` writes nothing
+  /// and is reported as poto::error(POTO_ERR_PROVIDER, its message).
+  std::string update_user_session(const std::string &user_id, const std::function<std::string(const std::string &)> &fn) const {
+    char *json = nullptr;
+    detail::check(poto_module_update_user_session(get(), user_id.c_str(), &call_update, const_cast<void *>(static_cast<const void *>(&fn)), &json));
+    return *detail::take(json);
+  }
+
+  void delete_user_session(const std::string &user_id) const { detail::check(poto_module_delete_user_session(get(), user_id.c_str())); }
+
+  std::string get_session_stats() const {
+    char *json = nullptr;
+    detail::check(poto_module_get_session_stats(get(), &json));
+    return *detail::take(json);
+  }
+
+  /// `value_json`: any JSON value, e.g. "\"dark\"" or "42".
+  void set_session_value(const std::string &user_id, const std::string &key, const std::string &value_json) const {
+    detail::check(poto_module_set_session_value(get(), user_id.c_str(), key.c_str(), value_json.c_str()));
+  }
+  std::optional<std::string> get_session_value(const std::string &user_id, const std::string &key) const {
+    char *json = nullptr;
+    detail::check(poto_module_get_session_value(get(), user_id.c_str(), key.c_str(), &json));
+    return detail::take(json);
+  }
+
+  void update_user_model(const std::string &user_id, const std::string &model) const {
+    detail::check(poto_module_update_user_model(get(), user_id.c_str(), model.c_str()));
+  }
+  std::string get_user_model(const std::string &user_id) const {
+    char *model = nullptr;
+    detail::check(poto_module_get_user_model(get(), user_id.c_str(), &model));
+    return *detail::take(model);
+  }
+
+  poto_module *get() const noexcept { return handle_.get(); }
+
+ private:
+  static int call_update(void *user_data, const char *session_json, char **out_json) {
+    const auto &fn = *static_cast<const std::function<std::string(const std::string &)> *>(user_data);
+    try {
+      std::string next = fn(session_json);
+      *out_json = static_cast<char *>(std::malloc(next.size() + 1));
+      if (!*out_json) return 1;
+      std::memcpy(*out_json, next.c_str(), next.size() + 1);
+      return 0;
+    } catch (const std::exception &e) {
+      poto_callback_error(e.what());
+      return 1;
+    } catch (...) {
+      poto_callback_error("unknown C++ exception in update function");
+      return 1;
+    }
+  }
+
+  std::unique_ptr<poto_module, detail::module_deleter> handle_;
+};
+
+}  // namespace poto
+
+#endif
