@@ -72,6 +72,11 @@ impl LLMPotoModule {
         LLMPotoModule { module: self.module.with_ttl(ttl), ..self }
     }
 
+    /// Configures the underlying [`PotoModule`] (provider, TTL, defaults, retry) in one step.
+    pub fn map_module(self, configure: impl FnOnce(PotoModule) -> PotoModule) -> Self {
+        LLMPotoModule { module: configure(self.module), ..self }
+    }
+
     pub fn default_model(&self) -> &str {
         &self.default_model
     }

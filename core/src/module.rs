@@ -121,10 +121,17 @@ impl PotoModule {
         self.provider.clone().unwrap_or_else(session_provider)
     }
 
-    /// The default data of a new session of `user_id`.
-    pub async fn create_default_session_data(&self, user_id: &str) -> Result<SessionData> {
+    /// What this module puts in a new session before any [`SessionDefaults`] extension (the
+    /// seed's `super.createDefaultSessionData(userId)` for a subclass).
+    pub fn base_session_data(&self, user_id: &str) -> SessionData {
         let mut base = self.base.clone();
         base.insert(USER_ID_KEY.to_owned(), Value::String(user_id.to_owned()));
+        base
+    }
+
+    /// The default data of a new session of `user_id`.
+    pub async fn create_default_session_data(&self, user_id: &str) -> Result<SessionData> {
+        let base = self.base_session_data(user_id);
         match &self.defaults {
             Some(defaults) => defaults.create_default_session_data(user_id, base).await,
             None => Ok(base),

@@ -1,0 +1,145 @@
+"""``PotoModule`` and ``LLMPotoModule``: the seed's session API for the current user."""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from datetime import timedelta
+from typing import Any, Awaitable, Callable, Dict, Optional, Union
+
+from . import _native
+from .context import resolve_user
+
+Session = Dict[str, Any]
+Seconds = Union[float, timedelta]
+#: An update function: mutates the session (returning ``None``) or returns the one to write;
+#: it may be async. It may run more than once when other writers race.
+UpdateFn = Callable[[Session], Union[Optional[Session], Awaitable[Optional[Session]]]]
+
+
+def _apply(fn: UpdateFn, session: Session) -> Any:
+    result = fn(session)
+    if inspect.isawaitable(result):
+
+        async def finish() -> Session:
+            returned = await result
+            return session if returned is None else returned
+
+        return finish()
+    return session if result is None else result
+
+
+class PotoModule:
+    """Generic session management for a module (the seed's ``PotoModule``).
+
+    Methods act on the current user (``user_context``) unless ``user_id=`` is given. Every method
+    is async; each has a ``_sync`` twin for synchronous frameworks.
+    """
+
+    _llm = False
+
+    def __init__(
+        self,
+        provider: Optional[Any] = None,
+        *,
+        ttl: Optional[Seconds] = None,
+        retry_budget: Optional[Seconds] = None,
+        default_model: Optional[str] = None,
+    ) -> None:
+        """``provider``: this module's own store (default: the global one, in-memory unless
+        ``set_session_provider`` was called). ``ttl``: lifetime of the sessions it writes."""
+        hook = None
+        if type(self).create_default_session_data is not PotoModule.create_default_session_data:
+            owner = weakref.ref(self)
+
+            def hook(user_id: str, base: Session) -> Any:
+                module = owner()
+                return base if module is None else module.create_default_session_data(user_id)
+
+        self._native = _native.NativeModule(
+            provider,
+            llm=self._llm,
+            default_model=default_model,
+            ttl=ttl,
+            defaults=hook,
+            retry_budget=retry_budget,
+        )
+
+    def create_default_session_data(self, user_id: str) -> Session:
+        """Data of a new session. Override to add fields; call ``super()`` for the base."""
+        return self._native.base_session_data(user_id)
+
+    @staticmethod
+    def set_session_provider(provider: Any) -> None:
+        """The seed's ``PotoModule.setSessionProvider``: the store of every module without its own."""
+        _native.set_session_provider(provider)
+
+    async def get_user_session(self, user_id: Optional[str] = None) -> Session:
+        """The user's session, created from the defaults when absent; extends its life."""
+        return await self._native.get_user_session(resolve_user(user_id))
+
+    def get_user_session_sync(self, user_id: Optional[str] = None) -> Session:
+        return self._native.get_user_session_sync(resolve_user(user_id))
+
+    async def update_user_session(self, fn: UpdateFn, user_id: Optional[str] = None) -> Session:
+        """Applies ``fn`` atomically and returns the session written. An exception from ``fn``
+        writes nothing and propagates unchanged."""
+        return await self._native.update_user_session(resolve_user(user_id), lambda s: _apply(fn, s))
+
+    def update_user_session_sync(self, fn: UpdateFn, user_id: Optional[str] = None) -> Session:
+        return self._native.update_user_session_sync(resolve_user(user_id), lambda s: _apply(fn, s))
+
+    async def delete_user_session(self, user_id: Optional[str] = None) -> None:
+        await self._native.delete_user_session(resolve_user(user_id))
+
+    def delete_user_session_sync(self, user_id: Optional[str] = None) -> None:
+        self._native.delete_user_session_sync(resolve_user(user_id))
+
+    async def get_session_stats(self) -> _native.SessionStats:
+        """``.active_sessions`` and ``.user_ids`` of the store."""
+        return await self._native.get_session_stats()
+
+    def get_session_stats_sync(self) -> _native.SessionStats:
+        return self._native.get_session_stats_sync()
+
+    async def set_session_value(self, key: str, value: Any, user_id: Optional[str] = None) -> None:
+        """Sets one top-level key atomically, without conflicting with writes to other keys."""
+        await self._native.set_session_value(resolve_user(user_id), key, value)
+
+    def set_session_value_sync(self, key: str, value: Any, user_id: Optional[str] = None) -> None:
+        self._native.set_session_value_sync(resolve_user(user_id), key, value)
+
+    async def get_session_value(self, key: str, user_id: Optional[str] = None) -> Any:
+        """One top-level value, or ``None`` when unset."""
+        return await self._native.get_session_value(resolve_user(user_id), key)
+
+    def get_session_value_sync(self, key: str, user_id: Optional[str] = None) -> Any:
+        return self._native.get_session_value_sync(resolve_user(user_id), key)
+
+
+class LLMPotoModule(PotoModule):
+    """A ``PotoModule`` whose sessions remember the user's model (``currentModelName``)."""
+
+    _llm = True
+
+    @property
+    def default_model(self) -> str:
+        return self._native.default_model or "llm1"
+
+    async def update_user_model(self, model: str, user_id: Optional[str] = None) -> None:
+        await self._native.update_user_model(resolve_user(user_id), model)
+
+    def update_user_model_sync(self, model: str, user_id: Optional[str] = None) -> None:
+        self._native.update_user_model_sync(resolve_user(user_id), model)
+
+    async def get_user_model(self, user_id: Optional[str] = None) -> str:
+        """The user's model, or the default model when none is recorded."""
+        return await self._native.get_user_model(resolve_user(user_id))
+
+    def get_user_model_sync(self, user_id: Optional[str] = None) -> str:
+        return self._native.get_user_model_sync(resolve_user(user_id))
+
+
+def set_session_provider(provider: Any) -> None:
+    """Makes ``provider`` (built-in or custom) the store of every module without its own."""
+    _native.set_session_provider(provider)

@@ -1,0 +1,129 @@
+//! Python values ⇄ JSON (DESIGN §2): `json.dumps` rules with `allow_nan=False`, 64-bit integers,
+//! string keys only; out: `dict`, exact ints and floats.
+
+use poto_sessions::{Result, SessionData, SessionError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::{Map, Number, Value};
+
+/// Deeper than this is refused (cyclic structures end here too).
+const MAX_DEPTH: usize = 200;
+
+fn invalid(msg: impl Into<String>) -> SessionError {
+    SessionError::InvalidArgument(msg.into())
+}
+
+pub fn to_json(value: &Bound<'_, PyAny>) -> Result<Value> {
+    convert(value, 0)
+}
+
+/// A session: a `dict` with `str` keys.
+pub fn to_session(value: &Bound<'_, PyAny>) -> Result<SessionData> {
+    match value.cast::<PyDict>() {
+        Ok(_) => match convert(value, 0)? {
+            Value::Object(map) => Ok(map),
+            _ => unreachable!("a dict converts to an object"),
+        },
+        Err(_) => Err(invalid(format!("a session must be a dict, got {}", type_name(value)))),
+    }
+}
+
+fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+fn convert(value: &Bound<'_, PyAny>, depth: usize) -> Result<Value> {
+    if depth > MAX_DEPTH {
+        return Err(invalid("value is nested too deeply (or contains itself)"));
+    }
+    if value.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = value.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if value.cast::<PyInt>().is_ok() {
+        if let Ok(i) = value.extract::<i64>() {
+            return Ok(Value::from(i));
+        }
+        if let Ok(u) = value.extract::<u64>() {
+            return Ok(Value::from(u));
+        }
+        return Err(invalid("integer outside the 64-bit range"));
+    }
+    if let Ok(f) = value.cast::<PyFloat>() {
+        return Number::from_f64(f.value()).map(Value::Number).ok_or_else(|| invalid("NaN and Infinity are not JSON"));
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        return s.to_cow().map(|s| Value::String(s.into_owned())).map_err(|_| invalid("string is not valid UTF-8"));
+    }
+    if let Ok(dict) = value.cast::<PyDict>() {
+        let mut map = Map::new();
+        for (k, v) in dict.iter() {
+            let key = k.cast::<PyString>().map_err(|_| invalid(format!("dict keys must be str, got {}", type_name(&k))))?;
+            let key = key.to_cow().map_err(|_| invalid("dict key is not valid UTF-8"))?;
+            map.insert(key.into_owned(), convert(&v, depth + 1)?);
+        }
+        return Ok(Value::Object(map));
+    }
+    if let Ok(list) = value.cast::<PyList>() {
+        return list.iter().map(|v| convert(&v, depth + 1)).collect::<Result<_>>().map(Value::Array);
+    }
+    if let Ok(tuple) = value.cast::<PyTuple>() {
+        return tuple.iter().map(|v| convert(&v, depth + 1)).collect::<Result<_>>().map(Value::Array);
+    }
+    Err(invalid(format!("values of type {} are not JSON", type_name(value))))
+}
+
+pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (_, Some(u)) => u.into_pyobject(py)?.into_any(),
+            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        },
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => session_to_py(py, map)?.into_any(),
+    })
+}
+
+pub fn session_to_py<'py>(py: Python<'py>, map: &SessionData) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (k, v) in map {
+        dict.set_item(k, to_py(py, v)?)?;
+    }
+    Ok(dict)
+}
+
+/// Session data crossing into Python as a `dict` when the awaitable resolves.
+pub struct Session(pub SessionData);
+
+impl<'py> IntoPyObject<'py> for Session {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        Ok(session_to_py(py, &self.0)?.into_any())
+    }
+}
+
+/// Any JSON value crossing into Python.
+pub struct Json(pub Value);
+
+impl<'py> IntoPyObject<'py> for Json {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        to_py(py, &self.0)
+    }
+}

@@ -1,0 +1,195 @@
+//! The module layer for Python: `PotoModule` / `LLMPotoModule` over one native class, with the
+//! user id explicit (the Python package reads it from a context variable).
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use poto_sessions::{LLMPotoModule, PotoModule, Result, SessionData, SessionDefaults, SessionError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::convert::{session_to_py, to_json, to_session, Json, Session};
+use crate::errors::to_py;
+use crate::host::Host;
+use crate::providers::{duration, provider_of, SessionStats};
+use crate::runtime::{awaitable, awaitable_py, blocking, blocking_py};
+
+/// Default data from a Python callable `(user_id, base) -> dict` (sync or async).
+struct PyDefaults(Host);
+
+#[async_trait]
+impl SessionDefaults for PyDefaults {
+    async fn create_default_session_data(&self, user_id: &str, base: SessionData) -> Result<SessionData> {
+        let user_id = user_id.to_owned();
+        let value = self
+            .0
+            .call(None, move |py| (user_id, session_to_py(py, &base)?).into_pyobject(py))
+            .await
+            .map_err(|(error, _)| error)?;
+        Python::attach(|py| to_session(value.bind(py)))
+            .map_err(|e| SessionError::Provider(format!("create_default_session_data: {e}")))
+    }
+}
+
+#[pyclass(frozen, module = "poto_sessions._native")]
+pub struct NativeModule {
+    generic: PotoModule,
+    llm: Option<LLMPotoModule>,
+}
+
+impl NativeModule {
+    fn llm(&self) -> PyResult<LLMPotoModule> {
+        self.llm.clone().ok_or_else(|| to_py(SessionError::InvalidArgument("not an LLM module".into())))
+    }
+}
+
+/// Applies a Python update function; its own exception is re-raised as is.
+async fn update(module: PotoModule, user_id: String, apply: Host) -> PyResult<Session> {
+    let raised: Arc<Mutex<Option<Arc<PyErr>>>> = Arc::default();
+    let result = module
+        .update_user_session_with(&user_id, |data| {
+            let (apply, raised) = (apply.clone(), raised.clone());
+            async move {
+                match apply.call(None, move |py| (session_to_py(py, &data)?,).into_pyobject(py)).await {
+                    Ok(value) => Python::attach(|py| to_session(value.bind(py))),
+                    Err((error, exception)) => {
+                        *raised.lock().unwrap_or_else(|p| p.into_inner()) = exception;
+                        Err(error)
+                    }
+                }
+            }
+        })
+        .await;
+    match result {
+        Ok(session) => Ok(Session(session)),
+        Err(error) => match raised.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(exception) => Err(Python::attach(|py| exception.clone_ref(py))),
+            None => Err(to_py(error)),
+        },
+    }
+}
+
+#[pymethods]
+impl NativeModule {
+    #[new]
+    #[pyo3(signature = (provider=None, *, llm=false, default_model=None, ttl=None, defaults=None, retry_budget=None))]
+    fn new(
+        provider: Option<&Bound<'_, PyAny>>,
+        llm: bool,
+        default_model: Option<&str>,
+        ttl: Option<&Bound<'_, PyAny>>,
+        defaults: Option<Py<PyAny>>,
+        retry_budget: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let provider = provider.filter(|p| !p.is_none()).map(provider_of).transpose()?;
+        let ttl = duration(ttl, "ttl")?;
+        let retry = duration(retry_budget, "retry_budget")?
+            .map(|budget| poto_sessions::RetryPolicy { budget, ..Default::default() });
+        let defaults: Option<Arc<dyn SessionDefaults>> = defaults.map(|d| Arc::new(PyDefaults(Host::new(d))) as _);
+        let configure = |mut module: PotoModule| {
+            if let Some(p) = &provider {
+                module = module.with_provider(p.clone());
+            }
+            if let Some(ttl) = ttl {
+                module = module.with_ttl(ttl);
+            }
+            if let Some(d) = &defaults {
+                module = module.with_defaults(d.clone());
+            }
+            if let Some(r) = &retry {
+                module = module.with_retry(r.clone());
+            }
+            module
+        };
+        if !llm {
+            return Ok(NativeModule { generic: configure(PotoModule::new()), llm: None });
+        }
+        let model = default_model.unwrap_or(poto_sessions::llm::DEFAULT_MODEL);
+        let llm = LLMPotoModule::new().with_default_model(model).map_err(to_py)?.map_module(configure);
+        Ok(NativeModule { generic: (*llm).clone(), llm: Some(llm) })
+    }
+
+    fn base_session_data<'py>(&self, py: Python<'py>, user_id: &str) -> PyResult<Bound<'py, PyDict>> {
+        session_to_py(py, &self.generic.base_session_data(user_id))
+    }
+
+    fn get_user_session<'py>(&self, py: Python<'py>, user_id: String) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.generic.clone();
+        awaitable(py, async move { m.get_user_session_for(&user_id).await.map(Session) })
+    }
+
+    fn get_user_session_sync<'py>(&self, py: Python<'py>, user_id: &str) -> PyResult<Bound<'py, PyDict>> {
+        session_to_py(py, &blocking(py, self.generic.get_user_session_for(user_id))?)
+    }
+
+    fn update_user_session<'py>(&self, py: Python<'py>, user_id: String, apply: Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        awaitable_py(py, update(self.generic.clone(), user_id, Host::new(apply)))
+    }
+
+    fn update_user_session_sync<'py>(&self, py: Python<'py>, user_id: String, apply: Py<PyAny>) -> PyResult<Bound<'py, PyDict>> {
+        let session = blocking_py(py, update(self.generic.clone(), user_id, Host::new(apply)))?;
+        session_to_py(py, &session.0)
+    }
+
+    fn delete_user_session<'py>(&self, py: Python<'py>, user_id: String) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.generic.clone();
+        awaitable(py, async move { m.delete_user_session_for(&user_id).await })
+    }
+
+    fn delete_user_session_sync(&self, py: Python<'_>, user_id: &str) -> PyResult<()> {
+        blocking(py, self.generic.delete_user_session_for(user_id))
+    }
+
+    fn get_session_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.generic.clone();
+        awaitable(py, async move { m.get_session_stats().await.map(SessionStats::from) })
+    }
+
+    fn get_session_stats_sync(&self, py: Python<'_>) -> PyResult<SessionStats> {
+        blocking(py, self.generic.get_session_stats()).map(SessionStats::from)
+    }
+
+    fn set_session_value<'py>(&self, py: Python<'py>, user_id: String, key: String, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let (m, value) = (self.generic.clone(), to_json(value).map_err(to_py)?);
+        awaitable(py, async move { m.set_session_value_for(&user_id, &key, value).await })
+    }
+
+    fn set_session_value_sync(&self, py: Python<'_>, user_id: &str, key: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let value = to_json(value).map_err(to_py)?;
+        blocking(py, self.generic.set_session_value_for(user_id, key, value))
+    }
+
+    fn get_session_value<'py>(&self, py: Python<'py>, user_id: String, key: String) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.generic.clone();
+        awaitable(py, async move { Ok(m.get_session_value_for(&user_id, &key).await?.map(Json)) })
+    }
+
+    fn get_session_value_sync<'py>(&self, py: Python<'py>, user_id: &str, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+        blocking(py, self.generic.get_session_value_for(user_id, key))?.map(|v| crate::convert::to_py(py, &v)).transpose()
+    }
+
+    fn update_user_model<'py>(&self, py: Python<'py>, user_id: String, model: String) -> PyResult<Bound<'py, PyAny>> {
+        let llm = self.llm()?;
+        awaitable(py, async move { llm.update_user_model_for(&user_id, &model).await })
+    }
+
+    fn update_user_model_sync(&self, py: Python<'_>, user_id: &str, model: &str) -> PyResult<()> {
+        let llm = self.llm()?;
+        blocking(py, llm.update_user_model_for(user_id, model))
+    }
+
+    fn get_user_model<'py>(&self, py: Python<'py>, user_id: String) -> PyResult<Bound<'py, PyAny>> {
+        let llm = self.llm()?;
+        awaitable(py, async move { llm.get_user_model_for(&user_id).await })
+    }
+
+    fn get_user_model_sync(&self, py: Python<'_>, user_id: &str) -> PyResult<String> {
+        let llm = self.llm()?;
+        blocking(py, llm.get_user_model_for(user_id))
+    }
+
+    #[getter]
+    fn default_model(&self) -> Option<String> {
+        self.llm.as_ref().map(|l| l.default_model().to_owned())
+    }
+}

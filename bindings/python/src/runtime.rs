@@ -1,0 +1,114 @@
+//! Python awaitables driven by the core's hidden runtime (pyo3-async-runtimes' generic
+//! interface; its own tokio module keeps a runtime that cannot follow a fork), and blocking
+//! calls that release the GIL.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use poto_sessions::runtime;
+use pyo3::prelude::*;
+use pyo3_async_runtimes::generic::{self, ContextExt, JoinError, Runtime};
+use pyo3_async_runtimes::TaskLocals;
+
+use crate::errors::to_py;
+
+/// The core's hidden runtime, as pyo3-async-runtimes sees it.
+pub struct Hidden;
+
+pub struct HiddenJoinError(tokio::task::JoinError);
+
+impl JoinError for HiddenJoinError {
+    fn is_panic(&self) -> bool {
+        self.0.is_panic()
+    }
+    fn into_panic(self) -> Box<dyn std::any::Any + Send + 'static> {
+        self.0.into_panic()
+    }
+}
+
+pub struct HiddenJoinHandle(tokio::task::JoinHandle<()>);
+
+impl Future for HiddenJoinHandle {
+    type Output = Result<(), HiddenJoinError>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map_err(HiddenJoinError)
+    }
+}
+
+tokio::task_local! {
+    static TASK_LOCALS: TaskLocals;
+}
+
+impl Runtime for Hidden {
+    type JoinError = HiddenJoinError;
+    type JoinHandle = HiddenJoinHandle;
+
+    fn spawn<F: Future<Output = ()> + Send + 'static>(fut: F) -> Self::JoinHandle {
+        HiddenJoinHandle(runtime::spawn(fut))
+    }
+
+    fn spawn_blocking<F: FnOnce() + Send + 'static>(f: F) -> Self::JoinHandle {
+        HiddenJoinHandle(runtime::runtime().spawn_blocking(f))
+    }
+}
+
+impl ContextExt for Hidden {
+    fn scope<F, R>(locals: TaskLocals, fut: F) -> Pin<Box<dyn Future<Output = R> + Send>>
+    where
+        F: Future<Output = R> + Send + 'static,
+    {
+        Box::pin(TASK_LOCALS.scope(locals, fut))
+    }
+
+    fn get_task_locals() -> Option<TaskLocals> {
+        TASK_LOCALS.try_with(|locals| locals.clone()).ok()
+    }
+}
+
+/// The event loop and context of the awaiting Python task, inside a future made by [`awaitable`].
+pub fn task_locals() -> Option<TaskLocals> {
+    Hidden::get_task_locals()
+}
+
+/// A Python awaitable resolving to `fut`'s result; Python values are made under the GIL at the end.
+pub fn awaitable<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = poto_sessions::Result<T>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    awaitable_py(py, async move { fut.await.map_err(to_py) })
+}
+
+/// [`awaitable`] for a future that makes its own Python exceptions.
+pub fn awaitable_py<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = PyResult<T>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    generic::future_into_py::<Hidden, _, T>(py, fut)
+}
+
+/// Runs `fut` to completion with the GIL released (the blocking form).
+pub fn blocking<F, T>(py: Python<'_>, fut: F) -> PyResult<T>
+where
+    F: Future<Output = poto_sessions::Result<T>> + Send,
+    T: Send,
+{
+    blocking_py(py, async move { fut.await.map_err(to_py) })
+}
+
+/// [`blocking`] for a future that makes its own Python exceptions. Refuses to block a thread
+/// that runs an event loop.
+pub fn blocking_py<F, T>(py: Python<'_>, fut: F) -> PyResult<T>
+where
+    F: Future<Output = PyResult<T>> + Send,
+    T: Send,
+{
+    if !py.import("asyncio")?.call_method0("_get_running_loop")?.is_none() {
+        return Err(to_py(poto_sessions::SessionError::InvalidArgument(
+            "a _sync method was called inside a running event loop; await the async form instead".into(),
+        )));
+    }
+    py.detach(|| runtime::block_on(fut)).map_err(to_py)?
+}
