@@ -1,0 +1,26 @@
+"""Checked by mypy --strict against the package's stubs (not collected by pytest)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Dict, List, Optional
+
+import poto_sessions
+from poto_sessions import InMemorySessionProvider, LLMPotoModule, RedisSessionProvider, SessionStats, user_context
+
+
+async def typed() -> None:
+    provider = RedisSessionProvider("redis://127.0.0.1:6379", prefix="t:", ttl=timedelta(hours=1), command_timeout=0.5)
+    memory = InMemorySessionProvider(ttl=60.0)
+    session: Optional[Dict[str, Any]] = await provider.get_session("u")
+    await memory.set_session("u", {"a": 1}, ttl=30)
+    ids: List[str] = await memory.get_active_sessions()
+    stats: SessionStats = await memory.get_stats()
+    n: int = stats.active_sessions + len(ids) + memory.count_sync()
+    module = LLMPotoModule(memory, default_model="llm9")
+    with user_context("alice"):
+        model: str = await module.get_user_model()
+        written: Dict[str, Any] = await module.update_user_session(lambda s: s.update(n=n))
+    report = poto_sessions.run_conformance(memory)
+    ok: bool = report["ok"]
+    del session, model, written, ok
