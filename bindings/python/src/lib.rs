@@ -65,6 +65,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<providers::RedisSessionProvider>()?;
     m.add_class::<providers::SessionStats>()?;
     m.add_class::<module::NativeModule>()?;
+    m.add_class::<runtime::Ready>()?;
     m.add_function(wrap_pyfunction!(set_session_provider, m)?)?;
     m.add_function(wrap_pyfunction!(run_conformance_sync, m)?)?;
     Ok(())

@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 
 use poto_sessions::runtime;
 use pyo3::prelude::*;
+use pyo3::IntoPyObjectExt;
 use pyo3_async_runtimes::generic::{self, ContextExt, JoinError, Runtime};
 use pyo3_async_runtimes::TaskLocals;
 
@@ -81,12 +82,53 @@ where
 }
 
 /// [`awaitable`] for a future that makes its own Python exceptions.
+///
+/// The future is polled once right away, on the calling thread: a result that is ready (the
+/// in-memory provider) is returned without leaving the event loop's thread. Otherwise the
+/// runtime finishes it and the event loop is woken with the result.
 pub fn awaitable_py<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = PyResult<T>> + Send + 'static,
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    generic::future_into_py::<Hidden, _, T>(py, fut)
+    let locals = generic::get_current_locals::<Hidden>(py)?;
+    let mut fut = Box::pin(TASK_LOCALS.scope(locals.clone(), fut));
+    let polled = {
+        let _runtime = runtime::runtime().enter();
+        fut.as_mut().poll(&mut Context::from_waker(std::task::Waker::noop()))
+    };
+    match polled {
+        Poll::Ready(result) => {
+            let result = result.and_then(|value| value.into_py_any(py));
+            Ok(Bound::new(py, Ready { result: Some(result) })?.into_any())
+        }
+        Poll::Pending => generic::future_into_py_with_locals::<Hidden, _, T>(py, locals, fut),
+    }
+}
+
+/// An awaitable whose result is already known: `await` returns it (or raises) at once.
+#[pyclass(module = "poto_sessions._native")]
+pub struct Ready {
+    result: Option<PyResult<Py<PyAny>>>,
+}
+
+#[pymethods]
+impl Ready {
+    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self) -> PyResult<Py<PyAny>> {
+        match self.result.take() {
+            Some(Ok(value)) => Err(pyo3::exceptions::PyStopIteration::new_err((value,))),
+            Some(Err(error)) => Err(error),
+            None => Err(pyo3::exceptions::PyStopIteration::new_err(())),
+        }
+    }
 }
 
 /// Runs `fut` to completion with the GIL released (the blocking form).
