@@ -1,6 +1,7 @@
 //! `poto_sessions._native`: the Rust core for Python. The `poto_sessions` package wraps it
 //! with the seed's classes, context-variable users and the exception hierarchy.
 
+mod bridge;
 mod convert;
 mod custom;
 mod errors;
@@ -66,6 +67,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<providers::SessionStats>()?;
     m.add_class::<module::NativeModule>()?;
     m.add_class::<runtime::Ready>()?;
+    m.add_class::<bridge::Completions>()?;
     m.add_function(wrap_pyfunction!(set_session_provider, m)?)?;
     m.add_function(wrap_pyfunction!(run_conformance_sync, m)?)?;
     Ok(())

@@ -102,7 +102,7 @@ where
             let result = result.and_then(|value| value.into_py_any(py));
             Ok(Bound::new(py, Ready { result: Some(result) })?.into_any())
         }
-        Poll::Pending => generic::future_into_py_with_locals::<Hidden, _, T>(py, locals, fut),
+        Poll::Pending => crate::bridge::spawn_for_loop(py, &locals.event_loop(py), fut),
     }
 }
 
