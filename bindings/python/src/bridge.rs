@@ -10,15 +10,45 @@ use pyo3::prelude::*;
 
 type MakeValue = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
 
-struct Queue {
+/// Work for the event loop's thread.
+enum Job {
+    /// Resolve this asyncio future with the value made under the GIL.
+    Resolve(Py<PyAny>, MakeValue),
+    /// Run Python code (a host callback) on the loop's thread.
+    Call(Box<dyn FnOnce(Python<'_>) + Send>),
+}
+
+pub struct Queue {
     fd: libc::c_int,
-    pending: Mutex<Vec<(Py<PyAny>, MakeValue)>>,
+    pending: Mutex<Vec<Job>>,
+}
+
+tokio::task_local! {
+    /// The queue of the event loop that awaits the current task.
+    static LOOP_QUEUE: Arc<Queue>;
+}
+
+/// Runs `future` with `queue` as its event loop's queue (see [`run_on_loop`]).
+pub fn scope<F: std::future::Future>(queue: Arc<Queue>, future: F) -> impl std::future::Future<Output = F::Output> {
+    LOOP_QUEUE.scope(queue, future)
+}
+
+/// Runs `job` on the thread of the event loop awaiting the current task, if there is one;
+/// gives the job back otherwise.
+pub fn run_on_loop<J: FnOnce(Python<'_>) + Send + 'static>(job: J) -> Result<(), J> {
+    match LOOP_QUEUE.try_with(Arc::clone) {
+        Ok(queue) => {
+            queue.push(Job::Call(Box::new(job)));
+            Ok(())
+        }
+        Err(_) => Err(job),
+    }
 }
 
 impl Queue {
-    fn push(&self, future: Py<PyAny>, make: MakeValue) {
+    fn push(&self, job: Job) {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        pending.push((future, make));
+        pending.push(job);
         if pending.len() == 1 {
             let one: u64 = 1;
             // SAFETY: writing 8 bytes to our own eventfd.
@@ -47,7 +77,14 @@ impl Completions {
         // SAFETY: reading 8 bytes from our own non-blocking eventfd.
         unsafe { libc::read(self.queue.fd, (&mut buffer as *mut u64).cast(), 8) };
         let ready = std::mem::take(&mut *self.queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
-        for (future, make) in ready {
+        for job in ready {
+            let (future, make) = match job {
+                Job::Resolve(future, make) => (future, make),
+                Job::Call(call) => {
+                    call(py);
+                    continue;
+                }
+            };
             let future = future.bind(py);
             if future.call_method0("done")?.is_truthy()? {
                 continue; // cancelled by the caller
@@ -67,7 +104,7 @@ thread_local! {
 }
 
 /// The queue of `event_loop`, registering it with the loop on first use.
-fn queue_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Queue>> {
+pub fn queue_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Queue>> {
     let cached = CURRENT.with(|c| {
         c.borrow().as_ref().filter(|(l, _)| l.bind(py).is(event_loop)).map(|(_, q)| q.clone())
     });
@@ -86,19 +123,18 @@ fn queue_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Queu
     Ok(queue)
 }
 
-/// An asyncio future of `event_loop` that `fut`'s result will resolve.
-pub fn spawn_for_loop<'py, F, T>(py: Python<'py>, event_loop: &Bound<'py, PyAny>, fut: F) -> PyResult<Bound<'py, PyAny>>
+/// An asyncio future of `event_loop` (whose queue is `queue`) that `fut`'s result will resolve.
+pub fn spawn_for_loop<'py, F, T>(event_loop: &Bound<'py, PyAny>, queue: Arc<Queue>, fut: F) -> PyResult<Bound<'py, PyAny>>
 where
     F: std::future::Future<Output = PyResult<T>> + Send + 'static,
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
     use pyo3::IntoPyObjectExt;
-    let queue = queue_for(py, event_loop)?;
     let future = event_loop.call_method0("create_future")?;
     let handle = future.clone().unbind();
     poto_sessions::runtime::spawn(async move {
         let result = fut.await;
-        queue.push(handle, Box::new(move |py| result.and_then(|value| value.into_py_any(py))));
+        queue.push(Job::Resolve(handle, Box::new(move |py| result.and_then(|value| value.into_py_any(py)))));
     });
     Ok(future)
 }

@@ -21,13 +21,13 @@ struct PyDefaults(Host);
 impl SessionDefaults for PyDefaults {
     async fn create_default_session_data(&self, user_id: &str, base: SessionData) -> Result<SessionData> {
         let user_id = user_id.to_owned();
-        let value = self
-            .0
-            .call(None, move |py| (user_id, session_to_py(py, &base)?).into_pyobject(py))
+        let convert = |value: &Bound<'_, PyAny>| {
+            to_session(value).map_err(|e| SessionError::Provider(format!("create_default_session_data: {e}")))
+        };
+        self.0
+            .call_on_loop(move |py| (user_id, session_to_py(py, &base)?).into_pyobject(py), convert)
             .await
-            .map_err(|(error, _)| error)?;
-        Python::attach(|py| to_session(value.bind(py)))
-            .map_err(|e| SessionError::Provider(format!("create_default_session_data: {e}")))
+            .map_err(|(error, _)| error)
     }
 }
 
@@ -50,8 +50,8 @@ async fn update(module: PotoModule, user_id: String, apply: Host) -> PyResult<Se
         .update_user_session_with(&user_id, |data| {
             let (apply, raised) = (apply.clone(), raised.clone());
             async move {
-                match apply.call(None, move |py| (session_to_py(py, &data)?,).into_pyobject(py)).await {
-                    Ok(value) => Python::attach(|py| to_session(value.bind(py))),
+                match apply.call_on_loop(move |py| (session_to_py(py, &data)?,).into_pyobject(py), to_session).await {
+                    Ok(session) => Ok(session),
                     Err((error, exception)) => {
                         *raised.lock().unwrap_or_else(|p| p.into_inner()) = exception;
                         Err(error)

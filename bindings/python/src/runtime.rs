@@ -92,7 +92,9 @@ where
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
     let locals = generic::get_current_locals::<Hidden>(py)?;
-    let mut fut = Box::pin(TASK_LOCALS.scope(locals.clone(), fut));
+    let event_loop = locals.event_loop(py);
+    let queue = crate::bridge::queue_for(py, &event_loop)?;
+    let mut fut = Box::pin(crate::bridge::scope(queue.clone(), TASK_LOCALS.scope(locals, fut)));
     let polled = {
         let _runtime = runtime::runtime().enter();
         fut.as_mut().poll(&mut Context::from_waker(std::task::Waker::noop()))
@@ -102,7 +104,7 @@ where
             let result = result.and_then(|value| value.into_py_any(py));
             Ok(Bound::new(py, Ready { result: Some(result) })?.into_any())
         }
-        Poll::Pending => crate::bridge::spawn_for_loop(py, &locals.event_loop(py), fut),
+        Poll::Pending => crate::bridge::spawn_for_loop(&event_loop, queue, fut),
     }
 }
 
