@@ -28,14 +28,15 @@ pub struct poto_module {
 }
 
 impl poto_module {
-    fn new(llm: Option<LLMPotoModule>, generic: PotoModule) -> Self {
-        match llm {
-            Some(llm) => poto_module { generic: (*llm).clone(), llm: Some(llm) },
-            None => poto_module { generic, llm: None },
-        }
+    fn generic(module: PotoModule) -> Self {
+        poto_module { generic: module, llm: None }
     }
 
-    pub(crate) fn llm(&self) -> Result<&LLMPotoModule> {
+    fn llm(module: LLMPotoModule) -> Self {
+        poto_module { generic: (*module).clone(), llm: Some(module) }
+    }
+
+    pub(crate) fn as_llm(&self) -> Result<&LLMPotoModule> {
         self.llm.as_ref().ok_or_else(|| SessionError::InvalidArgument("module was not created with llm = true".into()))
     }
 }
@@ -193,29 +194,14 @@ pub unsafe extern "C" fn poto_module_new(
     guard(|| {
         let out = out_arg(out, "out")?;
         let Some(o) = options.as_ref() else {
-            new_handle(out, poto_module::new(None, PotoModule::new()));
+            new_handle(out, poto_module::generic(PotoModule::new()));
             return Ok(());
         };
         // Own the finalizer first, so user_data is released even when an option is rejected.
         let defaults = CDefaults::new(o.defaults, o.defaults_user_data, o.defaults_free).map(Arc::new);
         let provider = o.provider.as_ref().map(|p| p.inner.clone());
         let ttl = duration_ms(o.ttl_ms);
-        let handle = if o.llm {
-            let model = opt_str_arg(o.default_model, "options.default_model")?;
-            let mut llm =
-                LLMPotoModule::new().with_default_model(model.unwrap_or(poto_sessions::llm::DEFAULT_MODEL))?;
-            if let Some(provider) = provider {
-                llm = llm.with_provider(provider);
-            }
-            if let Some(ttl) = ttl {
-                llm = llm.with_ttl(ttl);
-            }
-            if let Some(defaults) = defaults {
-                llm = llm.with_defaults(defaults);
-            }
-            poto_module::new(Some(llm), PotoModule::new())
-        } else {
-            let mut module = PotoModule::new();
+        let configure = |mut module: PotoModule| {
             if let Some(provider) = provider {
                 module = module.with_provider(provider);
             }
@@ -225,7 +211,14 @@ pub unsafe extern "C" fn poto_module_new(
             if let Some(defaults) = defaults {
                 module = module.with_defaults(defaults);
             }
-            poto_module::new(None, module)
+            module
+        };
+        let handle = if o.llm {
+            let model = opt_str_arg(o.default_model, "options.default_model")?;
+            let llm = LLMPotoModule::new().with_default_model(model.unwrap_or(poto_sessions::llm::DEFAULT_MODEL))?;
+            poto_module::llm(llm.map_module(configure))
+        } else {
+            poto_module::generic(configure(PotoModule::new()))
         };
         new_handle(out, handle);
         Ok(())

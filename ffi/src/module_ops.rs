@@ -71,13 +71,13 @@ unsafe fn get_value_op(module: *const poto_module, user_id: *const c_char, key: 
 }
 
 unsafe fn update_model_op(module: *const poto_module, user_id: *const c_char, model: *const c_char) -> Op<()> {
-    let llm = module_arg(module)?.llm()?.clone();
+    let llm = module_arg(module)?.as_llm()?.clone();
     let (id, model) = (str_arg(user_id, "user_id")?.to_owned(), str_arg(model, "model")?.to_owned());
     Ok(Box::pin(async move { llm.update_user_model_for(&id, &model).await }))
 }
 
 unsafe fn get_model_op(module: *const poto_module, user_id: *const c_char) -> Op<String> {
-    let llm = module_arg(module)?.llm()?.clone();
+    let llm = module_arg(module)?.as_llm()?.clone();
     let id = str_arg(user_id, "user_id")?.to_owned();
     Ok(Box::pin(async move { llm.get_user_model_for(&id).await }))
 }
