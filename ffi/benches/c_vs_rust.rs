@@ -5,7 +5,10 @@
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
+#[path = "../tests/built_lib/mod.rs"]
+mod built_lib;
+
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -13,12 +16,6 @@ use poto_sessions::{InMemorySessionProvider, SessionProvider};
 use serde_json::Value;
 
 const SESSION: &str = include_str!("session.json");
-
-fn lib_dir() -> PathBuf {
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
-    let target = deps.parent().unwrap().to_path_buf();
-    [deps, target].into_iter().find(|d| d.join("libpoto_sessions.so").exists()).expect("libpoto_sessions.so not built")
-}
 
 /// ns per in-memory get plus JSON encoding, natively (what a C call wraps).
 fn rust_get_ns(iterations: u32) -> f64 {
@@ -45,7 +42,7 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let seconds = if full { "3" } else { "0.2" };
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let lib = lib_dir();
+    let lib = built_lib::lib_dir();
     let exe = std::env::temp_dir().join(format!("poto_c_bench_{}", std::process::id()));
     let status = Command::new("cc")
         .args(["-O2", "-std=c11", "-Wall", "-Wextra", "-Werror"])

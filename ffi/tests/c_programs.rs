@@ -5,23 +5,16 @@
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
+mod built_lib;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use built_lib::lib_dir;
 use support::RedisServer;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-/// Where cargo put `libpoto_sessions.so` for this test run.
-fn lib_dir() -> PathBuf {
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
-    let target = deps.parent().unwrap().to_path_buf();
-    [deps, target]
-        .into_iter()
-        .find(|dir| dir.join("libpoto_sessions.so").exists())
-        .expect("libpoto_sessions.so not built")
 }
 
 fn compile(compiler: &str, std: &str, sources: &[PathBuf], out: &Path, extra: &[&str]) {
