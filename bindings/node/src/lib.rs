@@ -420,6 +420,7 @@ pub fn run_conformance_native(
     b: Option<&NativeProvider>,
     ttl_unit_ms: Option<f64>,
     max_session_bytes: Option<f64>,
+    doubles_only: bool,
 ) -> Option<String> {
     let a = a.inner.clone();
     let b = b.map_or_else(|| a.clone(), |b| b.inner.clone());
@@ -427,6 +428,7 @@ pub fn run_conformance_native(
         let options = ConformanceOptions {
             max_session_bytes: count_arg("maxSessionBytes", max_session_bytes)?,
             ttl_unit: millis("ttlUnitMs", ttl_unit_ms)?.unwrap_or(Duration::from_millis(200)),
+            doubles_only,
         };
         let handles = [a, b];
         let next = std::sync::atomic::AtomicUsize::new(0);
