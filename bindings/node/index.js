@@ -198,8 +198,12 @@ async function handleRequest(id, targetId, method, argText) {
     }
   } catch (e) {
     if (target !== undefined && target.kind === 'update') target.error = e;
-    const code = e instanceof SessionError && PASS_THROUGH_CODES.has(e.code) ? e.code : ErrorCode.PROVIDER;
-    out = `!${code}\u0001${messageOf(e)}`;
+    // A bad value from an update function or defaults factory is the caller's invalid argument;
+    // anything a provider does wrong is a provider error.
+    const passThrough = target !== undefined && target.kind !== 'provider' && e instanceof SessionError && PASS_THROUGH_CODES.has(e.code);
+    out = passThrough
+      ? `!${e.code}\u0001${e.message.replace(/^(invalid argument|too large): /, '')}`
+      : `!${ErrorCode.PROVIDER}\u0001${messageOf(e)}`;
   }
   native.reply(id, out);
 }
