@@ -148,6 +148,19 @@ pub fn start<F>(id: u32, future: F) -> Option<String>
 where
     F: Future<Output = Outcome> + Send + 'static,
 {
+    start_with(id, true, future)
+}
+
+/// [`start`]; with `inline` false the first poll happens on the runtime too (for backends whose
+/// calls are never ready at once, so the JS thread does not do their work).
+pub fn start_with<F>(id: u32, inline: bool, future: F) -> Option<String>
+where
+    F: Future<Output = Outcome> + Send + 'static,
+{
+    if !inline {
+        spawn_op(id, future);
+        return None;
+    }
     let mut future = Box::pin(future);
     let polled = {
         let _enter = runtime::runtime().enter();
@@ -158,15 +171,22 @@ where
         Ok(Poll::Ready(outcome)) => Some(encode(outcome)),
         Err(_) => Some(encode_error(&SessionError::Internal("operation panicked".into()))),
         Ok(Poll::Pending) => {
-            runtime::spawn(async move {
-                let mut guard = Completion { id, done: false };
-                let outcome = future.await;
-                guard.done = true;
-                complete(id, outcome);
-            });
+            spawn_op(id, future);
             None
         }
     }
+}
+
+fn spawn_op<F>(id: u32, future: F)
+where
+    F: Future<Output = Outcome> + Send + 'static,
+{
+    runtime::spawn(async move {
+        let mut guard = Completion { id, done: false };
+        let outcome = future.await;
+        guard.done = true;
+        complete(id, outcome);
+    });
 }
 
 /// Asks JS to run `method` of callback `target` with `args` (JSON), and awaits its reply.

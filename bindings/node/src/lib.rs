@@ -19,7 +19,7 @@ use poto_sessions::{
 };
 use serde_json::{json, Value};
 
-use bridge::{call_js, encode_error, start};
+use bridge::{call_js, encode_error, start, start_with};
 
 /// Installs the JS ends of the bridge (called once by index.js).
 #[napi]
@@ -85,6 +85,10 @@ fn json_text(value: impl Into<Value>) -> String {
 #[napi]
 pub struct NativeProvider {
     inner: Arc<dyn SessionProvider>,
+    /// Calls are usually ready at once (in-memory): poll them on the JS thread first.
+    inline: bool,
+    /// The in-memory provider, for its synchronous text read.
+    memory: Option<Arc<InMemorySessionProvider>>,
 }
 
 #[napi]
@@ -98,7 +102,8 @@ impl NativeProvider {
         if let Some(max) = count_arg("maxSessionBytes", max_session_bytes).map_err(throw)? {
             p = p.with_max_session_bytes(max);
         }
-        Ok(NativeProvider { inner: Arc::new(p) })
+        let p = Arc::new(p);
+        Ok(NativeProvider { inner: p.clone(), inline: true, memory: Some(p) })
     }
 
     /// `options`: JSON `{url, prefix, ttlMs, connectTimeoutMs, commandTimeoutMs, maxSessionBytes,
@@ -107,6 +112,8 @@ impl NativeProvider {
     pub fn redis(options: String) -> napi::Result<Self> {
         redis_options(&options).and_then(RedisSessionProvider::new).map_err(throw).map(|p| NativeProvider {
             inner: Arc::new(p),
+            inline: false,
+            memory: None,
         })
     }
 
@@ -118,19 +125,27 @@ impl NativeProvider {
         if let Some(max) = count_arg("maxSessionBytes", max_session_bytes).map_err(throw)? {
             stamped = stamped.with_max_session_bytes(max);
         }
-        Ok(NativeProvider { inner: Arc::new(stamped) })
+        Ok(NativeProvider { inner: Arc::new(stamped), inline: true, memory: None })
     }
 
     #[napi]
     pub fn get_session(&self, op: u32, user_id: String) -> Option<String> {
+        if let Some(memory) = &self.memory {
+            // Ready at once, and already serialised: no trip through the runtime.
+            return Some(match memory.get_session_text(&user_id) {
+                Ok(Some(text)) => String::from(&*text),
+                Ok(None) => "null".to_owned(),
+                Err(e) => encode_error(&e),
+            });
+        }
         let p = self.inner.clone();
-        start(op, async move { p.get_session(&user_id).await.map(session_text) })
+        start_with(op, self.inline, async move { p.get_session(&user_id).await.map(session_text) })
     }
 
     #[napi]
     pub fn set_session(&self, op: u32, user_id: String, data: String, ttl_ms: Option<f64>) -> Option<String> {
         let p = self.inner.clone();
-        start(op, async move {
+        start_with(op, self.inline, async move {
             let ttl = millis("ttlMs", ttl_ms)?;
             let data = parse_session(&data, "session")?;
             p.set_session(&user_id, data, ttl).await.map(|_| "null".into())
@@ -140,20 +155,20 @@ impl NativeProvider {
     #[napi]
     pub fn delete_session(&self, op: u32, user_id: String) -> Option<String> {
         let p = self.inner.clone();
-        start(op, async move { p.delete_session(&user_id).await.map(|_| "null".into()) })
+        start_with(op, self.inline, async move { p.delete_session(&user_id).await.map(|_| "null".into()) })
     }
 
     #[napi]
     pub fn has_session(&self, op: u32, user_id: String) -> Option<String> {
         let p = self.inner.clone();
-        start(op, async move { p.has_session(&user_id).await.map(json_text) })
+        start_with(op, self.inline, async move { p.has_session(&user_id).await.map(json_text) })
     }
 
     /// Restarts the TTL (`ttlMs` absent: the provider's); `false` when absent.
     #[napi]
     pub fn touch(&self, op: u32, user_id: String, ttl_ms: Option<f64>) -> Option<String> {
         let p = self.inner.clone();
-        start(op, async move {
+        start_with(op, self.inline, async move {
             let ttl = millis("ttlMs", ttl_ms)?;
             if p.capabilities().touch {
                 return p.touch(&user_id, ttl).await.map(json_text);
@@ -168,7 +183,7 @@ impl NativeProvider {
     #[napi]
     pub fn cleanup_old_sessions(&self, op: u32, max_age_ms: f64) -> Option<String> {
         let p = self.inner.clone();
-        start(op, async move {
+        start_with(op, self.inline, async move {
             if !max_age_ms.is_finite() || max_age_ms < 0.0 {
                 return Err(invalid(format!("maxAgeMs must be a number of milliseconds >= 0, got {max_age_ms}")));
             }
@@ -179,25 +194,25 @@ impl NativeProvider {
     #[napi]
     pub fn get_active_sessions(&self, op: u32) -> Option<String> {
         let p = self.inner.clone();
-        start(op, async move { p.get_active_sessions().await.map(json_text) })
+        start_with(op, self.inline, async move { p.get_active_sessions().await.map(json_text) })
     }
 
     #[napi]
     pub fn get_stats(&self, op: u32) -> Option<String> {
         let p = self.inner.clone();
-        start(op, async move { p.get_stats().await.map(stats_text) })
+        start_with(op, self.inline, async move { p.get_stats().await.map(stats_text) })
     }
 
     #[napi]
     pub fn count(&self, op: u32) -> Option<String> {
         let p = self.inner.clone();
-        start(op, async move { p.count().await.map(json_text) })
+        start_with(op, self.inline, async move { p.count().await.map(json_text) })
     }
 
     #[napi]
     pub fn clear(&self, op: u32) -> Option<String> {
         let p = self.inner.clone();
-        start(op, async move { p.clear().await.map(json_text) })
+        start_with(op, self.inline, async move { p.clear().await.map(json_text) })
     }
 }
 
