@@ -139,6 +139,11 @@ function run(invoke, parse = JSON.parse, mapError = undefined) {
       return Promise.reject(e);
     }
   }
+  return waitFor(op, parse, mapError);
+}
+
+/** A promise of operation `op`, settled by onComplete. */
+function waitFor(op, parse, mapError = undefined) {
   if (pending.size === 0) keepAlive.ref();
   return new Promise((resolve, reject) => pending.set(op, { resolve, reject, parse, mapError }));
 }
@@ -263,10 +268,14 @@ const parseSession = (t) => JSON.parse(t);
 /** Methods of every provider this package builds (the seed's UserSessionProvider). */
 class SessionProviderBase {
   getSession(userId) {
-    return guarded(() => {
-      checkId(userId);
-      return run((op) => this._native.getSession(op, userId), parseSession);
-    });
+    // The hot path, written out: an in-memory read is ready at once and never leaves this thread.
+    if (typeof userId !== 'string') return guarded(() => checkId(userId));
+    const op = nextOp;
+    nextOp = nextOp >= 0xfffffff0 ? 1 : nextOp + 1;
+    const ready = this._native.getSession(op, userId);
+    if (typeof ready !== 'string') return waitFor(op, parseSession);
+    if (ready.charCodeAt(0) === 33 /* ! */) return Promise.reject(decodeError(ready));
+    return Promise.resolve(JSON.parse(ready));
   }
 
   setSession(userId, sessionData, ttlMs) {
