@@ -30,6 +30,8 @@ type RequestArgs = FnArgs<(Vec<u32>, Vec<u32>, Vec<String>, Vec<String>)>;
 type Tsfn<Args> = ThreadsafeFunction<(), Unknown<'static>, Args, Status, false, true, 0>;
 
 struct Bridge {
+    /// The JS thread the bridge delivers to.
+    thread: std::thread::ThreadId,
     done: Mutex<Vec<(u32, String)>>,
     done_tsfn: Tsfn<CompletionArgs>,
     requests: Mutex<Vec<(u32, u32, &'static str, String)>>,
@@ -46,7 +48,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Installs the JS ends: `on_complete(ids, outcomes)` and `on_request(ids, targets, methods, args)`.
 pub fn init(on_complete: Function<'_, Unknown<'static>, Unknown<'static>>, on_request: Function<'_, Unknown<'static>, Unknown<'static>>) -> napi::Result<()> {
-    if BRIDGE.get().is_some() {
+    if let Some(bridge) = BRIDGE.get() {
+        if bridge.thread != std::thread::current().id() {
+            return Err(napi::Error::from_reason(
+                "poto-sessions is in use by another JS thread of this process: use it from one thread (e.g. the main thread) only",
+            ));
+        }
         return Ok(());
     }
     let done_tsfn = on_complete
@@ -77,6 +84,7 @@ pub fn init(on_complete: Function<'_, Unknown<'static>, Unknown<'static>>, on_re
             Ok(FnArgs::from((ids, targets, methods, args)))
         })?;
     let _ = BRIDGE.set(Bridge {
+        thread: std::thread::current().id(),
         done: Mutex::new(Vec::new()),
         done_tsfn,
         requests: Mutex::new(Vec::new()),
