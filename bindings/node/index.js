@@ -7,7 +7,21 @@
 const path = require('node:path');
 const { AsyncLocalStorage } = require('node:async_hooks');
 
-const native = require(path.join(__dirname, 'native', `poto-sessions.${process.platform}-${process.arch}.node`));
+// scripts/build.js writes poto-sessions.<platform>-<arch>.node; `napi build --platform` (npm run
+// build:napi) adds the libc to the name on Linux.
+function loadNative() {
+  const base = path.join(__dirname, 'native', `poto-sessions.${process.platform}-${process.arch}`);
+  const candidates = [`${base}.node`, `${base}-gnu.node`, `${base}-musl.node`, `${base}-msvc.node`];
+  for (const file of candidates) {
+    try {
+      return require(file);
+    } catch (e) {
+      if (e.code !== 'MODULE_NOT_FOUND') throw e;
+    }
+  }
+  throw new Error(`poto-sessions: no native addon for ${process.platform}-${process.arch} (looked for ${candidates.join(', ')}); build it with npm run build`);
+}
+const native = loadNative();
 
 // ---------------------------------------------------------------- errors (DESIGN §7)
 
