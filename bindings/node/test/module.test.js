@@ -191,3 +191,29 @@ test('ESM import gives the same classes', async () => {
   assert.equal(esm.default.PotoModule, PotoModule);
   assert.equal(typeof esm.createExpressSessionStore, 'function');
 });
+
+test('Redis: REDIS_URL fallback, and the event loop keeps running while Redis is paused', async (t) => {
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  const saved = process.env.REDIS_URL;
+  process.env.REDIS_URL = redis.url;
+  t.after(() => (saved === undefined ? delete process.env.REDIS_URL : (process.env.REDIS_URL = saved)));
+  const provider = new RedisSessionProvider({ prefix: uniquePrefix('env') });
+  await provider.setSession('u', { n: 1 });
+
+  const { createClient } = require('redis');
+  const admin = createClient({ url: redis.url });
+  admin.on('error', () => {});
+  await admin.connect();
+  await admin.sendCommand(['CLIENT', 'PAUSE', '300', 'ALL']);
+  let ticks = 0;
+  let done = false;
+  const read = provider.getSession('u').finally(() => (done = true));
+  while (!done) {
+    await new Promise((r) => setImmediate(r));
+    ticks++;
+  }
+  assert.equal((await read).n, 1);
+  assert.ok(ticks > 1, `the event loop did not turn while Redis was paused (${ticks})`);
+  await admin.quit();
+});
