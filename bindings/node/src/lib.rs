@@ -128,6 +128,27 @@ impl NativeProvider {
         Ok(NativeProvider { inner: Arc::new(stamped), inline: true, memory: None })
     }
 
+    /// In-memory only: the session's JSON text (or `null`, or `!CODE...`), read on the JS thread
+    /// straight from the text cached by the provider.
+    #[napi]
+    pub fn get_session_now<'env>(&self, env: &'env napi::Env, user_id: String) -> napi::Result<napi::JsString<'env>> {
+        let Some(memory) = &self.memory else {
+            return Err(napi::Error::from_reason("getSessionNow is for the in-memory provider"));
+        };
+        match memory.get_session_text(&user_id) {
+            // ASCII text (the usual case) becomes a one-byte V8 string without UTF-8 decoding.
+            Ok(Some(text)) if text.is_ascii() => env.create_string_latin1(text.as_bytes()),
+            Ok(Some(text)) => env.create_string(&*text),
+            Ok(None) => env.create_string("null"),
+            Err(e) => env.create_string(encode_error(&e)),
+        }
+    }
+
+    #[napi(getter)]
+    pub fn is_memory(&self) -> bool {
+        self.memory.is_some()
+    }
+
     #[napi]
     pub fn get_session(&self, op: u32, user_id: String) -> Option<String> {
         if let Some(memory) = &self.memory {
