@@ -148,9 +148,9 @@ impl InMemorySessionProvider {
     /// the in-memory store never waits.
     pub fn get_session_text(&self, user_id: &str) -> Result<Option<Arc<str>>> {
         validate_user_id(user_id)?;
-        Ok(self.live_entry(user_id).map(|e| {
-            e.text.get_or_init(|| Arc::from(serde_json::to_string(&e.data).unwrap_or_default())).clone()
-        }))
+        Ok(self
+            .live_entry(user_id)
+            .map(|e| e.text.get_or_init(|| Arc::from(serde_json::to_string(&e.data).unwrap_or_default())).clone()))
     }
 
     /// Drops expired entries so that memory does not grow with sessions nobody reads again.

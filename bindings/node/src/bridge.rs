@@ -47,7 +47,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Installs the JS ends: `on_complete(ids, outcomes)` and `on_request(ids, targets, methods, args)`.
-pub fn init(on_complete: Function<'_, Unknown<'static>, Unknown<'static>>, on_request: Function<'_, Unknown<'static>, Unknown<'static>>) -> napi::Result<()> {
+pub fn init(
+    on_complete: Function<'_, Unknown<'static>, Unknown<'static>>,
+    on_request: Function<'_, Unknown<'static>, Unknown<'static>>,
+) -> napi::Result<()> {
     if let Some(bridge) = BRIDGE.get() {
         if bridge.thread != std::thread::current().id() {
             return Err(napi::Error::from_reason(
@@ -56,33 +59,31 @@ pub fn init(on_complete: Function<'_, Unknown<'static>, Unknown<'static>>, on_re
         }
         return Ok(());
     }
-    let done_tsfn = on_complete
-        .build_threadsafe_function::<()>()
-        .callee_handled::<false>()
-        .weak::<true>()
-        .build_callback(|_ctx| {
-            let batch = std::mem::take(&mut *lock(&BRIDGE.get().expect("bridge").done));
-            let (ids, outcomes): (Vec<u32>, Vec<String>) = batch.into_iter().unzip();
-            Ok(FnArgs::from((ids, outcomes)))
-        })?;
-    let request_tsfn = on_request
-        .build_threadsafe_function::<()>()
-        .callee_handled::<false>()
-        .weak::<true>()
-        .build_callback(|_ctx| {
-            let batch = std::mem::take(&mut *lock(&BRIDGE.get().expect("bridge").requests));
-            let mut ids = Vec::with_capacity(batch.len());
-            let mut targets = Vec::with_capacity(batch.len());
-            let mut methods = Vec::with_capacity(batch.len());
-            let mut args = Vec::with_capacity(batch.len());
-            for (id, target, method, arg) in batch {
-                ids.push(id);
-                targets.push(target);
-                methods.push(method.to_owned());
-                args.push(arg);
-            }
-            Ok(FnArgs::from((ids, targets, methods, args)))
-        })?;
+    let done_tsfn =
+        on_complete.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build_callback(
+            |_ctx| {
+                let batch = std::mem::take(&mut *lock(&BRIDGE.get().expect("bridge").done));
+                let (ids, outcomes): (Vec<u32>, Vec<String>) = batch.into_iter().unzip();
+                Ok(FnArgs::from((ids, outcomes)))
+            },
+        )?;
+    let request_tsfn =
+        on_request.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build_callback(
+            |_ctx| {
+                let batch = std::mem::take(&mut *lock(&BRIDGE.get().expect("bridge").requests));
+                let mut ids = Vec::with_capacity(batch.len());
+                let mut targets = Vec::with_capacity(batch.len());
+                let mut methods = Vec::with_capacity(batch.len());
+                let mut args = Vec::with_capacity(batch.len());
+                for (id, target, method, arg) in batch {
+                    ids.push(id);
+                    targets.push(target);
+                    methods.push(method.to_owned());
+                    args.push(arg);
+                }
+                Ok(FnArgs::from((ids, targets, methods, args)))
+            },
+        )?;
     let _ = BRIDGE.set(Bridge {
         thread: std::thread::current().id(),
         done: Mutex::new(Vec::new()),

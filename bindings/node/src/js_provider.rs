@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use poto_sessions::{Capabilities, CasOutcome, Result, SessionData, SessionError, SessionProvider, SessionStats, Versioned};
+use poto_sessions::{
+    Capabilities, CasOutcome, Result, SessionData, SessionError, SessionProvider, SessionStats, Versioned,
+};
 use serde_json::{json, Value};
 
 use crate::bridge::call_js;

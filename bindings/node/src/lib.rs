@@ -48,7 +48,7 @@ fn invalid(msg: impl Into<String>) -> SessionError {
 fn millis(what: &str, ms: Option<f64>) -> Result<Option<Duration>> {
     match ms {
         None => Ok(None),
-        Some(ms) if ms.is_finite() && ms >= 1.0 && ms <= 1e15 => Ok(Some(Duration::from_millis(ms as u64))),
+        Some(ms) if (1.0..=1e15).contains(&ms) => Ok(Some(Duration::from_millis(ms as u64))),
         Some(ms) => Err(invalid(format!("{what} must be a number of milliseconds >= 1, got {ms}"))),
     }
 }
@@ -56,7 +56,7 @@ fn millis(what: &str, ms: Option<f64>) -> Result<Option<Duration>> {
 fn count_arg(what: &str, n: Option<f64>) -> Result<Option<usize>> {
     match n {
         None => Ok(None),
-        Some(n) if n.is_finite() && n >= 1.0 && n <= 9e15 => Ok(Some(n as usize)),
+        Some(n) if (1.0..=9e15).contains(&n) => Ok(Some(n as usize)),
         Some(n) => Err(invalid(format!("{what} must be a positive integer, got {n}"))),
     }
 }
@@ -119,7 +119,13 @@ impl NativeProvider {
 
     /// A provider whose methods are those of JS object `target` (see js_provider.rs).
     #[napi(factory)]
-    pub fn custom(target: u32, versioned: bool, has_stats: bool, has_count: bool, max_session_bytes: Option<f64>) -> napi::Result<Self> {
+    pub fn custom(
+        target: u32,
+        versioned: bool,
+        has_stats: bool,
+        has_count: bool,
+        max_session_bytes: Option<f64>,
+    ) -> napi::Result<Self> {
         let js = js_provider::JsProvider { target, versioned, has_stats, has_count };
         let mut stamped = StampedProvider::new(Arc::new(js));
         if let Some(max) = count_arg("maxSessionBytes", max_session_bytes).map_err(throw)? {
@@ -279,9 +285,11 @@ fn redis_options(text: &str) -> Result<RedisOptions> {
 fn retry_policy(v: &Value) -> Result<RetryPolicy> {
     let o = v.as_object().ok_or_else(|| invalid("retry must be an object"))?;
     let mut policy = RetryPolicy::default();
-    for (key, slot) in
-        [("budgetMs", &mut policy.budget), ("baseDelayMs", &mut policy.base_delay), ("maxDelayMs", &mut policy.max_delay)]
-    {
+    for (key, slot) in [
+        ("budgetMs", &mut policy.budget),
+        ("baseDelayMs", &mut policy.base_delay),
+        ("maxDelayMs", &mut policy.max_delay),
+    ] {
         if let Some(d) = millis(key, o.get(key).and_then(Value::as_f64))? {
             *slot = d;
         }
@@ -476,8 +484,7 @@ pub fn run_conformance_native(
             options,
         )
         .await;
-        let failed: Vec<Value> =
-            report.failed.iter().map(|(name, why)| json!({"name": name, "reason": why})).collect();
+        let failed: Vec<Value> = report.failed.iter().map(|(name, why)| json!({"name": name, "reason": why})).collect();
         Ok(json!({"passed": report.passed, "failed": failed}).to_string())
     })
 }
