@@ -5,7 +5,7 @@
 // written) and JSON.parse of what comes back.
 
 const path = require('node:path');
-const { AsyncLocalStorage } = require('node:async_hooks');
+const { AsyncLocalStorage, AsyncResource } = require('node:async_hooks');
 
 // scripts/build.js writes poto-sessions.<platform>-<arch>.node; `napi build --platform` (npm run
 // build:napi) adds the libc to the name on Linux.
@@ -512,7 +512,9 @@ class PotoModule {
     return guarded(() => {
       checkId(userId);
       if (typeof fn !== 'function') throw invalid('updateUserSession needs a function');
-      const entry = { kind: 'update', fn, error: undefined };
+      // The function runs later, called from the addon: in the caller's async context (current
+      // user, and any AsyncLocalStorage of the application).
+      const entry = { kind: 'update', fn: AsyncResource.bind(fn), error: undefined };
       const target = register(entry);
       const done = () => targets.delete(target);
       return run(

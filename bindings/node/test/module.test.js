@@ -95,6 +95,9 @@ test('updateUserSession: mutate, return, async, and a throw changes nothing', as
     );
     await assert.rejects(module.updateUserSession(async () => Promise.reject(boom)), (e) => e === boom);
     assert.deepEqual(await provider.getSession('frank'), before);
+    await module.updateUserSession((s) => {
+      assert.equal(currentUser(), 'frank', 'the update function runs in the caller’s context');
+    });
     await module.setSessionValue('theme', 'dark');
     assert.equal(await module.getSessionValue('theme'), 'dark');
     assert.equal(await module.getSessionValue('missing'), undefined);
