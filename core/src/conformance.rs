@@ -21,11 +21,14 @@ pub struct ConformanceOptions {
     pub max_session_bytes: Option<usize>,
     /// Unit of the TTL checks: sessions live a few of these. Raise it for slow stores.
     pub ttl_unit: Duration,
+    /// The store keeps numbers as IEEE doubles (a provider written in JavaScript): integers
+    /// beyond ±2^53, which such a host cannot represent, are not required to round-trip.
+    pub doubles_only: bool,
 }
 
 impl Default for ConformanceOptions {
     fn default() -> Self {
-        ConformanceOptions { max_session_bytes: None, ttl_unit: Duration::from_millis(200) }
+        ConformanceOptions { max_session_bytes: None, ttl_unit: Duration::from_millis(200), doubles_only: false }
     }
 }
 
@@ -144,7 +147,7 @@ async fn round_trip(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check
     Ok(())
 }
 
-async fn value_fidelity(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
+async fn value_fidelity(a: &Provider, b: &Provider, options: &ConformanceOptions) -> Check {
     let data = obj(json!({
         "list": [], "map": {}, "nested": [[1, {"x": [true, null]}]], "max": i64::MAX, "umax": u64::MAX,
         "min": i64::MIN, "float": 0.1, "big": 1e300, "tiny": -5e-324, "text": "é\u{1F600}\"\\\n\u{0}",
@@ -153,6 +156,10 @@ async fn value_fidelity(a: &Provider, b: &Provider, _: &ConformanceOptions) -> C
     a.set_session("values", data.clone(), None).await.map_err(|e| e.to_string())?;
     let got = b.get_session("values").await.map_err(|e| e.to_string())?.ok_or("absent")?;
     for (key, value) in &data {
+        let beyond_doubles = value.as_i64().map_or(value.is_u64(), |n| n.unsigned_abs() > 1 << 53);
+        if options.doubles_only && beyond_doubles {
+            continue;
+        }
         if key != "lastActivity" {
             ensure!(got.get(key) == Some(value), "{key}: wrote {value}, read {:?}", got.get(key));
         }

@@ -2,6 +2,7 @@
 //! Not shared across processes and lost on restart (the seed's stated limits).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -23,6 +24,9 @@ struct Entry {
     version: u64,
     expires_at: Instant,
     last_activity_ms: i64,
+    /// `data` as JSON text, made on the first [`InMemorySessionProvider::get_session_text`]
+    /// after a change (bindings that hand sessions over as text read it without re-serialising).
+    text: OnceLock<Arc<str>>,
 }
 
 impl Entry {
@@ -126,7 +130,7 @@ impl InMemorySessionProvider {
         }
         data.insert(LAST_ACTIVITY_KEY.to_owned(), Value::String(stamp));
         let version = self.next_version.fetch_add(1, Ordering::Relaxed);
-        slot.insert(Entry { data, version, expires_at: now + ttl, last_activity_ms: now_ms });
+        slot.insert(Entry { data, version, expires_at: now + ttl, last_activity_ms: now_ms, text: OnceLock::new() });
         Ok(Ok(version))
     }
 
@@ -135,6 +139,18 @@ impl InMemorySessionProvider {
         entry.data.insert(LAST_ACTIVITY_KEY.to_owned(), Value::String(format_timestamp(now_ms)));
         entry.last_activity_ms = now_ms;
         entry.expires_at = Instant::now() + ttl;
+        entry.text = OnceLock::new();
+    }
+
+    /// The session as JSON text, or `None` when absent or expired: what
+    /// [`SessionProvider::get_session`] returns, serialised once per change and shared, so a
+    /// binding that hands sessions over as text neither clones nor re-serialises them. Synchronous:
+    /// the in-memory store never waits.
+    pub fn get_session_text(&self, user_id: &str) -> Result<Option<Arc<str>>> {
+        validate_user_id(user_id)?;
+        Ok(self
+            .live_entry(user_id)
+            .map(|e| e.text.get_or_init(|| Arc::from(serde_json::to_string(&e.data).unwrap_or_default())).clone()))
     }
 
     /// Drops expired entries so that memory does not grow with sessions nobody reads again.
@@ -276,6 +292,7 @@ impl SessionProvider for InMemorySessionProvider {
                     let text_len = value.to_string().len();
                     check_size(size + key.len() + text_len, self.max_session_bytes)?;
                     entry.data.insert(key.to_owned(), value);
+                    entry.text = OnceLock::new();
                     entry.version = self.next_version.fetch_add(1, Ordering::Relaxed);
                     Self::stamp(&mut entry, ttl);
                     return Ok(true);
@@ -288,5 +305,31 @@ impl SessionProvider for InMemorySessionProvider {
                 None => return Ok(false),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn session_text_follows_every_change() {
+        let p = InMemorySessionProvider::new();
+        assert_eq!(p.get_session_text("u").unwrap(), None);
+        p.set_session("u", json!({"a": 1}).as_object().unwrap().clone(), None).await.unwrap();
+        async fn same(p: &InMemorySessionProvider) {
+            let text = p.get_session_text("u").unwrap().unwrap();
+            let data = p.get_session("u").await.unwrap().unwrap();
+            assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), Value::Object(data));
+        }
+        same(&p).await;
+        p.set_field("u", "b", json!([2]), None, None).await.unwrap();
+        same(&p).await;
+        assert!(p.get_session_text("u").unwrap().unwrap().contains("\"b\":[2]"));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        p.touch("u", None).await.unwrap();
+        same(&p).await;
+        assert!(p.get_session_text("").is_err());
     }
 }

@@ -36,6 +36,7 @@ pub unsafe extern "C" fn poto_run_conformance(
         let options = ConformanceOptions {
             max_session_bytes: (max_session_bytes > 0).then_some(max_session_bytes as usize),
             ttl_unit: Duration::from_millis(if ttl_unit_ms == 0 { 200 } else { ttl_unit_ms }),
+            ..ConformanceOptions::default()
         };
         let handles = [a, b];
         let next = std::sync::atomic::AtomicUsize::new(0);

@@ -1,0 +1,212 @@
+// TypeScript declarations of poto-sessions (hand-written to match index.js; checked by compiling
+// examples/typed.ts with tsc in scripts/test-node.sh).
+
+/** A session: a JSON object. `userId`, `createdAt` and `lastActivity` are stamped by the provider. */
+export interface UserSessionData {
+  userId: string;
+  /** RFC 3339 UTC with milliseconds (Date.prototype.toISOString()). */
+  createdAt?: string;
+  lastActivity?: string;
+  [key: string]: unknown;
+}
+
+/** Session data of an LLMPotoModule. */
+export interface LLMSessionData extends UserSessionData {
+  currentModelName: string;
+  systemPrompt?: string;
+  currentConversationId?: string;
+}
+
+export interface SessionStats {
+  activeSessions: number;
+  userIds: string[];
+}
+
+export declare const ErrorCode: {
+  readonly INVALID_ARGUMENT: 'POTO_INVALID_ARGUMENT';
+  readonly CORRUPT_DATA: 'POTO_CORRUPT_DATA';
+  readonly TOO_LARGE: 'POTO_TOO_LARGE';
+  readonly CONFLICT: 'POTO_CONFLICT';
+  readonly UNAVAILABLE: 'POTO_UNAVAILABLE';
+  readonly OUTCOME_UNKNOWN: 'POTO_OUTCOME_UNKNOWN';
+  readonly PROVIDER: 'POTO_PROVIDER';
+  readonly NOT_AUTHENTICATED: 'POTO_NOT_AUTHENTICATED';
+  readonly INTERNAL: 'POTO_INTERNAL';
+};
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Every failure of this package. */
+export declare class SessionError extends Error {
+  readonly code: ErrorCodeValue;
+  constructor(code: ErrorCodeValue, message: string, options?: { cause?: unknown });
+}
+
+/** The seed's provider interface; every method returns a Promise. */
+export interface UserSessionProvider {
+  getSession(userId: string): Promise<UserSessionData | null>;
+  setSession(userId: string, sessionData: Record<string, unknown>, ttlMs?: number): Promise<void>;
+  deleteSession(userId: string): Promise<void>;
+  hasSession(userId: string): Promise<boolean>;
+  cleanupOldSessions(maxAgeMs: number): Promise<number>;
+  getActiveSessions(): Promise<string[]>;
+  getStats?(): Promise<SessionStats>;
+  count?(): Promise<number>;
+  clear(): Promise<number>;
+}
+
+/**
+ * A provider written in JS. Sessions arrive validated and stamped: store them as given.
+ * Optional: `getVersioned` with `compareAndSet` make updates atomic across processes (without
+ * them, updates are atomic within one process only). Methods may be sync or async; a throw or a
+ * rejection fails the operation with code POTO_PROVIDER and its message.
+ */
+export interface CustomSessionProvider {
+  getSession(userId: string): Promise<Record<string, unknown> | null | undefined> | Record<string, unknown> | null | undefined;
+  setSession(userId: string, sessionData: UserSessionData, ttlMs?: number): Promise<unknown> | unknown;
+  deleteSession(userId: string): Promise<unknown> | unknown;
+  hasSession(userId: string): Promise<boolean> | boolean;
+  cleanupOldSessions(maxAgeMs: number): Promise<number> | number;
+  getActiveSessions(): Promise<string[]> | string[];
+  getStats?(): Promise<SessionStats> | SessionStats;
+  count?(): Promise<number> | number;
+  clear(): Promise<number> | number;
+  /** The session with a version that changes on every write and is never reused for the id. */
+  getVersioned?(userId: string): Promise<{ data: Record<string, unknown>; version: number } | null> | { data: Record<string, unknown>; version: number } | null;
+  /** Stores only if the version is still `expectedVersion` (undefined: only if absent); resolves with the new version, or null when not stored. */
+  compareAndSet?(userId: string, expectedVersion: number | undefined, sessionData: UserSessionData, ttlMs?: number): Promise<number | null> | number | null;
+}
+
+/** Any provider accepted by this package. */
+export type AnyProvider = SessionProviderBase | CustomSessionProvider;
+
+export declare class SessionProviderBase implements UserSessionProvider {
+  getSession(userId: string): Promise<UserSessionData | null>;
+  setSession(userId: string, sessionData: Record<string, unknown>, ttlMs?: number): Promise<void>;
+  deleteSession(userId: string): Promise<void>;
+  hasSession(userId: string): Promise<boolean>;
+  /** Restarts the TTL and stamps lastActivity; false when absent. */
+  touch(userId: string, ttlMs?: number): Promise<boolean>;
+  cleanupOldSessions(maxAgeMs: number): Promise<number>;
+  getActiveSessions(): Promise<string[]>;
+  getStats(): Promise<SessionStats>;
+  count(): Promise<number>;
+  clear(): Promise<number>;
+}
+
+export interface InMemoryOptions {
+  /** Default 24 h. */
+  ttlMs?: number;
+  /** Default 1 MiB. */
+  maxSessionBytes?: number;
+}
+
+export declare class InMemorySessionProvider extends SessionProviderBase {
+  constructor(options?: InMemoryOptions);
+}
+
+export interface RetryOptions {
+  budgetMs?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export interface RedisOptions {
+  /** Default: REDIS_URL, else redis://127.0.0.1:6379. */
+  url?: string;
+  /** Default 'poto:'; no '{' or '}'. */
+  prefix?: string;
+  /** Default 24 h. */
+  ttlMs?: number;
+  connectTimeoutMs?: number;
+  commandTimeoutMs?: number;
+  maxSessionBytes?: number;
+  retry?: RetryOptions;
+}
+
+export declare class RedisSessionProvider extends SessionProviderBase {
+  constructor(url?: string | null, options?: RedisOptions);
+  constructor(options: RedisOptions);
+  static connect(url?: string | null, options?: RedisOptions): Promise<RedisSessionProvider>;
+}
+
+/** A SessionProviderBase over any provider (JS ones gain validation and stamping). */
+export declare function asProvider(provider: AnyProvider): SessionProviderBase;
+
+export declare function setSessionProvider(provider: AnyProvider): void;
+
+/** Runs `fn` with `userId` as the current user of the module calls inside it. */
+export declare function runWithUser<R, A extends unknown[]>(userId: string, fn: (...args: A) => R, ...args: A): R;
+export declare function currentUser(): string | undefined;
+
+export interface ModuleOptions {
+  /** Default: the global provider (setSessionProvider), in-memory unless set. */
+  provider?: AnyProvider;
+  /** TTL of the sessions this module writes (default: the provider's). */
+  ttlMs?: number;
+  /** Retry budget of updateUserSession under contention. */
+  retry?: RetryOptions;
+}
+
+export type UpdateFunction<T extends UserSessionData = UserSessionData> = (session: T) => void | T | Promise<void | T>;
+
+export declare class PotoModule {
+  constructor(options?: ModuleOptions);
+  static setSessionProvider(provider: AnyProvider): void;
+  /** Default data of a new session; override it (spreading super's) to add fields. */
+  protected createDefaultSessionData(userId: string): UserSessionData | Promise<UserSessionData>;
+  getUserSession(): Promise<UserSessionData>;
+  getUserSessionFor(userId: string): Promise<UserSessionData>;
+  /** `fn` may run more than once under contention; a throw writes nothing and is rethrown. */
+  updateUserSession(fn: UpdateFunction): Promise<UserSessionData>;
+  updateUserSessionFor(userId: string, fn: UpdateFunction): Promise<UserSessionData>;
+  deleteUserSession(): Promise<void>;
+  deleteUserSessionFor(userId: string): Promise<void>;
+  getSessionStats(): Promise<SessionStats>;
+  setSessionValue(key: string, value: unknown): Promise<void>;
+  setSessionValueFor(userId: string, key: string, value: unknown): Promise<void>;
+  getSessionValue<T = unknown>(key: string): Promise<T | undefined>;
+  getSessionValueFor<T = unknown>(userId: string, key: string): Promise<T | undefined>;
+}
+
+export interface LLMModuleOptions extends ModuleOptions {
+  /** Model of new sessions; default 'llm1'. */
+  defaultModel?: string;
+}
+
+export declare class LLMPotoModule extends PotoModule {
+  constructor(options?: LLMModuleOptions);
+  readonly defaultModel: string;
+  protected createDefaultSessionData(userId: string): LLMSessionData;
+  updateUserModel(model: string): Promise<void>;
+  updateUserModelFor(userId: string, model: string): Promise<void>;
+  getUserModel(): Promise<string>;
+  getUserModelFor(userId: string): Promise<string>;
+}
+
+export interface ConformanceOptions {
+  /** Unit of the TTL checks (default 200 ms). */
+  ttlUnitMs?: number;
+  /** The provider's size limit, checked when given. */
+  maxSessionBytes?: number;
+}
+
+export interface ConformanceReport {
+  ok: boolean;
+  passed: string[];
+  failed: { name: string; reason: string }[];
+}
+
+/** The core's provider conformance suite; clears the store first. */
+export declare function runConformance(providerA: AnyProvider, providerB?: AnyProvider | null, options?: ConformanceOptions): Promise<ConformanceReport>;
+
+export interface ExpressSessionStoreOptions {
+  provider: AnyProvider;
+  /** The express-session module (default: the application's). */
+  session?: unknown;
+  /** TTL of sessions whose cookie has no expiry (default 24 h). */
+  ttlMs?: number;
+  disableTouch?: boolean;
+}
+
+/** An express-session Store over any provider. */
+export declare function createExpressSessionStore(options: ExpressSessionStoreOptions): any;

@@ -1,0 +1,228 @@
+//! The two queues between the hidden runtime and the JS thread.
+//!
+//! Completions: an operation started from JS is polled once on the JS thread (an in-memory call
+//! is usually ready then and returns at once); otherwise it runs on the hidden runtime and its
+//! outcome is queued. The first completion queued wakes the JS thread through one threadsafe
+//! function, which hands JS every completion queued by then (one wake-up for a burst).
+//!
+//! Requests: Rust code that needs JS (a custom provider's method, an update function, a defaults
+//! factory) queues a request the same way and awaits the reply JS sends with `reply()`.
+//!
+//! Outcomes cross as text: JSON on success, `!CODE\u{1}message` on failure.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::task::{Context, Poll};
+
+use napi::bindgen_prelude::{FnArgs, Function, Unknown};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Status;
+use poto_sessions::{runtime, ErrorKind, Result, SessionError};
+use tokio::sync::oneshot;
+
+pub type Outcome = Result<String>;
+
+type CompletionArgs = FnArgs<(Vec<u32>, Vec<String>)>;
+type RequestArgs = FnArgs<(Vec<u32>, Vec<u32>, Vec<String>, Vec<String>)>;
+type Tsfn<Args> = ThreadsafeFunction<(), Unknown<'static>, Args, Status, false, true, 0>;
+
+struct Bridge {
+    /// The JS thread the bridge delivers to.
+    thread: std::thread::ThreadId,
+    done: Mutex<Vec<(u32, String)>>,
+    done_tsfn: Tsfn<CompletionArgs>,
+    requests: Mutex<Vec<(u32, u32, &'static str, String)>>,
+    request_tsfn: Tsfn<RequestArgs>,
+    replies: Mutex<HashMap<u32, oneshot::Sender<Outcome>>>,
+    next_request: AtomicU32,
+}
+
+static BRIDGE: OnceLock<Bridge> = OnceLock::new();
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Installs the JS ends: `on_complete(ids, outcomes)` and `on_request(ids, targets, methods, args)`.
+pub fn init(
+    on_complete: Function<'_, Unknown<'static>, Unknown<'static>>,
+    on_request: Function<'_, Unknown<'static>, Unknown<'static>>,
+) -> napi::Result<()> {
+    if let Some(bridge) = BRIDGE.get() {
+        if bridge.thread != std::thread::current().id() {
+            return Err(napi::Error::from_reason(
+                "poto-sessions is in use by another JS thread of this process: use it from one thread (e.g. the main thread) only",
+            ));
+        }
+        return Ok(());
+    }
+    let done_tsfn =
+        on_complete.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build_callback(
+            |_ctx| {
+                let batch = std::mem::take(&mut *lock(&BRIDGE.get().expect("bridge").done));
+                let (ids, outcomes): (Vec<u32>, Vec<String>) = batch.into_iter().unzip();
+                Ok(FnArgs::from((ids, outcomes)))
+            },
+        )?;
+    let request_tsfn =
+        on_request.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build_callback(
+            |_ctx| {
+                let batch = std::mem::take(&mut *lock(&BRIDGE.get().expect("bridge").requests));
+                let mut ids = Vec::with_capacity(batch.len());
+                let mut targets = Vec::with_capacity(batch.len());
+                let mut methods = Vec::with_capacity(batch.len());
+                let mut args = Vec::with_capacity(batch.len());
+                for (id, target, method, arg) in batch {
+                    ids.push(id);
+                    targets.push(target);
+                    methods.push(method.to_owned());
+                    args.push(arg);
+                }
+                Ok(FnArgs::from((ids, targets, methods, args)))
+            },
+        )?;
+    let _ = BRIDGE.set(Bridge {
+        thread: std::thread::current().id(),
+        done: Mutex::new(Vec::new()),
+        done_tsfn,
+        requests: Mutex::new(Vec::new()),
+        request_tsfn,
+        replies: Mutex::new(HashMap::new()),
+        next_request: AtomicU32::new(1),
+    });
+    Ok(())
+}
+
+fn bridge() -> Result<&'static Bridge> {
+    BRIDGE.get().ok_or_else(|| SessionError::Internal("the native bridge is not initialised".into()))
+}
+
+/// `!CODE\u{1}message` for a failure, the JSON text for a success.
+pub fn encode(outcome: Outcome) -> String {
+    match outcome {
+        Ok(text) => text,
+        Err(e) => encode_error(&e),
+    }
+}
+
+pub fn encode_error(e: &SessionError) -> String {
+    format!("!{}\u{1}{}", e.kind().code(), e)
+}
+
+/// The reverse of [`encode`] for replies from JS (their failures are provider errors unless
+/// JS names an invalid argument).
+fn decode(text: String) -> Outcome {
+    let Some(rest) = text.strip_prefix('!') else { return Ok(text) };
+    let (code, message) = rest.split_once('\u{1}').unwrap_or(("POTO_PROVIDER", rest));
+    Err(match code {
+        c if c == ErrorKind::InvalidArgument.code() => SessionError::InvalidArgument(message.to_owned()),
+        c if c == ErrorKind::TooLarge.code() => SessionError::TooLarge(message.to_owned()),
+        _ => SessionError::Provider(message.to_owned()),
+    })
+}
+
+fn complete(id: u32, outcome: Outcome) {
+    let Ok(bridge) = bridge() else { return };
+    let first = {
+        let mut queue = lock(&bridge.done);
+        queue.push((id, encode(outcome)));
+        queue.len() == 1
+    };
+    if first {
+        bridge.done_tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
+    }
+}
+
+/// Completes operation `id` with an internal error if its task ends without an outcome (panic).
+struct Completion {
+    id: u32,
+    done: bool,
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        if !self.done {
+            complete(self.id, Err(SessionError::Internal("operation panicked".into())));
+        }
+    }
+}
+
+/// Starts operation `id`: polls it once here (on the JS thread, inside the hidden runtime's
+/// context); a ready outcome is returned at once, otherwise it finishes on the hidden runtime and
+/// is delivered through the completion queue.
+pub fn start<F>(id: u32, future: F) -> Option<String>
+where
+    F: Future<Output = Outcome> + Send + 'static,
+{
+    start_with(id, true, future)
+}
+
+/// [`start`]; with `inline` false the first poll happens on the runtime too (for backends whose
+/// calls are never ready at once, so the JS thread does not do their work).
+pub fn start_with<F>(id: u32, inline: bool, future: F) -> Option<String>
+where
+    F: Future<Output = Outcome> + Send + 'static,
+{
+    if !inline {
+        spawn_op(id, future);
+        return None;
+    }
+    let mut future = Box::pin(future);
+    let polled = {
+        let _enter = runtime::runtime().enter();
+        let waker = futures_task::noop_waker();
+        catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut Context::from_waker(&waker))))
+    };
+    match polled {
+        Ok(Poll::Ready(outcome)) => Some(encode(outcome)),
+        Err(_) => Some(encode_error(&SessionError::Internal("operation panicked".into()))),
+        Ok(Poll::Pending) => {
+            spawn_op(id, future);
+            None
+        }
+    }
+}
+
+fn spawn_op<F>(id: u32, future: F)
+where
+    F: Future<Output = Outcome> + Send + 'static,
+{
+    runtime::spawn(async move {
+        let mut guard = Completion { id, done: false };
+        let outcome = future.await;
+        guard.done = true;
+        complete(id, outcome);
+    });
+}
+
+/// Asks JS to run `method` of callback `target` with `args` (JSON), and awaits its reply.
+pub async fn call_js(target: u32, method: &'static str, args: String) -> Outcome {
+    let bridge = bridge()?;
+    let id = bridge.next_request.fetch_add(1, Ordering::Relaxed);
+    let (tx, rx) = oneshot::channel();
+    lock(&bridge.replies).insert(id, tx);
+    let first = {
+        let mut queue = lock(&bridge.requests);
+        queue.push((id, target, method, args));
+        queue.len() == 1
+    };
+    if first {
+        let status = bridge.request_tsfn.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        if status != Status::Ok {
+            lock(&bridge.replies).remove(&id);
+            return Err(SessionError::Provider(format!("cannot call into JavaScript: {status}")));
+        }
+    }
+    rx.await.unwrap_or_else(|_| Err(SessionError::Provider(format!("{method} was abandoned by JavaScript"))))
+}
+
+/// JS's reply to request `id`.
+pub fn reply(id: u32, text: String) {
+    let Ok(bridge) = bridge() else { return };
+    if let Some(tx) = lock(&bridge.replies).remove(&id) {
+        let _ = tx.send(decode(text));
+    }
+}
