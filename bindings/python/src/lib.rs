@@ -42,6 +42,7 @@ fn run_conformance_sync<'py>(
     let options = ConformanceOptions {
         max_session_bytes,
         ttl_unit: duration(ttl_unit, "ttl_unit")?.unwrap_or(Duration::from_millis(200)),
+        ..ConformanceOptions::default()
     };
     let handles: [Arc<dyn poto_sessions::SessionProvider>; 2] = [a, b];
     let next = std::sync::atomic::AtomicUsize::new(0);
