@@ -165,6 +165,10 @@ async fn value_fidelity(a: &Provider, b: &Provider, options: &ConformanceOptions
         }
     }
     ensure!(got["lastActivity"] != "ignored", "lastActivity was not stamped by the provider");
+    let text = b.get_session_json("values").await.map_err(|e| e.to_string())?.ok_or("absent as JSON text")?;
+    let parsed: Value = serde_json::from_str(&text).map_err(|e| format!("get_session_json is not JSON: {e}"))?;
+    ensure!(parsed == Value::Object(got), "get_session_json disagrees with get_session: {text}");
+    ensure!(b.get_session_json("nobody").await == Ok(None), "get_session_json invented a session");
     Ok(())
 }
 

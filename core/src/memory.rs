@@ -167,6 +167,10 @@ impl SessionProvider for InMemorySessionProvider {
         Ok(self.live_entry(user_id).map(|e| e.data.clone()))
     }
 
+    async fn get_session_json(&self, user_id: &str) -> Result<Option<String>> {
+        Ok(self.get_session_text(user_id)?.map(|text| text.to_string()))
+    }
+
     async fn set_session(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<()> {
         self.write(user_id, data, ttl, None).map(|_| ())
     }

@@ -54,6 +54,12 @@ pub struct SessionStats {
 pub trait SessionProvider: Send + Sync + 'static {
     /// The session, or `None` when absent or expired. Does not extend its life.
     async fn get_session(&self, user_id: &str) -> Result<Option<SessionData>>;
+    /// [`Self::get_session`] as JSON object text, for callers that hand sessions over as text
+    /// (C, Node); providers that hold text return it without re-serialising.
+    async fn get_session_json(&self, user_id: &str) -> Result<Option<String>> {
+        Ok(self.get_session(user_id).await?.map(|data| Value::Object(data).to_string()))
+    }
+
     /// Stores the whole object; the TTL restarts.
     async fn set_session(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<()>;
     /// Removes the session; no error when absent.

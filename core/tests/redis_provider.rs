@@ -43,10 +43,12 @@ async fn corrupt_data_is_a_typed_error_naming_the_user() {
     let err = p.get_session("eve").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CorruptData);
     assert!(err.to_string().contains("\"eve\""), "{err}");
+    assert_eq!(p.get_session_json("eve").await.unwrap_err().kind(), ErrorKind::CorruptData);
 
     server.cli(&["HSET", &key, "ok", "1", "userId", "42"]);
     let err = p.get_session("eve").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CorruptData, "{err}");
+    assert_eq!(p.get_session_json("eve").await.unwrap_err().kind(), ErrorKind::CorruptData);
 
     let key = p.session_key("mallet");
     server.cli(&["SET", &key, "plain string"]);

@@ -19,7 +19,7 @@ type Op<T> = Result<std::pin::Pin<Box<dyn Future<Output = Result<T>> + Send + 's
 
 unsafe fn get_op(provider: *const poto_provider, user_id: *const c_char) -> Op<Option<Json>> {
     let (p, id) = (provider_arg(provider)?.inner.clone(), str_arg(user_id, "user_id")?.to_owned());
-    Ok(Box::pin(async move { Ok(p.get_session(&id).await?.map(|s| Json(session_json(s)))) }))
+    Ok(Box::pin(async move { Ok(p.get_session_json(&id).await?.map(Json)) }))
 }
 
 unsafe fn set_op(provider: *const poto_provider, user_id: *const c_char, json: *const c_char, ttl_ms: u64) -> Op<()> {

@@ -271,6 +271,12 @@ impl SessionProvider for RedisSessionProvider {
         decode_data(user_id, self.query(&cmd, Access::Read, Some(user_id)).await?)
     }
 
+    async fn get_session_json(&self, user_id: &str) -> Result<Option<String>> {
+        validate_user_id(user_id)?;
+        let cmd = redis::cmd("HGETALL").arg(self.session_key(user_id)).to_owned();
+        codec::decode_text(user_id, self.query(&cmd, Access::Read, Some(user_id)).await?)
+    }
+
     async fn set_session(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<()> {
         self.write(user_id, data, ttl, "set", None).await.map(|_| ())
     }
