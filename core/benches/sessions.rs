@@ -78,7 +78,8 @@ impl Config {
         let args: Vec<String> = std::env::args().skip(1).collect();
         let env_on = |name: &str| std::env::var(name).map(|v| !v.is_empty() && v != "0").unwrap_or(false);
         let flag = |name: &str| args.iter().any(|a| a == name);
-        let quick = flag("--quick") || env_on("POTO_BENCH_QUICK");
+        // `cargo bench` passes --bench; run by `cargo test` the bench is a short smoke run.
+        let quick = flag("--quick") || env_on("POTO_BENCH_QUICK") || !flag("--bench");
         let scale = flag("--scale") || env_on("POTO_BENCH_SCALE");
         let redis = !(flag("--no-redis") || env_on("POTO_BENCH_NO_REDIS"));
         let scale_sessions = args
