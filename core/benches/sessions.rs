@@ -6,11 +6,24 @@
 //! cargo bench -p poto-sessions --bench sessions -- --scale      # plus the 1M-session run
 //! ```
 //!
-//! Flags (or env): `--quick` (`POTO_BENCH_QUICK=1`), `--scale` (`POTO_BENCH_SCALE=1`),
-//! `--no-redis` (`POTO_BENCH_NO_REDIS=1`), `--only=tight,memory,redis-benchmark,redis,cas,scale`, `--scale-sessions=N` (`POTO_BENCH_SCALE_SESSIONS`,
-//! default 1,000,000). Redis measurements run against a private `redis-server` the bench starts
-//! on a free loopback port with a temporary directory (`--save "" --appendonly no`) and kills at
-//! the end; no other Redis is touched.
+//! Exits with status 1 when an operation fails, an update is lost or a scale count is off; missed
+//! performance targets are reported (MISS) but do not fail the run.
+//!
+//! Flags (env):
+//! - `--quick` (`POTO_BENCH_QUICK=1`): 0.5 s per measurement, redis-benchmark with -n 20000.
+//! - `--scale` (`POTO_BENCH_SCALE=1`): add the scale run; `--scale-sessions=N`
+//!   (`POTO_BENCH_SCALE_SESSIONS`, default 1,000,000).
+//! - `--no-redis` (`POTO_BENCH_NO_REDIS=1`): in-memory only.
+//! - `--only=tight,memory,redis-benchmark,redis,cas,scale`: run only these parts.
+//! - `--op=TEXT`, `--flights=1,64`: provider operations whose name contains TEXT, at these
+//!   in-flight counts.
+//! - Experiments: `--workers=N` (runtime workers, default 2), `--raw-connections=N` (connections
+//!   of the raw redis-rs baseline, default 1), `--cas-base-delay-us=N` (first backoff ceiling of
+//!   the contention run, default 500).
+//!
+//! Redis measurements run against a private `redis-server` the bench starts on a free loopback
+//! port with a temporary directory (`--save "" --appendonly no`) and kills at the end; no other
+//! Redis is touched. `redis-benchmark` runs as a subprocess against the same server.
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -29,7 +42,8 @@ use redis::aio::MultiplexedConnection;
 use serde_json::{json, Value};
 
 /// The session write script exactly as the provider sends it (same text, so the same SHA1).
-const WRITE_LUA: &str = concat!(include_str!("../src/redis/lua/common.lua"), include_str!("../src/redis/lua/write.lua"));
+const WRITE_LUA: &str =
+    concat!(include_str!("../src/redis/lua/common.lua"), include_str!("../src/redis/lua/write.lua"));
 /// The provider's default TTL (24 h) in ms, as the write script receives it.
 const TTL_MS: u64 = 24 * 60 * 60 * 1000;
 /// Users the get/set/update/module measurements spread over.
@@ -112,7 +126,8 @@ impl Config {
             .filter(|&n: &usize| n > 0)
             .unwrap_or(1);
         let mut cas_policy = RetryPolicy::default();
-        if let Some(us) = args.iter().find_map(|a| a.strip_prefix("--cas-base-delay-us=")).and_then(|n| n.parse().ok()) {
+        if let Some(us) = args.iter().find_map(|a| a.strip_prefix("--cas-base-delay-us=")).and_then(|n| n.parse().ok())
+        {
             cas_policy.base_delay = Duration::from_micros(us);
         }
         let (duration, warmup) = if quick {
@@ -120,7 +135,20 @@ impl Config {
         } else {
             (Duration::from_secs(3), Duration::from_millis(500))
         };
-        Config { quick, scale, redis, scale_sessions, op, flights, workers, raw_connections, cas_policy, only, duration, warmup }
+        Config {
+            quick,
+            scale,
+            redis,
+            scale_sessions,
+            op,
+            flights,
+            workers,
+            raw_connections,
+            cas_policy,
+            only,
+            duration,
+            warmup,
+        }
     }
 
     fn wants(&self, part: &str) -> bool {
@@ -203,7 +231,15 @@ where
             (ops, errors, first_error, hist)
         }));
     }
-    let mut total = Measured { server: String::new(), cpu: (0.0, None, None), ops: 0, errors: 0, first_error: None, secs: 0.0, hist: new_histogram() };
+    let mut total = Measured {
+        server: String::new(),
+        cpu: (0.0, None, None),
+        ops: 0,
+        errors: 0,
+        first_error: None,
+        secs: 0.0,
+        hist: new_histogram(),
+    };
     for task in tasks {
         let (ops, errors, first_error, hist) = task.await.expect("benchmark task panicked");
         total.ops += ops;
@@ -319,10 +355,15 @@ struct Row {
     note: String,
 }
 
+/// Set when an operation failed, an update was lost or a scale check did not add up: the run then
+/// exits with status 1 (missed performance targets do not change the status).
+static FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 impl Row {
     fn from(what: impl Into<String>, in_flight: usize, m: &Measured) -> Row {
         let mut note = String::new();
         if m.errors > 0 {
+            FAILED.store(true, Ordering::Relaxed);
             note = format!("{} ERRORS (first: {}); ", m.errors, m.first_error.as_deref().unwrap_or("?"));
         }
         note.push_str(&format!("CPU: bench {:.2}", m.cpu.0));
@@ -336,7 +377,14 @@ impl Row {
             note.push_str("; ");
             note.push_str(&m.server);
         }
-        Row { what: what.into(), in_flight: in_flight.to_string(), rate: m.rate(), p50_us: m.p50_us(), p99_us: m.p99_us(), note }
+        Row {
+            what: what.into(),
+            in_flight: in_flight.to_string(),
+            rate: m.rate(),
+            p50_us: m.p50_us(),
+            p99_us: m.p99_us(),
+            note,
+        }
     }
     fn note(mut self, note: impl AsRef<str>) -> Row {
         if !self.note.is_empty() {
@@ -352,14 +400,15 @@ fn print_table(title: &str, rows: &[Row]) {
     let w = rows.iter().map(|r| r.what.len()).max().unwrap_or(10).max(9);
     println!("| {:<w$} | in flight | {:>12} | {:>10} | {:>10} | notes", "operation", "ops/s", "p50 µs", "p99 µs");
     println!("|{}|----------:|{}:|{}:|{}:|------", "-".repeat(w + 2), "-".repeat(13), "-".repeat(11), "-".repeat(11));
+    let us = |x: f64| if x.is_finite() { format!("{x:.2}") } else { "-".into() };
     for r in rows {
         println!(
-            "| {:<w$} | {:>9} | {:>12} | {:>10.2} | {:>10.2} | {}",
+            "| {:<w$} | {:>9} | {:>12} | {:>10} | {:>10} | {}",
             r.what,
             r.in_flight,
             group(r.rate),
-            r.p50_us,
-            r.p99_us,
+            us(r.p50_us),
+            us(r.p99_us),
             r.note
         );
     }
@@ -737,7 +786,10 @@ impl RawBaseline {
         // The raw write must store a session the provider reads back.
         {
             let mut conn = self.conn.clone();
-            raw_set_cmd(&self.write, &prefix, "raw-check", &self.fields).query_async::<redis::Value>(&mut conn).await.unwrap();
+            raw_set_cmd(&self.write, &prefix, "raw-check", &self.fields)
+                .query_async::<redis::Value>(&mut conn)
+                .await
+                .unwrap();
             let back = provider.get_session("raw-check").await.expect("read back raw write").expect("raw write stored");
             assert_eq!(back.get("systemPrompt"), session_template().get("systemPrompt"));
             provider.delete_session("raw-check").await.unwrap();
@@ -799,10 +851,8 @@ fn redis_benchmark(port: u16, pipeline: u32, requests: u64) -> Result<RedisBench
         let Some((name, rest)) = line.split_once(':') else { continue };
         let Some(rps) = rest.trim().strip_suffix_part(" requests per second") else { continue };
         let Ok(rps) = rps.trim().parse::<f64>() else { continue };
-        let p50 = rest
-            .split_once("p50=")
-            .and_then(|(_, p)| p.split_whitespace().next())
-            .and_then(|p| p.parse::<f64>().ok());
+        let p50 =
+            rest.split_once("p50=").and_then(|(_, p)| p.split_whitespace().next()).and_then(|p| p.parse::<f64>().ok());
         results.push((name.trim().to_owned(), rps, p50));
     }
     if results.is_empty() {
@@ -889,6 +939,9 @@ fn cas_row(r: &CasResult, verdicts: Option<&mut Verdicts>) -> Row {
     let applied = m.ops - m.errors;
     let lost = applied as i64 - r.counted;
     let conflicts = r.attempts.saturating_sub(m.ops);
+    if lost != 0 {
+        FAILED.store(true, Ordering::Relaxed);
+    }
     let note = format!(
         "{applied} applied, counters +{} → {} lost; {conflicts} CAS conflicts ({:.3} retries/update); {} failed",
         r.counted,
@@ -1022,7 +1075,12 @@ async fn scale_run(cfg: &Config, url: &str, verdicts: &mut Verdicts) {
         }
     };
     let d_old = write(0, old).await;
-    println!("- populate {} (256 in flight): {} → {} sessions/s", group(old as f64), secs(d_old), group(old as f64 / d_old.as_secs_f64()));
+    println!(
+        "- populate {} (256 in flight): {} → {} sessions/s",
+        group(old as f64),
+        secs(d_old),
+        group(old as f64 / d_old.as_secs_f64())
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let new_started = Instant::now();
     let d_new = write(old, total).await;
@@ -1048,7 +1106,11 @@ async fn scale_run(cfg: &Config, url: &str, verdicts: &mut Verdicts) {
         let t = Instant::now();
         let ids = provider.get_active_sessions().await.expect("listing");
         let d = t.elapsed();
-        timings.push((format!("provider.get_active_sessions() #{run}"), d, format!("{} ids{}", group(ids.len() as f64), flag(d))));
+        timings.push((
+            format!("provider.get_active_sessions() #{run}"),
+            d,
+            format!("{} ids{}", group(ids.len() as f64), flag(d)),
+        ));
         assert_eq!(ids.len(), total);
     }
     for run in 1..=2 {
@@ -1056,8 +1118,15 @@ async fn scale_run(cfg: &Config, url: &str, verdicts: &mut Verdicts) {
         let (mut cursor, mut keys) = (0u64, 0usize);
         let mut calls = 0;
         loop {
-            let (next, batch): (u64, Vec<redis::Value>) =
-                redis::cmd("SCAN").arg(cursor).arg("MATCH").arg("scale:*").arg("COUNT").arg(1000).query_async(&mut conn).await.unwrap();
+            let (next, batch): (u64, Vec<redis::Value>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg("scale:*")
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
             keys += batch.len();
             calls += 1;
             cursor = next;
@@ -1096,7 +1165,7 @@ async fn scale_run(cfg: &Config, url: &str, verdicts: &mut Verdicts) {
     }
     let (bench, server, other) = cpu_used(cpu_before, cpu_snapshot(), scale_started.elapsed().as_secs_f64());
     println!(
-        "- CPU over the scale run ({}): bench {bench:.2}, redis {:.2}, other {:.2}",
+        "\n- CPU over the scale run ({}): bench {bench:.2}, redis {:.2}, other {:.2}",
         secs(scale_started.elapsed()),
         server.unwrap_or(f64::NAN),
         other.unwrap_or(f64::NAN)
@@ -1122,10 +1191,19 @@ async fn scale_run(cfg: &Config, url: &str, verdicts: &mut Verdicts) {
             scan_d.as_secs_f64() / count_d.as_secs_f64(),
             secs(list_d),
             group(removed as f64),
-            secs(timings.iter().find(|(w, _, _)| w == "provider.cleanup_old_sessions()").map(|(_, d, _)| *d).unwrap_or_default())
+            secs(
+                timings
+                    .iter()
+                    .find(|(w, _, _)| w == "provider.cleanup_old_sessions()")
+                    .map(|(_, d, _)| *d)
+                    .unwrap_or_default()
+            )
         ),
     );
     let ok = removed as usize == old && left as usize == total - old && cleared as usize == total - old;
+    if !ok {
+        FAILED.store(true, Ordering::Relaxed);
+    }
     verdicts.check(
         ok,
         format!(
@@ -1171,14 +1249,19 @@ fn main() {
         println!("\n### In-memory, single-thread tight loop (current-thread runtime, no per-op timer)\n");
         println!("| operation | ns/op |\n|-----------|------:|");
         for (op, ns) in &tight {
-            let who = if op.starts_with("model") || op.starts_with("SessionData") { "" } else { "InMemorySessionProvider " };
+            let who =
+                if op.starts_with("model") || op.starts_with("SessionData") { "" } else { "InMemorySessionProvider " };
             println!("| {who}{op} | {ns:.0} |");
         }
         let get_ns = tight.iter().find(|(op, _)| op == "get_session").map(|(_, ns)| *ns).unwrap_or(f64::NAN);
-        verdicts.check(get_ns < 1000.0, format!("in-memory get_session, tight loop: {get_ns:.0} ns/op (target < 1,000 ns)"));
+        verdicts.check(
+            get_ns < 1000.0,
+            format!("in-memory get_session, tight loop: {get_ns:.0} ns/op (target < 1,000 ns)"),
+        );
     }
     if cfg.wants("memory") {
-        let rows = rt.block_on(provider_ops(&cfg, "in-memory", || async { Arc::new(InMemorySessionProvider::new()) }, None));
+        let rows =
+            rt.block_on(provider_ops(&cfg, "in-memory", || async { Arc::new(InMemorySessionProvider::new()) }, None));
         print_table("In-memory, 2 tokio workers, each op timed", &rows);
     }
     let mut cas_rows = Vec::new();
@@ -1223,7 +1306,10 @@ fn main() {
                                 bench_get_p1 = Some(*rps);
                             }
                             rows.push(Row {
-                                what: format!("redis-benchmark {name} -P {} (-c 50 -d 500 -n {})", b.pipeline, b.requests),
+                                what: format!(
+                                    "redis-benchmark {name} -P {} (-c 50 -d 500 -n {})",
+                                    b.pipeline, b.requests
+                                ),
                                 in_flight: format!("{}", 50 * b.pipeline),
                                 rate: *rps,
                                 p50_us: p50.map(|ms| ms * 1000.0).unwrap_or(f64::NAN),
@@ -1297,7 +1383,9 @@ fn main() {
             let redis_cas = rt.block_on(async {
                 let a = Arc::new(redis_provider(&url, "cas").await);
                 let prefix = a.options().prefix.clone();
-                let b = Arc::new(RedisSessionProvider::connect(RedisOptions::new().url(&url).prefix(prefix)).await.unwrap());
+                let b = Arc::new(
+                    RedisSessionProvider::connect(RedisOptions::new().url(&url).prefix(prefix)).await.unwrap(),
+                );
                 cas_contention(&cfg, "redis update_session, 100 hot keys (2 instances)", vec![a, b]).await
             });
             cas_rows.push(cas_row(&redis_cas, Some(&mut verdicts)));
@@ -1325,10 +1413,16 @@ fn main() {
     println!("\n- load average at end: {}", loadavg());
     drop(rt);
     drop(server);
+    if FAILED.load(Ordering::Relaxed) {
+        eprintln!("benchmark FAILED: an operation returned an error, an update was lost or a scale count was off");
+        std::process::exit(1);
+    }
 }
 
 fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn server_version() -> String {
