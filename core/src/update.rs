@@ -96,7 +96,11 @@ where
         if started.elapsed() >= policy.budget {
             return Err(SessionError::Conflict { user_id: user_id.to_owned(), attempts: attempt });
         }
-        tokio::time::sleep(policy.backoff(attempt)).await;
+        // The first conflict came with the winner's session: retry on it at once. Back off
+        // (jittered, growing) only when writers keep colliding.
+        if attempt > 1 {
+            tokio::time::sleep(policy.backoff(attempt - 1)).await;
+        }
         if current.is_none() {
             current = provider.get_versioned(user_id).await?;
         }

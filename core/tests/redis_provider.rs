@@ -122,6 +122,30 @@ async fn expired_sessions_leave_no_index_entries() {
 }
 
 #[tokio::test]
+async fn listing_pages_through_equal_deadlines() {
+    let server = RedisServer::start();
+    let options = RedisOptions::new().url(server.url()).prefix("page:").list_page_size(3);
+    let p = std::sync::Arc::new(RedisSessionProvider::connect(options).await.unwrap());
+    // Concurrent writes: many sessions share a millisecond, so pages end inside runs of equal
+    // deadlines.
+    let writes: Vec<_> = (0..300)
+        .map(|i| {
+            let p = p.clone();
+            tokio::spawn(async move { p.set_session(&format!("u{i}"), obj(json!({})), None).await })
+        })
+        .collect();
+    for write in writes {
+        write.await.unwrap().unwrap();
+    }
+    let mut listed = p.get_active_sessions().await.unwrap();
+    assert_eq!(listed.len(), 300, "duplicates or gaps");
+    listed.sort();
+    listed.dedup();
+    assert_eq!(listed.len(), 300);
+    assert_eq!(p.count().await.unwrap(), 300);
+}
+
+#[tokio::test]
 async fn timestamps_come_from_the_server_clock() {
     let server = RedisServer::start();
     let p = provider(&server, "clock:").await;

@@ -249,11 +249,11 @@ impl RedisSessionProvider {
         Ok(removed)
     }
 
-    fn shard_pipeline(&self, mode: &str) -> Pipeline {
+    fn count_pipeline(&self) -> Pipeline {
         let mut pipe = redis::pipe();
         for shard in 0..SHARDS {
             let (exp, act, base) = self.layout.shard(shard);
-            pipe.add_command(scripts::call(&scripts::SHARD, &[&exp, &act])).arg(mode).arg(base).arg(0).arg(0);
+            pipe.add_command(scripts::call(&scripts::SHARD, &[&exp, &act])).arg("count").arg(base).arg(0).arg(0);
         }
         pipe
     }
@@ -300,12 +300,46 @@ impl SessionProvider for RedisSessionProvider {
     }
 
     async fn get_active_sessions(&self) -> Result<Vec<String>> {
-        let shards: Vec<Vec<String>> = self.query_pipeline(&self.shard_pipeline("list"), Access::Read).await?;
-        Ok(shards.into_iter().flatten().collect())
+        // Pages per shard, in deadline order, so no reply grows with the number of sessions. A
+        // page starts at the last deadline seen, skipping the members already listed there;
+        // deadlines only grow, so a session touched meanwhile may be met again (skipped) but
+        // none is missed.
+        let mut ids = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut pending: Vec<(u32, i64, usize)> = (0..SHARDS).map(|shard| (shard, 0, 0)).collect();
+        while !pending.is_empty() {
+            let mut pipe = redis::pipe();
+            for &(shard, from, offset) in &pending {
+                let (exp, act, base) = self.layout.shard(shard);
+                pipe.add_command(scripts::call(&scripts::SHARD, &[&exp, &act]))
+                    .arg("list")
+                    .arg(base)
+                    .arg(from)
+                    .arg(self.options.list_page_size)
+                    .arg(offset);
+            }
+            let pages: Vec<Vec<(String, i64)>> = self.query_pipeline(&pipe, Access::Read).await?;
+            let mut next = Vec::new();
+            for (&(shard, from, offset), page) in pending.iter().zip(pages) {
+                let full = page.len() >= self.options.list_page_size;
+                let last = page.last().map_or(from, |(_, deadline)| *deadline);
+                let at_last = page.iter().filter(|(_, deadline)| *deadline == last).count();
+                for (id, _) in page {
+                    if seen.insert(id.clone()) {
+                        ids.push(id);
+                    }
+                }
+                if full {
+                    next.push((shard, last, if last == from { offset + at_last } else { at_last }));
+                }
+            }
+            pending = next;
+        }
+        Ok(ids)
     }
 
     async fn count(&self) -> Result<u64> {
-        let counts: Vec<u64> = self.query_pipeline(&self.shard_pipeline("count"), Access::Read).await?;
+        let counts: Vec<u64> = self.query_pipeline(&self.count_pipeline(), Access::Read).await?;
         Ok(counts.into_iter().sum())
     }
 

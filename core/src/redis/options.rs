@@ -30,6 +30,9 @@ pub struct RedisOptions {
     pub retry: RetryPolicy,
     /// Largest session accepted (default 1 MiB).
     pub max_session_bytes: usize,
+    /// Ids per shard in one listing reply (default 2000): listing pages through the index so
+    /// that no reply grows with the number of sessions.
+    pub list_page_size: usize,
 }
 
 impl Default for RedisOptions {
@@ -42,6 +45,7 @@ impl Default for RedisOptions {
             command_timeout: Duration::from_secs(2),
             retry: RetryPolicy::default(),
             max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
+            list_page_size: 2000,
         }
     }
 }
@@ -78,6 +82,10 @@ impl RedisOptions {
         self.max_session_bytes = max;
         self
     }
+    pub fn list_page_size(mut self, ids: usize) -> Self {
+        self.list_page_size = ids.max(1);
+        self
+    }
 
     /// The URL in effect: explicit, else `REDIS_URL`, else [`DEFAULT_URL`].
     pub fn resolved_url(&self) -> String {
@@ -98,6 +106,7 @@ impl fmt::Debug for RedisOptions {
             .field("command_timeout", &self.command_timeout)
             .field("retry", &self.retry)
             .field("max_session_bytes", &self.max_session_bytes)
+            .field("list_page_size", &self.list_page_size)
             .finish()
     }
 }

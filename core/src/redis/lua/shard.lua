@@ -1,6 +1,8 @@
 -- Per-shard maintenance. KEYS: exp index, activity index.
--- ARGV: mode (count|list|cleanup|clear), session key base, max age ms, batch limit.
--- count: live sessions. list: live members. cleanup: {removed, more}. clear: {removed, more}.
+-- ARGV: mode (count|list|cleanup|clear), session key base, max age ms (list: the page's lowest
+-- expiry deadline), batch limit (list: page size), and for list the offset among the members
+-- at that deadline.
+-- count: live sessions. list: a page of live members with their deadlines. cleanup: {removed, more}. clear: {removed, more}.
 local exp, act = KEYS[1], KEYS[2]
 local mode, base, limit = ARGV[1], ARGV[2], tonumber(ARGV[4])
 local now = now_ms()
@@ -8,7 +10,11 @@ if mode == 'count' then
   return redis.call('ZCOUNT', exp, int(now), '+inf')
 end
 if mode == 'list' then
-  return redis.call('ZRANGEBYSCORE', exp, int(now), '+inf')
+  local from, offset = tonumber(ARGV[3]), tonumber(ARGV[5])
+  if from < now then
+    from, offset = now, 0
+  end
+  return redis.call('ZRANGEBYSCORE', exp, int(from), '+inf', 'WITHSCORES', 'LIMIT', offset, limit)
 end
 local pruned = prune(exp, act, now, limit)
 local victims
