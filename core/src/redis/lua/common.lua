@@ -59,35 +59,44 @@ local function prune(exp, act, now, limit)
   return #gone
 end
 
--- Stamps lastActivity, restarts the TTL and indexes the session, in the caller's step.
-local function stamp(key, exp, act, member, ttl, now)
-  redis.call('HSET', key, 'lastActivity', iso(now))
+-- Restarts the TTL and indexes the session, in the caller's step.
+local function index(key, exp, act, member, ttl, now)
   redis.call('PEXPIRE', key, ttl)
   redis.call('ZADD', exp, int(now + ttl), member)
   redis.call('ZADD', act, int(now), member)
   prune(exp, act, now, PRUNE_BATCH)
 end
 
--- HSET of ARGV[from..] in chunks (Lua's unpack has a stack limit).
-local function hset_args(key, from)
-  local i = from
-  while i <= #ARGV do
-    local last = math.min(i + 999, #ARGV)
-    redis.call('HSET', key, unpack(ARGV, i, last))
+-- Stamps lastActivity and indexes the session.
+local function stamp(key, exp, act, member, ttl, now)
+  redis.call('HSET', key, 'lastActivity', iso(now))
+  index(key, exp, act, member, ttl, now)
+end
+
+-- HSET of field/value pairs in chunks (Lua's unpack has a stack limit).
+local function hset_all(key, items)
+  local i = 1
+  while i <= #items do
+    local last = math.min(i + 999, #items)
+    redis.call('HSET', key, unpack(items, i, last))
     i = last + 1
   end
 end
 
--- Writes a fresh session from ARGV[from..] (field/value pairs), keeping createdAt if asked.
+-- Replaces the session by the pairs of ARGV[fields_from..], with its meta fields, lastActivity
+-- and (unless given) createdAt, in one HSET. Does not index it.
 local function write_fields(key, seq, fields_from, has_created, created, size, now)
   redis.call('DEL', key)
   local version = redis.call('INCR', seq)
-  redis.call('HSET', key, META_FORMAT, FORMAT, META_VERSION, version, META_SIZE, size)
-  if #ARGV >= fields_from then
-    hset_args(key, fields_from)
-  end
+  local stamp_text = iso(now)
+  local fields = {META_FORMAT, FORMAT, META_VERSION, version, META_SIZE, size, 'lastActivity', stamp_text}
   if has_created ~= '1' then
-    redis.call('HSET', key, 'createdAt', created or iso(now))
+    fields[#fields + 1] = 'createdAt'
+    fields[#fields + 1] = created or stamp_text
   end
+  for i = fields_from, #ARGV do
+    fields[#fields + 1] = ARGV[i]
+  end
+  hset_all(key, fields)
   return version
 end

@@ -14,14 +14,15 @@ else
   if bad then return bad end
 end
 local size = tonumber(redis.call('HGET', key, META_SIZE) or '0')
-if redis.call('HEXISTS', key, field) == 1 then
-  size = size - #field - redis.call('HSTRLEN', key, field)
+local old = redis.call('HSTRLEN', key, field)
+if old > 0 then -- stored values are JSON text, never empty
+  size = size - #field - old
 end
 size = size + #field + #value
 if size > max then
   if t == 'none' then redis.call('DEL', key) end
   return redis.error_reply('POTOTOOLARGE session would be ' .. int(size) .. ' bytes, the limit is ' .. int(max))
 end
-redis.call('HSET', key, field, value, META_SIZE, int(size), META_VERSION, redis.call('INCR', seq))
-stamp(key, exp, act, member, ttl, now)
+redis.call('HSET', key, field, value, META_SIZE, int(size), META_VERSION, redis.call('INCR', seq), 'lastActivity', iso(now))
+index(key, exp, act, member, ttl, now)
 return 1

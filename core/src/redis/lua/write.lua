@@ -21,6 +21,6 @@ if ARGV[5] ~= '1' and t == 'hash' then
 end
 local now = now_ms()
 local version = write_fields(key, seq, 7, ARGV[5], created, ARGV[6], now)
-stamp(key, exp, act, member, ttl, now)
+index(key, exp, act, member, ttl, now)
 if mode == 'nx' then return {1, version, redis.call('HGETALL', key)} end
 return {1, version}
