@@ -5,7 +5,6 @@ mod support;
 
 use std::time::Duration;
 
-use poto_sessions::runtime::block_on;
 use poto_sessions::{ErrorKind, RedisOptions, RedisSessionProvider, SessionData, SessionProvider};
 use serde_json::json;
 use support::RedisServer;
@@ -181,29 +180,4 @@ async fn unreachable_redis_is_unavailable_quickly() {
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     assert!(!err.to_string().contains("hunter2"));
     assert!(started.elapsed() < Duration::from_secs(10));
-}
-
-#[test]
-fn forked_child_reconnects_and_parent_is_unaffected() {
-    let server = RedisServer::start();
-    let p = RedisSessionProvider::new(RedisOptions::new().url(server.url()).prefix("fork:")).unwrap();
-    block_on(p.set_session("parent", obj(json!({"n": 1})), None)).unwrap().unwrap();
-    // SAFETY: the child only uses this library and leaves with _exit.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        let ok = block_on(async {
-            p.set_session("child", obj(json!({"n": 2})), None).await?;
-            p.get_session("parent").await
-        });
-        let code = match ok {
-            Ok(Ok(Some(data))) if data["n"] == 1 => 0,
-            _ => 1,
-        };
-        unsafe { libc::_exit(code) };
-    }
-    let mut status = 0;
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed: {status}");
-    let child = block_on(p.get_session("child")).unwrap().unwrap().unwrap();
-    assert_eq!(child["n"], 2);
 }
