@@ -169,6 +169,8 @@ async fn value_fidelity(a: &Provider, b: &Provider, options: &ConformanceOptions
     let parsed: Value = serde_json::from_str(&text).map_err(|e| format!("get_session_json is not JSON: {e}"))?;
     ensure!(parsed == Value::Object(got), "get_session_json disagrees with get_session: {text}");
     ensure!(b.get_session_json("nobody").await == Ok(None), "get_session_json invented a session");
+    let shared = b.get_session_shared("values").await.map_err(|e| e.to_string())?.ok_or("absent when shared")?;
+    ensure!(Value::Object((*shared).clone()) == parsed, "get_session_shared disagrees with get_session");
     Ok(())
 }
 

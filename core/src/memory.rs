@@ -20,7 +20,9 @@ use crate::provider::{Capabilities, CasOutcome, SessionProvider, Versioned};
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 struct Entry {
-    data: SessionData,
+    /// Shared with readers of [`SessionProvider::get_session_shared`]; writes replace it (or
+    /// copy it first when a reader still holds it).
+    data: Arc<SessionData>,
     version: u64,
     expires_at: Instant,
     last_activity_ms: i64,
@@ -119,7 +121,7 @@ impl InMemorySessionProvider {
         };
         if let Some(expected) = expected {
             if existing.map(|e| e.version) != expected {
-                return Ok(Err(existing.map(|e| Versioned { data: e.data.clone(), version: e.version })));
+                return Ok(Err(existing.map(|e| Versioned { data: (*e.data).clone(), version: e.version })));
             }
         }
         let now_ms = now_unix_ms();
@@ -130,13 +132,13 @@ impl InMemorySessionProvider {
         }
         data.insert(LAST_ACTIVITY_KEY.to_owned(), Value::String(stamp));
         let version = self.next_version.fetch_add(1, Ordering::Relaxed);
-        slot.insert(Entry { data, version, expires_at: now + ttl, last_activity_ms: now_ms, text: OnceLock::new() });
+        slot.insert(Entry { data: Arc::new(data), version, expires_at: now + ttl, last_activity_ms: now_ms, text: OnceLock::new() });
         Ok(Ok(version))
     }
 
     fn stamp(entry: &mut Entry, ttl: Duration) {
         let now_ms = now_unix_ms();
-        entry.data.insert(LAST_ACTIVITY_KEY.to_owned(), Value::String(format_timestamp(now_ms)));
+        Arc::make_mut(&mut entry.data).insert(LAST_ACTIVITY_KEY.to_owned(), Value::String(format_timestamp(now_ms)));
         entry.last_activity_ms = now_ms;
         entry.expires_at = Instant::now() + ttl;
         entry.text = OnceLock::new();
@@ -150,7 +152,7 @@ impl InMemorySessionProvider {
         validate_user_id(user_id)?;
         Ok(self
             .live_entry(user_id)
-            .map(|e| e.text.get_or_init(|| Arc::from(serde_json::to_string(&e.data).unwrap_or_default())).clone()))
+            .map(|e| e.text.get_or_init(|| Arc::from(serde_json::to_string(&*e.data).unwrap_or_default())).clone()))
     }
 
     /// Drops expired entries so that memory does not grow with sessions nobody reads again.
@@ -163,6 +165,11 @@ impl InMemorySessionProvider {
 #[async_trait]
 impl SessionProvider for InMemorySessionProvider {
     async fn get_session(&self, user_id: &str) -> Result<Option<SessionData>> {
+        validate_user_id(user_id)?;
+        Ok(self.live_entry(user_id).map(|e| (*e.data).clone()))
+    }
+
+    async fn get_session_shared(&self, user_id: &str) -> Result<Option<Arc<SessionData>>> {
         validate_user_id(user_id)?;
         Ok(self.live_entry(user_id).map(|e| e.data.clone()))
     }
@@ -230,7 +237,7 @@ impl SessionProvider for InMemorySessionProvider {
 
     async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {
         validate_user_id(user_id)?;
-        Ok(self.live_entry(user_id).map(|e| Versioned { data: e.data.clone(), version: e.version }))
+        Ok(self.live_entry(user_id).map(|e| Versioned { data: (*e.data).clone(), version: e.version }))
     }
 
     async fn compare_and_set(
@@ -253,7 +260,7 @@ impl SessionProvider for InMemorySessionProvider {
         match self.sessions.get_mut(user_id) {
             Some(mut entry) if entry.live(now) => {
                 Self::stamp(&mut entry, ttl);
-                Ok(Some(entry.data.clone()))
+                Ok(Some((*entry.data).clone()))
             }
             _ => Ok(None),
         }
@@ -267,7 +274,7 @@ impl SessionProvider for InMemorySessionProvider {
                 Err(None) => continue,
             }
             if let Some(entry) = self.live_entry(user_id) {
-                return Ok(entry.data.clone());
+                return Ok((*entry.data).clone());
             }
         }
     }
@@ -295,7 +302,7 @@ impl SessionProvider for InMemorySessionProvider {
                         .sum();
                     let text_len = value.to_string().len();
                     check_size(size + key.len() + text_len, self.max_session_bytes)?;
-                    entry.data.insert(key.to_owned(), value);
+                    Arc::make_mut(&mut entry.data).insert(key.to_owned(), value);
                     entry.text = OnceLock::new();
                     entry.version = self.next_version.fetch_add(1, Ordering::Relaxed);
                     Self::stamp(&mut entry, ttl);

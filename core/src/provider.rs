@@ -1,5 +1,6 @@
 //! The provider contract every store implements (DESIGN §3).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -54,6 +55,12 @@ pub struct SessionStats {
 pub trait SessionProvider: Send + Sync + 'static {
     /// The session, or `None` when absent or expired. Does not extend its life.
     async fn get_session(&self, user_id: &str) -> Result<Option<SessionData>>;
+    /// [`Self::get_session`] without copying where the provider holds sessions in memory: the
+    /// in-memory provider hands out its own snapshot (writes never change a snapshot in place).
+    async fn get_session_shared(&self, user_id: &str) -> Result<Option<Arc<SessionData>>> {
+        Ok(self.get_session(user_id).await?.map(Arc::new))
+    }
+
     /// [`Self::get_session`] as JSON object text, for callers that hand sessions over as text
     /// (C, Node); providers that hold text return it without re-serialising.
     async fn get_session_json(&self, user_id: &str) -> Result<Option<String>> {
