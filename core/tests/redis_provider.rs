@@ -55,6 +55,8 @@ async fn corrupt_data_is_a_typed_error_naming_the_user() {
         p.get_session("mallet").await.unwrap_err(),
         p.touch_and_get("mallet", None).await.unwrap_err(),
         p.set_field("mallet", "k", json!(1), None, None).await.unwrap_err(),
+        p.compare_and_set("mallet", Some(1), obj(json!({})), None).await.unwrap_err(),
+        p.insert_if_absent("mallet", obj(json!({})), None).await.unwrap_err(),
     ] {
         assert_eq!(err.kind(), ErrorKind::CorruptData, "{err}");
         assert!(err.to_string().contains("mallet"), "{err}");
