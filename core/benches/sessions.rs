@@ -997,7 +997,9 @@ fn tight_loop(cfg: &Config) -> Vec<(String, f64)> {
                                 std::hint::black_box(provider.get_session(std::hint::black_box(id)).await.unwrap());
                             }
                             "get_session_shared" => {
-                                std::hint::black_box(provider.get_session_shared(std::hint::black_box(id)).await.unwrap());
+                                std::hint::black_box(
+                                    provider.get_session_shared(std::hint::black_box(id)).await.unwrap(),
+                                );
                             }
                             "has_session" => {
                                 std::hint::black_box(provider.has_session(std::hint::black_box(id)).await.unwrap());

@@ -132,7 +132,13 @@ impl InMemorySessionProvider {
         }
         data.insert(LAST_ACTIVITY_KEY.to_owned(), Value::String(stamp));
         let version = self.next_version.fetch_add(1, Ordering::Relaxed);
-        slot.insert(Entry { data: Arc::new(data), version, expires_at: now + ttl, last_activity_ms: now_ms, text: OnceLock::new() });
+        slot.insert(Entry {
+            data: Arc::new(data),
+            version,
+            expires_at: now + ttl,
+            last_activity_ms: now_ms,
+            text: OnceLock::new(),
+        });
         Ok(Ok(version))
     }
 

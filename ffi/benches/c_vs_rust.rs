@@ -63,7 +63,10 @@ fn main() {
     assert!(out.status.success(), "c_bench failed: {}", String::from_utf8_lossy(&out.stderr));
 
     let rust_ns = rust_get_ns(if full { 2_000_000 } else { 20_000 });
-    println!("C API, blocking calls, ~500-byte session ({} build, {seconds} s per row)", if cfg!(debug_assertions) { "debug" } else { "release" });
+    println!(
+        "C API, blocking calls, ~500-byte session ({} build, {seconds} s per row)",
+        if cfg!(debug_assertions) { "debug" } else { "release" }
+    );
     println!("{:<8} {:<4} {:>8} {:>12} {:>14}", "provider", "op", "threads", "ops/s", "ns/op/thread");
     let mut c_get_ns = None;
     for line in String::from_utf8_lossy(&out.stdout).lines() {

@@ -166,7 +166,11 @@ impl NativeProvider {
             });
         }
         let p = self.inner.clone();
-        start_with(op, self.inline, async move { Ok(p.get_session_json(&user_id).await?.unwrap_or_else(|| "null".into())) })
+        start_with(
+            op,
+            self.inline,
+            async move { Ok(p.get_session_json(&user_id).await?.unwrap_or_else(|| "null".into())) },
+        )
     }
 
     #[napi]

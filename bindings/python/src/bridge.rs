@@ -105,9 +105,8 @@ thread_local! {
 
 /// The queue of `event_loop`, registering it with the loop on first use.
 pub fn queue_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<Queue>> {
-    let cached = CURRENT.with(|c| {
-        c.borrow().as_ref().filter(|(l, _)| l.bind(py).is(event_loop)).map(|(_, q)| q.clone())
-    });
+    let cached =
+        CURRENT.with(|c| c.borrow().as_ref().filter(|(l, _)| l.bind(py).is(event_loop)).map(|(_, q)| q.clone()));
     if let Some(queue) = cached {
         return Ok(queue);
     }
@@ -124,7 +123,11 @@ pub fn queue_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<
 }
 
 /// An asyncio future of `event_loop` (whose queue is `queue`) that `fut`'s result will resolve.
-pub fn spawn_for_loop<'py, F, T>(event_loop: &Bound<'py, PyAny>, queue: Arc<Queue>, fut: F) -> PyResult<Bound<'py, PyAny>>
+pub fn spawn_for_loop<'py, F, T>(
+    event_loop: &Bound<'py, PyAny>,
+    queue: Arc<Queue>,
+    fut: F,
+) -> PyResult<Bound<'py, PyAny>>
 where
     F: std::future::Future<Output = PyResult<T>> + Send + 'static,
     T: for<'a> IntoPyObject<'a> + Send + 'static,

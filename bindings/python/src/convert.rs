@@ -60,7 +60,8 @@ fn convert(value: &Bound<'_, PyAny>, depth: usize) -> Result<Value> {
     if let Ok(dict) = value.cast::<PyDict>() {
         let mut map = Map::new();
         for (k, v) in dict.iter() {
-            let key = k.cast::<PyString>().map_err(|_| invalid(format!("dict keys must be str, got {}", type_name(&k))))?;
+            let key =
+                k.cast::<PyString>().map_err(|_| invalid(format!("dict keys must be str, got {}", type_name(&k))))?;
             let key = key.to_cow().map_err(|_| invalid("dict key is not valid UTF-8"))?;
             map.insert(key.into_owned(), convert(&v, depth + 1)?);
         }

@@ -129,7 +129,8 @@ impl SessionProvider for PyProvider {
         match pair {
             None => Ok(None),
             Some((data, version)) => {
-                let data = Self::session(data, "get_versioned")?.ok_or_else(|| bad_return("get_versioned", "(dict, int) or None"))?;
+                let data = Self::session(data, "get_versioned")?
+                    .ok_or_else(|| bad_return("get_versioned", "(dict, int) or None"))?;
                 Ok(Some(Versioned { data, version }))
             }
         }

@@ -28,7 +28,13 @@ fn failed(err: PyErr) -> HostError {
 
 /// Calls `object` (or its `method`) with `args`; an awaitable result is awaited on `locals`' loop,
 /// or with `asyncio.run` when no loop awaits the call.
-fn invoke<A>(py: Python<'_>, object: &Py<PyAny>, method: Option<&str>, args: A, locals: Option<TaskLocals>) -> PyResult<Outcome>
+fn invoke<A>(
+    py: Python<'_>,
+    object: &Py<PyAny>,
+    method: Option<&str>,
+    args: A,
+    locals: Option<TaskLocals>,
+) -> PyResult<Outcome>
 where
     A: for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>>,
 {
@@ -69,7 +75,9 @@ impl Host {
             }
             None => Python::attach(|py| {
                 last.as_ref()
-                    .filter(|l| l.event_loop(py).call_method0("is_running").and_then(|r| r.is_truthy()).unwrap_or(false))
+                    .filter(|l| {
+                        l.event_loop(py).call_method0("is_running").and_then(|r| r.is_truthy()).unwrap_or(false)
+                    })
                     .cloned()
             }),
         }
@@ -82,9 +90,10 @@ impl Host {
         A: for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>> + Send + 'static,
     {
         let (object, locals) = (self.object.clone(), self.locals());
-        let outcome = tokio::task::spawn_blocking(move || Python::attach(|py| invoke(py, &object, method, args, locals)))
-            .await
-            .map_err(|e| (SessionError::Internal(format!("host call failed: {e}")), None))?;
+        let outcome =
+            tokio::task::spawn_blocking(move || Python::attach(|py| invoke(py, &object, method, args, locals)))
+                .await
+                .map_err(|e| (SessionError::Internal(format!("host call failed: {e}")), None))?;
         Self::finish(outcome).await
     }
 

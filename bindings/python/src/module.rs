@@ -122,11 +122,21 @@ impl NativeModule {
         session_to_py(py, &blocking(py, self.generic.get_user_session_for(user_id))?)
     }
 
-    fn update_user_session<'py>(&self, py: Python<'py>, user_id: String, apply: Py<PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn update_user_session<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: String,
+        apply: Py<PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         awaitable_py(py, update(self.generic.clone(), user_id, Host::new(apply)))
     }
 
-    fn update_user_session_sync<'py>(&self, py: Python<'py>, user_id: String, apply: Py<PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    fn update_user_session_sync<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: String,
+        apply: Py<PyAny>,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let session = blocking_py(py, update(self.generic.clone(), user_id, Host::new(apply)))?;
         session_to_py(py, &session.0)
     }
@@ -149,12 +159,24 @@ impl NativeModule {
         blocking(py, self.generic.get_session_stats()).map(SessionStats::from)
     }
 
-    fn set_session_value<'py>(&self, py: Python<'py>, user_id: String, key: String, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn set_session_value<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: String,
+        key: String,
+        value: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (m, value) = (self.generic.clone(), to_json(value).map_err(to_py)?);
         awaitable(py, async move { m.set_session_value_for(&user_id, &key, value).await })
     }
 
-    fn set_session_value_sync(&self, py: Python<'_>, user_id: &str, key: &str, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn set_session_value_sync(
+        &self,
+        py: Python<'_>,
+        user_id: &str,
+        key: &str,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let value = to_json(value).map_err(to_py)?;
         blocking(py, self.generic.set_session_value_for(user_id, key, value))
     }
@@ -164,8 +186,15 @@ impl NativeModule {
         awaitable(py, async move { Ok(m.get_session_value_for(&user_id, &key).await?.map(Json)) })
     }
 
-    fn get_session_value_sync<'py>(&self, py: Python<'py>, user_id: &str, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
-        blocking(py, self.generic.get_session_value_for(user_id, key))?.map(|v| crate::convert::to_py(py, &v)).transpose()
+    fn get_session_value_sync<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: &str,
+        key: &str,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        blocking(py, self.generic.get_session_value_for(user_id, key))?
+            .map(|v| crate::convert::to_py(py, &v))
+            .transpose()
     }
 
     fn update_user_model<'py>(&self, py: Python<'py>, user_id: String, model: String) -> PyResult<Bound<'py, PyAny>> {

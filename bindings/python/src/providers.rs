@@ -39,7 +39,9 @@ pub fn duration(value: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option
     let Some(value) = value.filter(|v| !v.is_none()) else { return Ok(None) };
     let seconds: f64 = match value.hasattr("total_seconds")? {
         true => value.call_method0("total_seconds")?.extract()?,
-        false => value.extract().map_err(|_| to_py(SessionError::InvalidArgument(format!("{name} must be seconds or a timedelta"))))?,
+        false => value
+            .extract()
+            .map_err(|_| to_py(SessionError::InvalidArgument(format!("{name} must be seconds or a timedelta"))))?,
     };
     Duration::try_from_secs_f64(seconds)
         .map(Some)
@@ -79,13 +81,25 @@ impl NativeProvider {
     }
 
     #[pyo3(signature = (user_id, data, ttl=None))]
-    fn set_session<'py>(&self, py: Python<'py>, user_id: String, data: &Bound<'py, PyAny>, ttl: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn set_session<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: String,
+        data: &Bound<'py, PyAny>,
+        ttl: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (p, data, ttl) = (self.inner.clone(), to_session(data).map_err(to_py)?, duration(ttl, "ttl")?);
         awaitable(py, async move { p.set_session(&user_id, data, ttl).await })
     }
 
     #[pyo3(signature = (user_id, data, ttl=None))]
-    fn set_session_sync(&self, py: Python<'_>, user_id: &str, data: &Bound<'_, PyAny>, ttl: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    fn set_session_sync(
+        &self,
+        py: Python<'_>,
+        user_id: &str,
+        data: &Bound<'_, PyAny>,
+        ttl: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let (data, ttl) = (to_session(data).map_err(to_py)?, duration(ttl, "ttl")?);
         blocking(py, self.inner.set_session(user_id, data, ttl))
     }
@@ -216,7 +230,8 @@ impl RedisSessionProvider {
         }
         let provider = RedisSessionProvider::native(options)?;
         let description = format!("{provider:?}");
-        Ok(PyClassInitializer::from(NativeProvider { inner: Arc::new(provider) }).add_subclass(RedisSessionProvider { description }))
+        Ok(PyClassInitializer::from(NativeProvider { inner: Arc::new(provider) })
+            .add_subclass(RedisSessionProvider { description }))
     }
 
     fn __repr__(&self) -> String {

@@ -45,7 +45,8 @@ fn walk(user_id: &str, reply: Reply, mut field: impl FnMut(String, Vec<u8>) -> R
             }
             continue;
         }
-        let key = String::from_utf8(name).map_err(|_| SessionError::corrupt(user_id, "a field name is not valid UTF-8"))?;
+        let key =
+            String::from_utf8(name).map_err(|_| SessionError::corrupt(user_id, "a field name is not valid UTF-8"))?;
         field(key, text)?;
     }
     if !format_ok {

@@ -19,7 +19,11 @@ pub fn lib_dir() -> PathBuf {
                 cargo.arg("--release");
             }
             assert!(cargo.status().expect("cargo not found").success(), "building libpoto_sessions failed");
-            assert!(profile_dir.join("libpoto_sessions.so").exists(), "no libpoto_sessions.so in {}", profile_dir.display());
+            assert!(
+                profile_dir.join("libpoto_sessions.so").exists(),
+                "no libpoto_sessions.so in {}",
+                profile_dir.display()
+            );
             profile_dir
         })
         .clone()
