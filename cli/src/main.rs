@@ -1,0 +1,126 @@
+//! `poto-sessions-admin`: inspect and maintain the sessions a prefix holds in Redis, for
+//! operators (text) and scripts (`--json`). Every command goes through the same provider the
+//! servers use, so it reads and writes the same format with the same rules.
+//!
+//! Exit status: 0 done; 1 Redis unavailable or data unreadable; 2 bad arguments or no such session.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use poto_sessions::{RedisOptions, RedisSessionProvider, SessionProvider};
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+#[command(version, about = "Inspect and maintain poto-sessions stores in Redis")]
+struct Cli {
+    /// Redis URL (redis://, rediss://; user:password@ accepted).
+    #[arg(long, env = "REDIS_URL", default_value = poto_sessions::redis::DEFAULT_URL, hide_env_values = true)]
+    url: String,
+    /// Key prefix of the store.
+    #[arg(long, default_value = poto_sessions::redis::DEFAULT_PREFIX)]
+    prefix: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Seconds to wait for Redis.
+    #[arg(long, default_value_t = 5.0)]
+    timeout: f64,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Number of live sessions (cheap at any scale).
+    Count,
+    /// Live session count and user ids.
+    Stats,
+    /// User ids of the live sessions, one per line.
+    List,
+    /// One user's session.
+    Get { user_id: String },
+    /// Delete one user's session.
+    Delete { user_id: String },
+    /// Remove sessions idle for longer than the given number of seconds.
+    Cleanup {
+        #[arg(long)]
+        max_age: f64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(&cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if cli.json {
+                println!("{}", json!({"error": error.to_string(), "code": error.kind().code()}));
+            } else {
+                eprintln!("error: {error}");
+            }
+            ExitCode::from(match error.kind() {
+                poto_sessions::ErrorKind::InvalidArgument => 2,
+                _ => 1,
+            })
+        }
+    }
+}
+
+fn seconds(value: f64, what: &str) -> poto_sessions::Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| poto_sessions::SessionError::InvalidArgument(format!("{what} must be a number of seconds >= 0")))
+}
+
+async fn run(cli: &Cli) -> poto_sessions::Result<()> {
+    let timeout = seconds(cli.timeout, "--timeout")?;
+    let options = RedisOptions::new()
+        .url(cli.url.clone())
+        .prefix(cli.prefix.clone())
+        .connect_timeout(timeout)
+        .command_timeout(timeout.max(Duration::from_secs(30)));
+    let store = RedisSessionProvider::connect(options).await?;
+    let output = match &cli.command {
+        Command::Count => {
+            let n = store.count().await?;
+            (json!({"activeSessions": n}), n.to_string())
+        }
+        Command::Stats => {
+            let stats = store.get_stats().await?;
+            let text = format!("active sessions: {}", stats.active_sessions);
+            (json!({"activeSessions": stats.active_sessions, "userIds": stats.user_ids}), text)
+        }
+        Command::List => {
+            let ids = store.get_active_sessions().await?;
+            let text = ids.join("\n");
+            (json!(ids), text)
+        }
+        Command::Get { user_id } => match store.get_session(user_id).await? {
+            Some(session) => {
+                let value = Value::Object(session);
+                let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+                (value, text)
+            }
+            None => {
+                return Err(poto_sessions::SessionError::InvalidArgument(format!("no session for user {user_id:?}")))
+            }
+        },
+        Command::Delete { user_id } => {
+            let existed = store.has_session(user_id).await?;
+            store.delete_session(user_id).await?;
+            let text = if existed { format!("deleted the session of {user_id:?}") } else { format!("no session for {user_id:?}") };
+            (json!({"deleted": existed}), text)
+        }
+        Command::Cleanup { max_age } => {
+            let removed = store.cleanup_old_sessions(seconds(*max_age, "--max-age")?).await?;
+            (json!({"removed": removed}), format!("removed {removed} session(s) idle for more than {max_age} s"))
+        }
+    };
+    if cli.json {
+        println!("{}", output.0);
+    } else if !output.1.is_empty() {
+        println!("{}", output.1);
+    }
+    Ok(())
+}
