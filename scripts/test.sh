@@ -2,11 +2,13 @@
 # Runs every test: installs missing tools, then the Rust suite of core and the C API (each test
 # starts its own redis-server on a free loopback port; the C programs run under valgrind), the
 # README's examples, benchmark smoke runs (a bench binary run by `cargo test` does a short
-# pass), and the Python and Node packages' suites.
+# pass), the Python and Node packages' suites, and the cross-language test (one process per
+# language on one redis-server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cargo test --all-targets   # core and ffi (the default members)
+cargo test --all-targets   # core, ffi and the admin tool (the default members)
 cargo test --doc
 bash scripts/test-python.sh
 bash scripts/test-node.sh
+python3 tests/cross_language/run.py   # C, Python, Node and Rust processes on one Redis
