@@ -2,6 +2,7 @@
 //! (format: docs/redis-format.md).
 
 mod codec;
+mod connection;
 mod errors;
 mod keys;
 mod options;
@@ -11,8 +12,7 @@ use std::sync::RwLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
-use redis::{Client, Cmd, FromRedisValue, Pipeline, Value as Reply};
+use redis::{Cmd, FromRedisValue, Value as Reply};
 use serde_json::Value;
 
 pub use keys::{shard_of, FORMAT, SHARDS};
@@ -25,6 +25,7 @@ use crate::error::{Result, SessionError};
 use crate::provider::{Capabilities, CasOutcome, SessionProvider, Versioned};
 use crate::runtime::fork_generation;
 use crate::update::RetryPolicy;
+use connection::{Conn, Target};
 use errors::Access;
 use keys::Layout;
 
@@ -35,9 +36,11 @@ const MAINTENANCE_BATCH: usize = 1000;
 pub struct RedisSessionProvider {
     options: RedisOptions,
     layout: Layout,
-    client: Client,
+    target: Target,
     /// The connection of the current process (keyed by fork generation).
-    connection: RwLock<Option<(u64, ConnectionManager)>>,
+    connection: RwLock<Option<(u64, Conn)>>,
+    /// Serialises opening a connection.
+    opening: tokio::sync::Mutex<()>,
     /// Set once the prefix's meta key has been checked against this format.
     format_checked: tokio::sync::OnceCell<()>,
 }
@@ -57,15 +60,13 @@ impl RedisSessionProvider {
     pub fn new(options: RedisOptions) -> Result<Self> {
         validate_ttl(options.ttl)?;
         let layout = Layout::new(&options.prefix)?;
-        let url = options.resolved_url();
-        let client = Client::open(url.as_str()).map_err(|e| {
-            SessionError::InvalidArgument(format!("invalid redis url {}: {:?}", redact_url(&url), e.kind()))
-        })?;
+        let target = Target::new(&options)?;
         Ok(RedisSessionProvider {
             options,
             layout,
-            client,
+            target,
             connection: RwLock::new(None),
+            opening: tokio::sync::Mutex::new(()),
             format_checked: tokio::sync::OnceCell::new(),
         })
     }
@@ -91,7 +92,7 @@ impl RedisSessionProvider {
         self.layout.session(user_id).session
     }
 
-    async fn connection(&self) -> Result<ConnectionManager> {
+    async fn connection(&self) -> Result<Conn> {
         let generation = fork_generation();
         let current = match &*self.connection.read().unwrap_or_else(|p| p.into_inner()) {
             Some((g, conn)) if *g == generation => Some(conn.clone()),
@@ -99,7 +100,7 @@ impl RedisSessionProvider {
         };
         let conn = match current {
             Some(conn) => conn,
-            None => self.reconnect(generation)?,
+            None => self.open(generation).await?,
         };
         if !self.format_checked.initialized() {
             self.format_checked.get_or_try_init(|| self.check_format(conn.clone())).await?;
@@ -108,27 +109,26 @@ impl RedisSessionProvider {
     }
 
     /// A new connection for this process; one inherited across `fork()` is leaked, not dropped.
-    fn reconnect(&self, generation: u64) -> Result<ConnectionManager> {
-        let mut slot = self.connection.write().unwrap_or_else(|p| p.into_inner());
-        if let Some((g, conn)) = &*slot {
+    async fn open(&self, generation: u64) -> Result<Conn> {
+        let _opening = self.opening.lock().await;
+        if let Some((g, conn)) = &*self.connection.read().unwrap_or_else(|p| p.into_inner()) {
             if *g == generation {
                 return Ok(conn.clone());
             }
         }
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.options.connect_timeout))
-            .set_response_timeout(Some(self.options.command_timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let conn = ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+        let conn = self
+            .target
+            .open(self.options.connect_timeout, self.options.command_timeout)
+            .await
             .map_err(|e| errors::map(e, Access::Read, None))?;
-        if let Some(inherited) = slot.replace((generation, conn.clone())) {
+        let inherited = self.connection.write().unwrap_or_else(|p| p.into_inner()).replace((generation, conn.clone()));
+        if let Some(inherited) = inherited {
             std::mem::forget(inherited);
         }
         Ok(conn)
     }
 
-    async fn check_format(&self, mut conn: ConnectionManager) -> Result<()> {
+    async fn check_format(&self, mut conn: Conn) -> Result<()> {
         let expected = keys::meta_description();
         let found: String = scripts::META
             .key(self.layout.meta())
@@ -154,13 +154,33 @@ impl RedisSessionProvider {
         self.send(access, user_id, |mut conn| async move { cmd.query_async::<T>(&mut conn).await }).await
     }
 
-    async fn query_pipeline<T: FromRedisValue>(&self, pipe: &Pipeline, access: Access) -> Result<T> {
-        self.send(access, None, |mut conn| async move { pipe.query_async::<T>(&mut conn).await }).await
+    /// Sends `cmds` in one round trip: a pipeline on a single Redis; on a cluster, concurrent
+    /// requests, each routed to the node of its slot.
+    async fn query_all<T: FromRedisValue>(&self, cmds: &[Cmd], access: Access) -> Result<Vec<T>> {
+        self.send(access, None, |mut conn| async move {
+            match &conn {
+                Conn::Single(_) => {
+                    let mut pipe = redis::pipe();
+                    for cmd in cmds {
+                        pipe.add_command(cmd.clone());
+                    }
+                    pipe.query_async::<Vec<T>>(&mut conn).await
+                }
+                Conn::Cluster(_) => {
+                    let requests = cmds.iter().map(|cmd| {
+                        let mut conn = conn.clone();
+                        async move { cmd.query_async::<T>(&mut conn).await }
+                    });
+                    futures_util::future::try_join_all(requests).await
+                }
+            }
+        })
+        .await
     }
 
     async fn send<T, F, Fut>(&self, access: Access, user_id: Option<&str>, request: F) -> Result<T>
     where
-        F: Fn(ConnectionManager) -> Fut,
+        F: Fn(Conn) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         let mut conn = self.connection().await?;
@@ -227,16 +247,16 @@ impl RedisSessionProvider {
         let mut pending: Vec<u32> = (0..SHARDS).collect();
         let mut removed = 0;
         while !pending.is_empty() {
-            let mut pipe = redis::pipe();
-            for &shard in &pending {
-                let (exp, act, base) = self.layout.shard(shard);
-                pipe.add_command(scripts::call(&scripts::SHARD, &[&exp, &act]))
-                    .arg(mode)
-                    .arg(base)
-                    .arg(max_age_ms)
-                    .arg(MAINTENANCE_BATCH);
-            }
-            let replies: Vec<(u64, u8)> = self.query_pipeline(&pipe, Access::Write).await?;
+            let cmds: Vec<Cmd> = pending
+                .iter()
+                .map(|&shard| {
+                    let (exp, act, base) = self.layout.shard(shard);
+                    let mut cmd = scripts::call(&scripts::SHARD, &[&exp, &act]);
+                    cmd.arg(mode).arg(base).arg(max_age_ms).arg(MAINTENANCE_BATCH);
+                    cmd
+                })
+                .collect();
+            let replies: Vec<(u64, u8)> = self.query_all(&cmds, Access::Write).await?;
             let mut next = Vec::new();
             for (&shard, (count, more)) in pending.iter().zip(replies) {
                 removed += count;
@@ -249,13 +269,15 @@ impl RedisSessionProvider {
         Ok(removed)
     }
 
-    fn count_pipeline(&self) -> Pipeline {
-        let mut pipe = redis::pipe();
-        for shard in 0..SHARDS {
-            let (exp, act, base) = self.layout.shard(shard);
-            pipe.add_command(scripts::call(&scripts::SHARD, &[&exp, &act])).arg("count").arg(base).arg(0).arg(0);
-        }
-        pipe
+    fn count_commands(&self) -> Vec<Cmd> {
+        (0..SHARDS)
+            .map(|shard| {
+                let (exp, act, base) = self.layout.shard(shard);
+                let mut cmd = scripts::call(&scripts::SHARD, &[&exp, &act]);
+                cmd.arg("count").arg(base).arg(0).arg(0);
+                cmd
+            })
+            .collect()
     }
 }
 
@@ -308,17 +330,16 @@ impl SessionProvider for RedisSessionProvider {
         let mut seen = std::collections::HashSet::new();
         let mut pending: Vec<(u32, i64, usize)> = (0..SHARDS).map(|shard| (shard, 0, 0)).collect();
         while !pending.is_empty() {
-            let mut pipe = redis::pipe();
-            for &(shard, from, offset) in &pending {
-                let (exp, act, base) = self.layout.shard(shard);
-                pipe.add_command(scripts::call(&scripts::SHARD, &[&exp, &act]))
-                    .arg("list")
-                    .arg(base)
-                    .arg(from)
-                    .arg(self.options.list_page_size)
-                    .arg(offset);
-            }
-            let pages: Vec<Vec<(String, i64)>> = self.query_pipeline(&pipe, Access::Read).await?;
+            let cmds: Vec<Cmd> = pending
+                .iter()
+                .map(|&(shard, from, offset)| {
+                    let (exp, act, base) = self.layout.shard(shard);
+                    let mut cmd = scripts::call(&scripts::SHARD, &[&exp, &act]);
+                    cmd.arg("list").arg(base).arg(from).arg(self.options.list_page_size).arg(offset);
+                    cmd
+                })
+                .collect();
+            let pages: Vec<Vec<(String, i64)>> = self.query_all(&cmds, Access::Read).await?;
             let mut next = Vec::new();
             for (&(shard, from, offset), page) in pending.iter().zip(pages) {
                 let full = page.len() >= self.options.list_page_size;
@@ -339,7 +360,7 @@ impl SessionProvider for RedisSessionProvider {
     }
 
     async fn count(&self) -> Result<u64> {
-        let counts: Vec<u64> = self.query_pipeline(&self.count_pipeline(), Access::Read).await?;
+        let counts: Vec<u64> = self.query_all(&self.count_commands(), Access::Read).await?;
         Ok(counts.into_iter().sum())
     }
 

@@ -30,6 +30,9 @@ pub struct RedisOptions {
     pub retry: RetryPolicy,
     /// Largest session accepted (default 1 MiB).
     pub max_session_bytes: usize,
+    /// Redis Cluster: `url` lists seed nodes, comma-separated. A `redis+cluster://` or
+    /// `rediss+cluster://` URL selects cluster mode on its own (so `REDIS_URL` can).
+    pub cluster: bool,
     /// Ids per shard in one listing reply (default 2000): listing pages through the index so
     /// that no reply grows with the number of sessions.
     pub list_page_size: usize,
@@ -45,6 +48,7 @@ impl Default for RedisOptions {
             command_timeout: Duration::from_secs(2),
             retry: RetryPolicy::default(),
             max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
+            cluster: false,
             list_page_size: 2000,
         }
     }
@@ -82,6 +86,10 @@ impl RedisOptions {
         self.max_session_bytes = max;
         self
     }
+    pub fn cluster(mut self, cluster: bool) -> Self {
+        self.cluster = cluster;
+        self
+    }
     pub fn list_page_size(mut self, ids: usize) -> Self {
         self.list_page_size = ids.max(1);
         self
@@ -106,6 +114,7 @@ impl fmt::Debug for RedisOptions {
             .field("command_timeout", &self.command_timeout)
             .field("retry", &self.retry)
             .field("max_session_bytes", &self.max_session_bytes)
+            .field("cluster", &self.cluster)
             .field("list_page_size", &self.list_page_size)
             .finish()
     }

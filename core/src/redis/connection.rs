@@ -1,0 +1,118 @@
+//! One connection type over a single Redis (auto-reconnecting, multiplexed) and a Redis Cluster
+//! (slot-aware). Cluster mode comes from `RedisOptions::cluster` or the URL scheme
+//! `redis+cluster://` / `rediss+cluster://` with comma-separated seed nodes, so `REDIS_URL`
+//! alone can select it.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{Client, Cmd, Pipeline, RedisFuture, Value};
+
+use super::options::{redact_url, RedisOptions};
+use crate::error::{Result, SessionError};
+
+#[derive(Clone)]
+pub enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(&'a mut self, pipeline: &'a Pipeline, offset: usize, count: usize) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// Where to connect: checked once, when the provider is created.
+pub enum Target {
+    Single(Client),
+    Cluster(ClusterClient),
+}
+
+fn invalid_url(url: &str, why: impl std::fmt::Debug) -> SessionError {
+    SessionError::InvalidArgument(format!("invalid redis url {}: {why:?}", redact_url(url)))
+}
+
+/// Seed node URLs of `scheme+cluster://[user:pass@]host:port,host:port[/db]`, or `None` when
+/// the URL names no cluster.
+fn cluster_seeds(url: &str) -> Option<Vec<String>> {
+    let (scheme, rest) = url.split_once("+cluster://")?;
+    let (userinfo, hosts) = match rest.rfind('@') {
+        Some(at) => (&rest[..=at], &rest[at + 1..]),
+        None => ("", rest),
+    };
+    let hosts = hosts.split('/').next().unwrap_or_default();
+    Some(hosts.split(',').filter(|h| !h.is_empty()).map(|host| format!("{scheme}://{userinfo}{host}")).collect())
+}
+
+impl Target {
+    pub fn new(options: &RedisOptions) -> Result<Self> {
+        let url = options.resolved_url();
+        let seeds = match (cluster_seeds(&url), options.cluster) {
+            (Some(seeds), _) => Some(seeds),
+            (None, true) => Some(url.split(',').map(str::to_owned).collect()),
+            (None, false) => None,
+        };
+        match seeds {
+            None => Client::open(url.as_str()).map(Target::Single).map_err(|e| invalid_url(&url, e.kind())),
+            Some(seeds) if seeds.is_empty() => Err(invalid_url(&url, "no cluster seed nodes")),
+            Some(seeds) => ClusterClient::builder(seeds)
+                .connection_timeout(options.connect_timeout)
+                .response_timeout(options.command_timeout)
+                .retries(1)
+                .build()
+                .map(Target::Cluster)
+                .map_err(|e| invalid_url(&url, e.kind())),
+        }
+    }
+
+    /// A connection for this process. A single Redis connects lazily; a cluster reads its
+    /// topology now.
+    pub async fn open(&self, connect_timeout: Duration, command_timeout: Duration) -> redis::RedisResult<Conn> {
+        match self {
+            Target::Single(client) => {
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(connect_timeout))
+                    .set_response_timeout(Some(command_timeout))
+                    .set_number_of_retries(1)
+                    .set_max_delay(Duration::from_millis(200));
+                ConnectionManager::new_lazy_with_config(client.clone(), config).map(Conn::Single)
+            }
+            Target::Cluster(client) => client.get_async_connection().await.map(Conn::Cluster),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_urls() {
+        assert_eq!(
+            cluster_seeds("redis+cluster://:pw@a:1,b:2/0"),
+            Some(vec!["redis://:pw@a:1".to_owned(), "redis://:pw@b:2".to_owned()])
+        );
+        assert_eq!(cluster_seeds("rediss+cluster://h:7000"), Some(vec!["rediss://h:7000".to_owned()]));
+        assert_eq!(cluster_seeds("redis://h:6379"), None);
+    }
+}
