@@ -149,6 +149,9 @@ typedef struct {
   uint64_t retry_budget_ms;
   // Largest session in bytes; 0: 1 MiB.
   uint64_t max_session_bytes;
+  // Redis Cluster: `url` lists seed nodes, comma-separated (a `redis+cluster://` URL selects
+  // cluster mode on its own).
+  bool cluster;
 } poto_redis_options;
 
 // Default data of a new session: receives the module's own defaults as JSON (`base_json`) and

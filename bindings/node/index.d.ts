@@ -115,6 +115,8 @@ export interface RedisOptions {
   url?: string;
   /** Default 'poto:'; no '{' or '}'. */
   prefix?: string;
+  /** Redis Cluster: `url` lists seed nodes, comma-separated (a redis+cluster:// URL selects it on its own). */
+  cluster?: boolean;
   /** Default 24 h. */
   ttlMs?: number;
   connectTimeoutMs?: number;

@@ -58,6 +58,9 @@ pub struct poto_redis_options {
     pub retry_budget_ms: u64,
     /// Largest session in bytes; 0: 1 MiB.
     pub max_session_bytes: u64,
+    /// Redis Cluster: `url` lists seed nodes, comma-separated (a `redis+cluster://` URL selects
+    /// cluster mode on its own).
+    pub cluster: bool,
 }
 
 /// Options of `poto_module_new`. Zero / NULL fields take the defaults.
@@ -148,6 +151,7 @@ pub unsafe extern "C" fn poto_redis_provider_new(
             if let Some(budget) = duration_ms(o.retry_budget_ms) {
                 config = config.retry(RetryPolicy { budget, ..RetryPolicy::default() });
             }
+            config = config.cluster(o.cluster);
             if o.max_session_bytes > 0 {
                 config = config.max_session_bytes(usize::try_from(o.max_session_bytes).unwrap_or(usize::MAX));
             }

@@ -24,25 +24,58 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 HERE = Path(__file__).resolve().parent
 
 
-def start_redis() -> tuple[subprocess.Popen[bytes], str, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    tmp = tempfile.mkdtemp(prefix="poto-xlang-")
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp],
-        stdout=subprocess.DEVNULL,
-    )
+def free_port(cluster: bool) -> int:
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if not cluster:
+            return port
+        try:  # a cluster node also listens on port + 10000 (the cluster bus)
+            with socket.socket() as bus:
+                bus.bind(("127.0.0.1", port + 10000))
+            return port
+        except OSError:
+            continue
+
+
+def start_server(tmp: str, cluster: bool) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port(cluster)
+    node_dir = os.path.join(tmp, str(port))
+    os.makedirs(node_dir)
+    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", node_dir]
+    if cluster:
+        args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
     for _ in range(500):
         try:
             socket.create_connection(("127.0.0.1", port), 0.1).close()
-            return proc, f"redis://127.0.0.1:{port}", tmp
+            return proc, port
         except OSError:
             time.sleep(0.01)
     raise RuntimeError("redis-server did not start")
 
 
+def start_redis(masters: int) -> tuple[list[subprocess.Popen[bytes]], str, str]:
+    """One redis-server (masters == 1), or a cluster of `masters` nodes; returns its REDIS_URL."""
+    tmp = tempfile.mkdtemp(prefix="poto-xlang-")
+    servers = [start_server(tmp, masters > 1) for _ in range(masters)]
+    procs = [proc for proc, _ in servers]
+    if masters == 1:
+        return procs, f"redis://127.0.0.1:{servers[0][1]}", tmp
+    nodes = [f"127.0.0.1:{port}" for _, port in servers]
+    subprocess.run(["redis-cli", "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"], check=True, stdout=subprocess.DEVNULL)
+    for _ in range(600):
+        infos = [subprocess.run(["redis-cli", "-p", n.split(":")[1], "CLUSTER", "INFO"], capture_output=True, text=True).stdout for n in nodes]
+        if all("cluster_state:ok" in info for info in infos):
+            return procs, "redis+cluster://" + ",".join(nodes), tmp
+        time.sleep(0.05)
+    raise RuntimeError("cluster did not become ready")
+
+
 def workers(build_dir: Path) -> dict[str, list[str]]:
+    # The C library and the Rust worker (up to date after the Rust suite: this only links them).
+    subprocess.run(["cargo", "build", "-q", "-p", "poto-sessions-ffi", "-p", "poto-sessions", "--example", "cross_language_worker"], cwd=ROOT, check=True)
     lib = TARGET / "debug"
     c_worker = build_dir / "worker_c"
     subprocess.run(
@@ -59,10 +92,25 @@ def workers(build_dir: Path) -> dict[str, list[str]]:
 
 
 def main() -> int:
-    redis, url, tmp = start_redis()
     build_dir = Path(tempfile.mkdtemp(prefix="poto-xlang-build-"))
+    passed = failed = 0
+    try:
+        cmd = workers(build_dir)
+        # The same checks on one Redis, then on a 3-master cluster selected by REDIS_URL alone.
+        for masters, setup in [(1, "one redis-server"), (3, "a 3-master Redis Cluster")]:
+            p, f = scenario(cmd, masters, setup)
+            passed, failed = passed + p, failed + f
+    finally:
+        shutil.rmtree(build_dir, ignore_errors=True)
+    print(f"cross-language: {passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+def scenario(cmd: dict[str, list[str]], masters: int, setup: str) -> tuple[int, int]:
+    procs, url, tmp = start_redis(masters)
     env = {**os.environ, "REDIS_URL": url, "POTO_PREFIX": "xlang:"}
     passed = failed = 0
+    print(f"# {setup}: {url}")
 
     def run(lang: str, *args: str) -> str:
         out = subprocess.run(cmd[lang] + list(args), env=env, capture_output=True, text=True, timeout=120)
@@ -74,13 +122,12 @@ def main() -> int:
         nonlocal passed, failed
         if ok:
             passed += 1
-            print(f"ok - {name}")
+            print(f"ok - {name} ({setup})")
         else:
             failed += 1
-            print(f"FAILED - {name} {detail}")
+            print(f"FAILED - {name} ({setup}) {detail}")
 
     try:
-        cmd = workers(build_dir)
         langs = list(cmd)
         # A model set through each language is read by every other one.
         for writer in langs:
@@ -113,12 +160,11 @@ def main() -> int:
     except Exception as error:  # a worker that fails is a failed check, with its message
         check("workers ran", False, str(error))
     finally:
-        redis.kill()
-        redis.wait()
+        for proc in procs:
+            proc.kill()
+            proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(build_dir, ignore_errors=True)
-    print(f"cross-language: {passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return passed, failed
 
 
 if __name__ == "__main__":

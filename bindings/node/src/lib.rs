@@ -268,6 +268,11 @@ fn redis_options(text: &str) -> Result<RedisOptions> {
         Some(Value::String(prefix)) => options = options.prefix(prefix.clone()),
         Some(_) => return Err(invalid("redis option prefix must be a string")),
     }
+    match o.get("cluster") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(cluster)) => options = options.cluster(*cluster),
+        Some(_) => return Err(invalid("redis option cluster must be a boolean")),
+    }
     if let Some(ttl) = millis("ttlMs", num("ttlMs")?)? {
         options = options.ttl(ttl);
     }

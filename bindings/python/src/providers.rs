@@ -195,7 +195,7 @@ pub struct RedisSessionProvider {
 #[pymethods]
 impl RedisSessionProvider {
     #[new]
-    #[pyo3(signature = (url=None, *, prefix=None, ttl=None, connect_timeout=None, command_timeout=None, retry_budget=None, max_session_bytes=None))]
+    #[pyo3(signature = (url=None, *, prefix=None, ttl=None, connect_timeout=None, command_timeout=None, retry_budget=None, max_session_bytes=None, cluster=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         url: Option<String>,
@@ -205,8 +205,9 @@ impl RedisSessionProvider {
         command_timeout: Option<&Bound<'_, PyAny>>,
         retry_budget: Option<&Bound<'_, PyAny>>,
         max_session_bytes: Option<usize>,
+        cluster: bool,
     ) -> PyResult<PyClassInitializer<Self>> {
-        let mut options = RedisOptions::new();
+        let mut options = RedisOptions::new().cluster(cluster);
         if let Some(url) = url {
             options = options.url(url);
         }

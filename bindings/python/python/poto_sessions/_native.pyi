@@ -50,6 +50,7 @@ class RedisSessionProvider(SessionProvider):
         command_timeout: Optional[Seconds] = None,
         retry_budget: Optional[Seconds] = None,
         max_session_bytes: Optional[int] = None,
+        cluster: bool = False,
     ) -> None: ...
 
 class NativeModule:
