@@ -454,7 +454,7 @@ class PotoModule {
 
   /** Default data of a new session; override it to add fields (call super's). */
   createDefaultSessionData(userId) {
-    return { userId };
+    return JSON.parse(this._native.baseSessionData(String(userId)));
   }
 
   _isLLM() {
@@ -464,9 +464,7 @@ class PotoModule {
   get _native() {
     if (this._nativeModule === null) {
       const o = this._options;
-      const overridden =
-        this.createDefaultSessionData !== PotoModule.prototype.createDefaultSessionData &&
-        this.createDefaultSessionData !== LLMPotoModule.prototype.createDefaultSessionData;
+      const overridden = this.createDefaultSessionData !== PotoModule.prototype.createDefaultSessionData;
       let defaultsTarget;
       if (overridden) {
         defaultsTarget = register({ kind: 'defaults', module: new WeakRef(this) });
@@ -587,10 +585,6 @@ class LLMPotoModule extends PotoModule {
 
   _isLLM() {
     return true;
-  }
-
-  createDefaultSessionData(userId) {
-    return { ...super.createDefaultSessionData(userId), currentModelName: this.defaultModel };
   }
 
   updateUserModel(model) {

@@ -109,7 +109,11 @@ async fn run(cli: &Cli) -> poto_sessions::Result<()> {
         Command::Delete { user_id } => {
             let existed = store.has_session(user_id).await?;
             store.delete_session(user_id).await?;
-            let text = if existed { format!("deleted the session of {user_id:?}") } else { format!("no session for {user_id:?}") };
+            let text = if existed {
+                format!("deleted the session of {user_id:?}")
+            } else {
+                format!("no session for {user_id:?}")
+            };
             (json!({"deleted": existed}), text)
         }
         Command::Cleanup { max_age } => {

@@ -44,7 +44,8 @@ async fn redis_cluster_conforms_and_spreads_over_every_master() {
 
     // The explicit option selects cluster mode for a plain URL too.
     let seed = format!("redis://127.0.0.1:{}", cluster.nodes[0].port);
-    let explicit = RedisSessionProvider::connect(RedisOptions::new().url(seed).cluster(true).prefix("spread:")).await.unwrap();
+    let explicit =
+        RedisSessionProvider::connect(RedisOptions::new().url(seed).cluster(true).prefix("spread:")).await.unwrap();
     explicit.set_session("x", SessionData::new(), None).await.unwrap();
     assert!(p.has_session("x").await.unwrap());
 }

@@ -390,6 +390,13 @@ impl NativeModule {
         }
     }
 
+    /// JSON of what the module puts in a new session before any extension (the base of
+    /// `createDefaultSessionData`).
+    #[napi]
+    pub fn base_session_data(&self, user_id: String) -> String {
+        session_text(Some(self.module.base_session_data(&user_id)))
+    }
+
     #[napi]
     pub fn get_user_session(&self, op: u32, user_id: String) -> Option<String> {
         let m = self.module.clone();
