@@ -102,7 +102,7 @@ impl SessionProvider for StampedProvider {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { touch: true, versioned: self.inner.capabilities().versioned }
+        Capabilities { touch: true, versioned: self.inner.capabilities().versioned, changes: false }
     }
 
     fn retry_policy(&self) -> RetryPolicy {

@@ -234,7 +234,7 @@ impl SessionProvider for InMemorySessionProvider {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { touch: true, versioned: true }
+        Capabilities { touch: true, versioned: true, changes: false }
     }
 
     async fn touch(&self, user_id: &str, ttl: Option<Duration>) -> Result<bool> {

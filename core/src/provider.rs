@@ -19,6 +19,9 @@ pub struct Capabilities {
     pub touch: bool,
     /// [`SessionProvider::get_versioned`] and [`SessionProvider::compare_and_set`] are implemented.
     pub versioned: bool,
+    /// [`SessionProvider::compare_and_set_changes`] writes less than a whole compare-and-set, so
+    /// an updater keeps a copy of the session it read to pass it.
+    pub changes: bool,
 }
 
 /// A session with the version a compare-and-set must name to replace it.
@@ -120,6 +123,20 @@ pub trait SessionProvider: Send + Sync + 'static {
         _ttl: Option<Duration>,
     ) -> Result<CasOutcome> {
         Err(unsupported("compare_and_set"))
+    }
+
+    /// [`Self::compare_and_set`] by a caller that still holds `before`, the session it read at
+    /// version `expected`: a provider may send only the fields that differ. The outcome is the
+    /// same as a whole compare-and-set of `data`.
+    async fn compare_and_set_changes(
+        &self,
+        user_id: &str,
+        expected: u64,
+        _before: &SessionData,
+        data: SessionData,
+        ttl: Option<Duration>,
+    ) -> Result<CasOutcome> {
+        self.compare_and_set(user_id, Some(expected), data, ttl).await
     }
 
     /// Touch then read, as one step where the provider can.

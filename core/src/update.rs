@@ -76,6 +76,7 @@ where
         };
     }
     let started = Instant::now();
+    let keep_before = provider.capabilities().changes;
     let mut attempt = 0u32;
     let mut current = provider.get_versioned(user_id).await?;
     loop {
@@ -84,11 +85,18 @@ where
             Some(Versioned { data, version }) => (Some(data), Some(version)),
             None => (None, None),
         };
+        let before = if keep_before { data.clone() } else { None };
         let new = match f(data).await? {
             Change::Write(new) => new,
             Change::Keep => return Ok(None),
         };
-        current = match provider.compare_and_set(user_id, expected, new.clone(), ttl).await? {
+        let outcome = match (expected, &before) {
+            (Some(expected), Some(before)) => {
+                provider.compare_and_set_changes(user_id, expected, before, new.clone(), ttl).await?
+            }
+            _ => provider.compare_and_set(user_id, expected, new.clone(), ttl).await?,
+        };
+        current = match outcome {
             CasOutcome::Applied(_) => return Ok(Some(new)),
             CasOutcome::Conflict(now) => now,
             CasOutcome::Stale => None,

@@ -235,7 +235,7 @@ impl SessionProvider for CProvider {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { touch: false, versioned: self.get_versioned.is_some() }
+        Capabilities { touch: false, versioned: self.get_versioned.is_some(), changes: false }
     }
 
     async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {

@@ -121,7 +121,7 @@ impl SessionProvider for JsProvider {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { touch: false, versioned: self.versioned }
+        Capabilities { touch: false, versioned: self.versioned, changes: false }
     }
 
     async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {

@@ -120,7 +120,7 @@ impl SessionProvider for PyProvider {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { touch: false, versioned: self.versioned }
+        Capabilities { touch: false, versioned: self.versioned, changes: false }
     }
 
     async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {

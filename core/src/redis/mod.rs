@@ -20,6 +20,7 @@ pub use options::{redact_url, RedisOptions, DEFAULT_PREFIX, DEFAULT_URL};
 
 use crate::data::{
     encode_fields, prepare_session, validate_field_key, validate_ttl, validate_user_id, SessionData, CREATED_AT_KEY,
+    LAST_ACTIVITY_KEY,
 };
 use crate::error::{Result, SessionError};
 use crate::provider::{Capabilities, CasOutcome, SessionProvider, Versioned};
@@ -369,7 +370,7 @@ impl SessionProvider for RedisSessionProvider {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { touch: true, versioned: true }
+        Capabilities { touch: true, versioned: true, changes: true }
     }
 
     fn retry_policy(&self) -> RetryPolicy {
@@ -397,11 +398,36 @@ impl SessionProvider for RedisSessionProvider {
         ttl: Option<Duration>,
     ) -> Result<CasOutcome> {
         let reply = self.write(user_id, data, ttl, "cas", expected).await?;
-        let (applied, rest) = split_write_reply(user_id, reply)?;
-        Ok(match (applied, rest) {
-            (Some(version), _) => CasOutcome::Applied(version),
-            (None, current) => CasOutcome::Conflict(codec::decode(user_id, current)?),
-        })
+        cas_outcome(user_id, reply)
+    }
+
+    /// Sends only the fields that differ from `before` (and the names of those `data` dropped),
+    /// sparing Redis the rewrite of the whole hash.
+    async fn compare_and_set_changes(
+        &self,
+        user_id: &str,
+        expected: u64,
+        before: &SessionData,
+        data: SessionData,
+        ttl: Option<Duration>,
+    ) -> Result<CasOutcome> {
+        let mut cmd = self.session_cmd(&scripts::WRITE, user_id, self.ttl_ms(ttl)?);
+        let data = prepare_session(user_id, data)?;
+        let fields = encode_fields(&data, self.options.max_session_bytes)?;
+        let size: usize = fields.iter().map(|(k, v)| k.len() + v.len()).sum();
+        // As in a whole write, a stored createdAt stays when the new data has none.
+        let removed: Vec<&String> = before
+            .keys()
+            .filter(|k| !data.contains_key(*k) && *k != LAST_ACTIVITY_KEY && *k != CREATED_AT_KEY)
+            .collect();
+        cmd.arg("delta").arg(expected).arg(removed.len()).arg(size).arg(removed);
+        for (name, text) in &fields {
+            if before.get(*name) != data.get(*name) {
+                cmd.arg(*name).arg(text);
+            }
+        }
+        let reply = self.query(&cmd, Access::Write, Some(user_id)).await?;
+        cas_outcome(user_id, reply)
     }
 
     async fn touch_and_get(&self, user_id: &str, ttl: Option<Duration>) -> Result<Option<SessionData>> {
@@ -438,6 +464,14 @@ impl SessionProvider for RedisSessionProvider {
         let written: i64 = self.query(&cmd, Access::Write, Some(user_id)).await?;
         Ok(written == 1)
     }
+}
+
+/// A compare-and-set's reply as its outcome.
+fn cas_outcome(user_id: &str, reply: Reply) -> Result<CasOutcome> {
+    Ok(match split_write_reply(user_id, reply)? {
+        (Some(version), _) => CasOutcome::Applied(version),
+        (None, current) => CasOutcome::Conflict(codec::decode(user_id, current)?),
+    })
 }
 
 /// `{1, version[, HGETALL]}` or `{0[, HGETALL]}` → (version when written, the hash reply or nil).

@@ -8,7 +8,7 @@ local t = redis.call('TYPE', key).ok
 local now = now_ms()
 if t == 'none' then
   if #ARGV < 7 then return 0 end
-  write_fields(key, seq, 8, ARGV[6], nil, ARGV[7], now)
+  write_fields(key, seq, 8, ARGV[6], ARGV[7], now)
 else
   local bad = check_session(key, t)
   if bad then return bad end
@@ -23,6 +23,7 @@ if size > max then
   if t == 'none' then redis.call('DEL', key) end
   return redis.error_reply('POTOTOOLARGE session would be ' .. int(size) .. ' bytes, the limit is ' .. int(max))
 end
-redis.call('HSET', key, field, value, META_SIZE, int(size), META_VERSION, redis.call('INCR', seq), 'lastActivity', iso(now))
-index(key, exp, act, member, ttl, now)
+local version = redis.call('INCR', seq)
+redis.call('HSET', key, field, value, META_SIZE, int(size), META_VERSION, int(version), 'lastActivity', iso(now))
+index(key, exp, act, member, ttl, now, version)
 return 1
