@@ -3,7 +3,7 @@
 # starts its own redis-server on a free loopback port; the C programs run under valgrind), the
 # README's examples, benchmark smoke runs (a bench binary run by `cargo test` does a short
 # pass), the Python and Node packages' suites, and the cross-language test (one process per
-# language on one redis-server).
+# language on one redis-server), and the programs of docs/deployment.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -12,3 +12,4 @@ cargo test --doc
 bash scripts/test-python.sh
 bash scripts/test-node.sh
 python3 tests/cross_language/run.py   # C, Python, Node and Rust processes on one Redis
+python3 tests/docs/run.py             # the programs of docs/deployment.md, in memory, on Redis and on a cluster
