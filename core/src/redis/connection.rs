@@ -3,27 +3,57 @@
 //! `redis+cluster://` / `rediss+cluster://` with comma-separated seed nodes, so `REDIS_URL`
 //! alone can select it.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::{Client, Cmd, Pipeline, RedisFuture, Value};
+use redis::{Client, Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
 use super::options::{redact_url, RedisOptions};
 use crate::error::{Result, SessionError};
 
+/// Longest pause between two tries of a request a cluster node turned away.
+const MAX_REDIRECT_PAUSE: Duration = Duration::from_millis(100);
+
 #[derive(Clone)]
 pub enum Conn {
     Single(ConnectionManager),
-    Cluster(ClusterConnection),
+    Cluster(Cluster),
+}
+
+/// A slot-aware connection whose requests are sent again only when a node turned them away
+/// without running them (MOVED, ASK, TRYAGAIN, CLUSTERDOWN), for up to the command timeout.
+/// redis-rs's own retries are off: they also resend a request after a dropped connection or an
+/// I/O error, when it may already have run (DESIGN §4.9).
+#[derive(Clone)]
+pub struct Cluster {
+    conn: ClusterConnection,
+    budget: Duration,
+}
+
+impl Cluster {
+    async fn send(&mut self, cmd: &Cmd) -> RedisResult<Value> {
+        let deadline = Instant::now() + self.budget;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match self.conn.req_packed_command(cmd).await {
+                // The node refused before running it, and redis-rs is refreshing its slot map.
+                Err(e) if e.is_cluster_error() && Instant::now() + pause < deadline => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_REDIRECT_PAUSE);
+                }
+                reply => return reply,
+            }
+        }
+    }
 }
 
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             Conn::Single(c) => c.req_packed_command(cmd),
-            Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => Box::pin(c.send(cmd)),
         }
     }
 
@@ -35,14 +65,14 @@ impl ConnectionLike for Conn {
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
             Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
-            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.conn.req_packed_commands(pipeline, offset, count),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
             Conn::Single(c) => c.get_db(),
-            Conn::Cluster(c) => c.get_db(),
+            Conn::Cluster(c) => c.conn.get_db(),
         }
     }
 }
@@ -83,7 +113,7 @@ impl Target {
             Some(seeds) => ClusterClient::builder(seeds)
                 .connection_timeout(options.connect_timeout)
                 .response_timeout(options.command_timeout)
-                .retries(1)
+                .retries(0)
                 .build()
                 .map(Target::Cluster)
                 .map_err(|e| invalid_url(&url, e.kind())),
@@ -102,7 +132,10 @@ impl Target {
                     .set_max_delay(Duration::from_millis(200));
                 ConnectionManager::new_lazy_with_config(client.clone(), config).map(Conn::Single)
             }
-            Target::Cluster(client) => client.get_async_connection().await.map(Conn::Cluster),
+            Target::Cluster(client) => {
+                let conn = client.get_async_connection().await?;
+                Ok(Conn::Cluster(Cluster { conn, budget: command_timeout }))
+            }
         }
     }
 }

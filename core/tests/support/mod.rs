@@ -8,28 +8,63 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     child: Child,
     pub port: u16,
-    _dir: tempfile::TempDir,
+    /// Settings beyond port, bind address and directory; kept for [`RedisServer::restart`].
+    settings: Vec<String>,
+    dir: tempfile::TempDir,
+}
+
+/// No persistence: the default of every test server.
+const EPHEMERAL: &[&str] = &["--save", "", "--appendonly", "no"];
+
+fn spawn(port: u16, dir: &std::path::Path, settings: &[String]) -> Child {
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(settings)
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server not found: run scripts/install-deps.sh")
 }
 
 impl RedisServer {
     pub fn start() -> Self {
+        Self::start_with(EPHEMERAL)
+    }
+
+    /// A server with `settings` (e.g. `--appendonly yes`) in place of the ephemeral defaults.
+    pub fn start_with(settings: &[&str]) -> Self {
+        let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
         for _ in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             let dir = tempfile::tempdir().unwrap();
-            let child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(dir.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server not found: run scripts/install-deps.sh");
-            let mut server = RedisServer { child, port, _dir: dir };
+            let child = spawn(port, dir.path(), &settings);
+            let mut server = RedisServer { child, port, settings: settings.clone(), dir };
             if server.wait_ready() {
                 return server;
             }
         }
         panic!("could not start redis-server");
+    }
+
+    /// Sends `signal` to the server (e.g. `SIGSTOP` / `SIGCONT` to freeze and resume it).
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child's pid, which is only reaped by `stop` and `drop`.
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+    }
+
+    /// Stops the server with `signal` (`SIGKILL`: a crash, `SIGTERM`: a clean shutdown) and
+    /// waits until it has exited.
+    pub fn stop(&mut self, signal: i32) {
+        self.signal(signal);
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port and directory, so it reads its data back.
+    pub fn restart(&mut self) {
+        self.child = spawn(self.port, self.dir.path(), &self.settings);
+        assert!(self.wait_ready(), "redis-server did not restart on port {}", self.port);
     }
 
     fn wait_ready(&mut self) -> bool {
@@ -83,16 +118,13 @@ impl RedisCluster {
                 continue;
             }
             let dir = tempfile::tempdir().unwrap();
-            let child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                .args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
-                .arg("--dir")
-                .arg(dir.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("redis-server not found");
-            let mut server = RedisServer { child, port, _dir: dir };
+            let settings: Vec<String> = EPHEMERAL
+                .iter()
+                .chain(&["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
+                .map(|s| s.to_string())
+                .collect();
+            let child = spawn(port, dir.path(), &settings);
+            let mut server = RedisServer { child, port, settings, dir };
             if server.wait_ready() {
                 nodes.push(server);
             }
