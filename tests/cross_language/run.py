@@ -1,6 +1,8 @@
 """Cross-language consistency (the seed's "Cross-Instance Consistency"): a C host, a Python
-server, a Node server and a Rust program, as separate processes on one redis-server, see each
-other's writes, and their concurrent atomic updates lose nothing.
+server, a Node server and a Rust program, as separate processes on one redis-server and on a
+3-master cluster, see each other's writes, and their concurrent atomic updates lose nothing.
+Then all four ride through a Redis crash and restart (outage.py), and the benchmark's command
+runs briefly in each (bench.py).
 
 Run by scripts/test.sh after the Rust, Python and Node suites (it uses what they built):
     python3 tests/cross_language/run.py
@@ -11,86 +13,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-HERE = Path(__file__).resolve().parent
-
-
-def free_port(cluster: bool) -> int:
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if not cluster:
-            return port
-        if port > 55000:  # a cluster node also listens on port + 10000 (the cluster bus)
-            continue
-        try:
-            with socket.socket() as bus:
-                bus.bind(("127.0.0.1", port + 10000))
-            return port
-        except OSError:
-            continue
-
-
-def start_server(tmp: str, cluster: bool) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port(cluster)
-    node_dir = os.path.join(tmp, str(port))
-    os.makedirs(node_dir)
-    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", node_dir]
-    if cluster:
-        args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-    for _ in range(500):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.1).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.01)
-    raise RuntimeError("redis-server did not start")
-
-
-def start_redis(masters: int) -> tuple[list[subprocess.Popen[bytes]], str, str]:
-    """One redis-server (masters == 1), or a cluster of `masters` nodes; returns its REDIS_URL."""
-    tmp = tempfile.mkdtemp(prefix="poto-xlang-")
-    servers = [start_server(tmp, masters > 1) for _ in range(masters)]
-    procs = [proc for proc, _ in servers]
-    if masters == 1:
-        return procs, f"redis://127.0.0.1:{servers[0][1]}", tmp
-    nodes = [f"127.0.0.1:{port}" for _, port in servers]
-    subprocess.run(["redis-cli", "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"], check=True, stdout=subprocess.DEVNULL)
-    for _ in range(600):
-        infos = [subprocess.run(["redis-cli", "-p", n.split(":")[1], "CLUSTER", "INFO"], capture_output=True, text=True).stdout for n in nodes]
-        if all("cluster_state:ok" in info for info in infos):
-            return procs, "redis+cluster://" + ",".join(nodes), tmp
-        time.sleep(0.05)
-    raise RuntimeError("cluster did not become ready")
-
-
-def workers(build_dir: Path) -> dict[str, list[str]]:
-    # The C library and the Rust worker (up to date after the Rust suite: this only links them).
-    subprocess.run(["cargo", "build", "-q", "-p", "poto-sessions-ffi", "-p", "poto-sessions", "--example", "cross_language_worker"], cwd=ROOT, check=True)
-    lib = TARGET / "debug"
-    c_worker = build_dir / "worker_c"
-    subprocess.run(
-        ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", f"-I{ROOT / 'include'}", str(HERE / "worker.c"), "-o", str(c_worker),
-         f"-L{lib}", "-lpoto_sessions", f"-Wl,-rpath,{lib}"],
-        check=True,
-    )
-    return {
-        "C": [str(c_worker)],
-        "Python": [str(TARGET / "python-venv" / "bin" / "python"), str(HERE / "worker.py")],
-        "Node": ["node", str(HERE / "worker.js")],
-        "Rust": [str(TARGET / "debug" / "examples" / "cross_language_worker")],
-    }
+import bench
+import outage
+from harness import start_redis, workers
 
 
 def main() -> int:
@@ -102,6 +33,14 @@ def main() -> int:
         for masters, setup in [(1, "one redis-server"), (3, "a 3-master Redis Cluster")]:
             p, f = scenario(cmd, masters, setup)
             passed, failed = passed + p, failed + f
+        p, f = outage.scenario(cmd)
+        passed, failed = passed + p, failed + f
+        try:
+            problems = bench.smoke(cmd)
+        except Exception as error:  # a worker that fails is a failed check, with its message
+            problems = [str(error)]
+        print(f"{'FAILED' if problems else 'ok'} - bench command in every language (1 s smoke run) {' '.join(problems)}")
+        passed, failed = passed + (not problems), failed + bool(problems)
     finally:
         shutil.rmtree(build_dir, ignore_errors=True)
     print(f"cross-language: {passed} passed, {failed} failed")
