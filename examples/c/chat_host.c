@@ -17,16 +17,20 @@ static int fail(const char *what, poto_status status) {
 
 static int count_message(void *user_data, const char *session_json, char **out_json) {
   (void)user_data;
-  /* A real host would use its JSON library; here the session only gains a counter. */
+  /* A real host would use its JSON library; here the session only gains a counter, and every
+     other field is kept: the number after "messages": is replaced, or the field appended. */
   const char *at = strstr(session_json, "\"messages\":");
-  long n = at ? strtol(at + 11, NULL, 10) : 0;
   size_t len = strlen(session_json) + 32;
-  *out_json = malloc(len);
+  char *out = malloc(len);
+  if (out == NULL) return 1;
   if (at) {
-    snprintf(*out_json, len, "{\"messages\":%ld}", n + 1);
+    char *end = NULL;
+    long n = strtol(at + 11, &end, 10);
+    snprintf(out, len, "%.*s\"messages\":%ld%s", (int)(at - session_json), session_json, n + 1, end);
   } else {
-    snprintf(*out_json, len, "%.*s,\"messages\":1}", (int)strlen(session_json) - 1, session_json);
+    snprintf(out, len, "%.*s,\"messages\":1}", (int)strlen(session_json) - 1, session_json);
   }
+  *out_json = out;
   return 0;
 }
 
@@ -53,8 +57,10 @@ int main(void) {
   poto_string_free(model);
 
   if ((status = poto_module_update_user_model(llm, "alice", "llm2")) != POTO_OK) return fail("update_user_model", status);
-  if ((status = poto_module_update_user_session(llm, "alice", count_message, NULL, NULL)) != POTO_OK)
-    return fail("update_user_session", status);
+  for (int i = 0; i < 2; i++) { /* two messages */
+    if ((status = poto_module_update_user_session(llm, "alice", count_message, NULL, NULL)) != POTO_OK)
+      return fail("update_user_session", status);
+  }
 
   char *session = NULL;
   if ((status = poto_module_get_user_session(llm, "alice", &session)) != POTO_OK) return fail("get_user_session", status);

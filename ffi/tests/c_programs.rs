@@ -130,6 +130,9 @@ fn example_hosts_in_c_and_cpp() {
         let redis = run(host, &[], &[("REDIS_URL", &server.url())]);
         assert!(redis.contains("alice starts on llm1"), "{redis}");
     }
+    // The C host's update function keeps every field while it counts two messages.
+    let c = run(&c_host, &[], &[]);
+    assert!(c.contains(r#""messages":2"#) && c.contains(r#""currentModelName":"llm2""#), "{c}");
     let cpp = run(&cpp_host, &[], &[]);
     assert!(cpp.contains("a throwing update changes nothing: POTO_ERR_PROVIDER"), "{cpp}");
 }
