@@ -66,6 +66,13 @@ class provider {
     return provider(p);
   }
 
+  /// A Redis provider with every option of `poto_redis_options` (TTL, timeouts, cluster ...).
+  static provider redis(const poto_redis_options &options) {
+    poto_provider *p = nullptr;
+    detail::check(poto_redis_provider_new(&options, &p));
+    return provider(p);
+  }
+
   std::optional<std::string> get_session(const std::string &user_id) const {
     char *json = nullptr;
     detail::check(poto_get_session(get(), user_id.c_str(), &json));

@@ -8,7 +8,13 @@
 int main() {
   try {
     const char *redis_url = std::getenv("REDIS_URL");
-    if (redis_url && *redis_url) poto::provider::redis("", "poto-demo:").install_globally();
+    if (redis_url && *redis_url) {
+      poto_redis_options options{};  // zero fields take the defaults; the URL comes from REDIS_URL
+      options.prefix = "poto-demo:";
+      options.ttl_ms = 2 * 60 * 60 * 1000;     // sessions idle for two hours expire
+      options.command_timeout_ms = 500;        // fail a request fast when Redis is down
+      poto::provider::redis(options).install_globally();
+    }
 
     poto::module llm(nullptr, /*llm=*/true);
     std::cout << "alice starts on " << llm.get_user_model("alice") << "\n";
