@@ -20,7 +20,9 @@ test('npm pack, install the tarball in a fresh folder, run the seed example', (t
   for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'express-store.js', 'package.json', `native/poto-sessions.${process.platform}-${process.arch}.node`]) {
     assert.ok(files.includes(f), `${f} missing from the tarball: ${files}`);
   }
-  assert.ok(!files.some((f) => f.startsWith('src/') || f.startsWith('test/')), 'sources or tests were packed');
+  assert.ok(!files.some((f) => /^(src|test|examples)\//.test(f)), 'sources, tests or examples were packed');
+  // Examples' libraries (pg, express...) are dev dependencies: an install pulls in nothing.
+  assert.equal(require('../package.json').dependencies, undefined);
 
   const app = path.join(work, 'app');
   fs.mkdirSync(app);
