@@ -6,8 +6,10 @@ tasks; Node: promises; Rust: tokio tasks on one thread), and prints its ops and 
 percentiles as JSON. This prints ops/s, p50 and p99 per language and the total.
 
     python3 tests/cross_language/bench.py [--seconds 5] [--in-flight 16] [--setups 1,3] [--debug]
+                                          [--languages C,Python,Node,Rust] [--appendfsync always]
 
-Release builds by default (C library and Rust worker, a release wheel in
+Redis runs without persistence unless --appendfsync (always, everysec, no) turns the AOF on, to
+measure what durability costs (docs/operations.md). Release builds by default (C library and Rust worker, a release wheel in
 target/python-bench-venv, the Node addon rebuilt in release); --debug uses what the test command
 built. Exits 1 if a worker fails or reports an error. `smoke()` is the short run of run.py.
 """
@@ -24,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import ROOT, TARGET, start_redis, workers
+from harness import EPHEMERAL, ROOT, TARGET, start_redis, workers
 
 SETUPS = {1: "one redis-server", 3: "a 3-master Redis Cluster"}
 OPS = ["get_user_session", "set_session_value", "update_user_session"]
@@ -117,8 +119,8 @@ def table(setup: str, result: dict) -> str:
     return f"{setup}\n" + "\n".join(rows)
 
 
-def bench(cmd: dict[str, list[str]], masters: int, seconds: float, in_flight: int) -> dict:
-    procs, url, tmp = start_redis(masters)
+def bench(cmd: dict[str, list[str]], masters: int, seconds: float, in_flight: int, settings: list[str] = EPHEMERAL) -> dict:
+    procs, url, tmp = start_redis(masters, settings)
     try:
         return run(cmd, url, seconds, in_flight, [p.pid for p in procs])
     finally:
@@ -141,18 +143,23 @@ def main() -> int:
     parser.add_argument("--in-flight", type=int, default=16, help="calls in flight per process")
     parser.add_argument("--setups", default="1,3", help="masters per setup: 1 (one redis-server), 3 (cluster)")
     parser.add_argument("--debug", action="store_true", help="use the test command's debug builds")
+    parser.add_argument("--languages", default="C,Python,Node,Rust", help="which workers run")
+    parser.add_argument("--appendfsync", choices=["always", "everysec", "no"], help="turn the AOF on with this fsync policy")
     parser.add_argument("--json", help="also write every report to this file")
     args = parser.parse_args()
+    settings = ["--save", "", "--appendonly", "yes", "--appendfsync", args.appendfsync] if args.appendfsync else EPHEMERAL
     if not args.debug:
         build_release()
     build_dir = Path(tempfile.mkdtemp(prefix="poto-xlang-bench-"))
     results, failed = {}, False
     try:
-        cmd = workers(build_dir, release=not args.debug)
-        print(f"{len(cmd)} processes, {args.in_flight} calls in flight each, {args.seconds:g} s, 1000 shared users, "
+        every = workers(build_dir, release=not args.debug)
+        cmd = {lang: every[lang] for lang in args.languages.split(",")}
+        aof = f"AOF appendfsync {args.appendfsync}" if args.appendfsync else "no persistence"
+        print(f"{len(cmd)} processes, {args.in_flight} calls in flight each, {args.seconds:g} s, 1000 shared users, {aof}, "
               f"{'debug' if args.debug else 'release'} builds; load average before: {os.getloadavg()[0]:.2f}\n")
         for masters in (int(m) for m in args.setups.split(",")):
-            result = bench(cmd, masters, args.seconds, args.in_flight)
+            result = bench(cmd, masters, args.seconds, args.in_flight, settings)
             results[SETUPS[masters]] = result
             print(table(SETUPS[masters], result) + "\n")
             failed |= any(r["errors"] or not r["ops"] for r in result["workers"].values())

@@ -60,10 +60,10 @@ def start_server(tmp: str, cluster: bool, settings: list[str] = EPHEMERAL) -> tu
     return spawn_server(node_dir, port, cluster, settings), port
 
 
-def start_redis(masters: int) -> tuple[list[subprocess.Popen[bytes]], str, str]:
+def start_redis(masters: int, settings: list[str] = EPHEMERAL) -> tuple[list[subprocess.Popen[bytes]], str, str]:
     """One redis-server (masters == 1), or a cluster of `masters` nodes; returns its REDIS_URL."""
     tmp = tempfile.mkdtemp(prefix="poto-xlang-")
-    servers = [start_server(tmp, masters > 1) for _ in range(masters)]
+    servers = [start_server(tmp, masters > 1, settings) for _ in range(masters)]
     procs = [proc for proc, _ in servers]
     if masters == 1:
         return procs, f"redis://127.0.0.1:{servers[0][1]}", tmp
@@ -82,7 +82,7 @@ def workers(build_dir: Path, release: bool = False) -> dict[str, list[str]]:
     release profile; Python from the test venv (debug wheel) or the bench venv (release wheel,
     built by bench.py); Node with whichever addon was built last."""
     profile = "release" if release else "debug"
-    build = ["cargo", "build", "-q", "-p", "poto-sessions-ffi", "-p", "poto-sessions", "--example", "cross_language_worker"]
+    build = ["cargo", "build", "-q", "-p", "poto-sessions-ffi", "-p", "poto-sessions", "--lib", "--example", "cross_language_worker"]
     # Up to date after the Rust suite in debug: then this only links them.
     subprocess.run(build + (["--release"] if release else []), cwd=ROOT, check=True)
     lib = TARGET / profile

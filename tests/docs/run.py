@@ -48,8 +48,8 @@ LINE = re.compile(r"^(\S+): previous server (\S+), model (\S+), (\d+) active ses
 
 
 def load_cross_language_helpers():
-    """start_redis / free_port of tests/cross_language/run.py (loaded by path: both files are run.py)."""
-    spec = importlib.util.spec_from_file_location("cross_language_run", ROOT / "tests" / "cross_language" / "run.py")
+    """start_redis / free_port of tests/cross_language/harness.py (loaded by path, beside nothing else)."""
+    spec = importlib.util.spec_from_file_location("cross_language_harness", ROOT / "tests" / "cross_language" / "harness.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
