@@ -15,6 +15,22 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 HERE = Path(__file__).resolve().parent
 
 
+class Checks:
+    """A tally of named checks, printed as `ok - name` / `FAILED - name detail` as they come."""
+
+    def __init__(self, setup: str = "") -> None:
+        self.passed = self.failed = 0
+        self.suffix = f" ({setup})" if setup else ""
+
+    def __call__(self, name: str, ok: bool, detail: str = "") -> None:
+        if ok:
+            self.passed += 1
+            print(f"ok - {name}{self.suffix}")
+        else:
+            self.failed += 1
+            print(f"FAILED - {name}{self.suffix}\n{detail}" if "\n" in detail else f"FAILED - {name}{self.suffix} {detail}")
+
+
 def free_port(cluster: bool) -> int:
     while True:
         with socket.socket() as s:

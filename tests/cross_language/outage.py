@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Callable
 
-from harness import AOF_ALWAYS, free_port, spawn_server
+from harness import AOF_ALWAYS, Checks, free_port, spawn_server
 
 LOAD_SECONDS = 8.0
 TIMEOUT_MS = 500
@@ -73,17 +73,7 @@ def scenario(cmd: dict[str, list[str]]) -> tuple[int, int]:
     url = f"redis://127.0.0.1:{port}"
     env = {**os.environ, "REDIS_URL": url, "POTO_PREFIX": "outage:", "POTO_TIMEOUT_MS": str(TIMEOUT_MS)}
     print(f"# {setup}: {url}, AOF appendfsync always, {TIMEOUT_MS} ms timeouts")
-    passed = failed = 0
-
-    def check(name: str, ok: bool, detail: str = "") -> None:
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print(f"ok - {name} ({setup})")
-        else:
-            failed += 1
-            print(f"FAILED - {name} ({setup}) {detail}")
-
+    check = Checks(setup)
     users = {lang: f"load-{lang.lower()}" for lang in cmd}
     workers: dict[str, Worker] = {}
     try:
@@ -129,4 +119,4 @@ def scenario(cmd: dict[str, list[str]]) -> tuple[int, int]:
         server.kill()
         server.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    return passed, failed
+    return check.passed, check.failed

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import bench
 import outage
-from harness import start_redis, workers
+from harness import Checks, start_redis, workers
 
 
 def main() -> int:
@@ -50,7 +50,7 @@ def main() -> int:
 def scenario(cmd: dict[str, list[str]], masters: int, setup: str) -> tuple[int, int]:
     procs, url, tmp = start_redis(masters)
     env = {**os.environ, "REDIS_URL": url, "POTO_PREFIX": "xlang:"}
-    passed = failed = 0
+    check = Checks(setup)
     print(f"# {setup}: {url}")
 
     def run(lang: str, *args: str) -> str:
@@ -59,14 +59,6 @@ def scenario(cmd: dict[str, list[str]], masters: int, setup: str) -> tuple[int, 
             raise RuntimeError(f"{lang} {' '.join(args)} failed: {out.stderr.strip()}")
         return out.stdout.strip()
 
-    def check(name: str, ok: bool, detail: str = "") -> None:
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print(f"ok - {name} ({setup})")
-        else:
-            failed += 1
-            print(f"FAILED - {name} ({setup}) {detail}")
 
     try:
         langs = list(cmd)
@@ -105,7 +97,7 @@ def scenario(cmd: dict[str, list[str]], masters: int, setup: str) -> tuple[int, 
             proc.kill()
             proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    return passed, failed
+    return check.passed, check.failed
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ LINE = re.compile(r"^(\S+): previous server (\S+), model (\S+), (\d+) active ses
 
 
 def load_cross_language_helpers():
-    """start_redis / free_port of tests/cross_language/harness.py (loaded by path, beside nothing else)."""
+    """Checks, start_redis and free_port of tests/cross_language/harness.py (loaded by path)."""
     spec = importlib.util.spec_from_file_location("cross_language_harness", ROOT / "tests" / "cross_language" / "harness.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -215,17 +215,8 @@ class Stores:
 
 def main() -> int:
     programs, diffs = parse(DOC.read_text())
-    passed = failed = 0
-
-    def check(name: str, ok: bool, detail: str = "") -> None:
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print(f"ok - {name}")
-        else:
-            failed += 1
-            print(f"FAILED - {name}\n{detail}")
-
+    helpers = load_cross_language_helpers()
+    check = helpers.Checks()
     by_key = {(p.lang, p.group): p for p in programs}
     for diff in diffs:
         source, target = by_key.get((diff.lang, diff.source)), by_key.get((diff.lang, diff.target))
@@ -237,7 +228,6 @@ def main() -> int:
             check(name, False, str(error))
 
     work = Path(tempfile.mkdtemp(prefix="poto-docs-"))
-    helpers = load_cross_language_helpers()
     stores = None
     try:
         build(programs, work)
@@ -272,8 +262,8 @@ def main() -> int:
         if stores:
             stores.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"docs: {passed} passed, {failed} failed")
-    return 0 if failed == 0 and passed > 0 else 1
+    print(f"docs: {check.passed} passed, {check.failed} failed")
+    return 0 if check.failed == 0 and check.passed > 0 else 1
 
 
 if __name__ == "__main__":
