@@ -586,8 +586,9 @@ poto_status poto_count_async(const poto_provider *provider, poto_done_fn done, v
 // As `poto_get_session_async`.
 poto_status poto_clear_async(const poto_provider *provider, poto_done_fn done, void *user_data);
 
-// The name of a status, e.g. `"POTO_ERR_CONFLICT"`; a static string, never freed.
-const char *poto_status_name(poto_status status);
+// The name of a status, e.g. `"POTO_ERR_CONFLICT"`; `"POTO_UNKNOWN"` for a number that is no
+// `poto_status`. A static string, never freed.
+const char *poto_status_name(int status);
 
 // Frees a string returned by this library. NULL is ignored.
 //

@@ -38,6 +38,13 @@ inline std::optional<std::string> take(char *text) {
   return copy;
 }
 
+/// Takes ownership of a string the call's success promises; a missing one is the library's bug.
+inline std::string take_required(char *text) {
+  std::optional<std::string> taken = take(text);
+  if (!taken) throw error(POTO_ERR_INTERNAL, "the library returned no string on success");
+  return *taken;
+}
+
 struct provider_deleter {
   void operator()(poto_provider *p) const noexcept { poto_provider_free(p); }
 };
@@ -95,7 +102,7 @@ class provider {
   std::string get_stats() const {
     char *json = nullptr;
     detail::check(poto_get_stats(get(), &json));
-    return *detail::take(json);
+    return detail::take_required(json);
   }
   uint64_t count() const {
     uint64_t n = 0;
@@ -129,7 +136,7 @@ class module {
   std::string get_user_session(const std::string &user_id) const {
     char *json = nullptr;
     detail::check(poto_module_get_user_session(get(), user_id.c_str(), &json));
-    return *detail::take(json);
+    return detail::take_required(json);
   }
 
   /// Atomic update: `fn` receives the session JSON and returns the JSON to write; it may run
@@ -138,7 +145,7 @@ class module {
   std::string update_user_session(const std::string &user_id, const std::function<std::string(const std::string &)> &fn) const {
     char *json = nullptr;
     detail::check(poto_module_update_user_session(get(), user_id.c_str(), &call_update, const_cast<void *>(static_cast<const void *>(&fn)), &json));
-    return *detail::take(json);
+    return detail::take_required(json);
   }
 
   void delete_user_session(const std::string &user_id) const { detail::check(poto_module_delete_user_session(get(), user_id.c_str())); }
@@ -146,7 +153,7 @@ class module {
   std::string get_session_stats() const {
     char *json = nullptr;
     detail::check(poto_module_get_session_stats(get(), &json));
-    return *detail::take(json);
+    return detail::take_required(json);
   }
 
   /// `value_json`: any JSON value, e.g. "\"dark\"" or "42".
@@ -165,7 +172,7 @@ class module {
   std::string get_user_model(const std::string &user_id) const {
     char *model = nullptr;
     detail::check(poto_module_get_user_model(get(), user_id.c_str(), &model));
-    return *detail::take(model);
+    return detail::take_required(model);
   }
 
   poto_module *get() const noexcept { return handle_.get(); }

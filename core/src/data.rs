@@ -106,8 +106,18 @@ pub fn check_size(size: usize, max_bytes: usize) -> Result<()> {
     Ok(())
 }
 
-/// Checks what a provider hands back: reserved keys must have their types.
+/// Checks what a provider hands back: reserved keys must have their types, and a session that
+/// names another owner is refused rather than shown to this user (a provider bug must not leak
+/// one user's data to another).
 pub fn check_loaded(user_id: &str, data: &SessionData) -> Result<()> {
+    if let Some(Value::String(owner)) = data.get(USER_ID_KEY) {
+        if owner != user_id {
+            return Err(SessionError::corrupt(
+                user_id,
+                "the provider returned a session whose userId is another user's",
+            ));
+        }
+    }
     for key in [USER_ID_KEY, CREATED_AT_KEY, LAST_ACTIVITY_KEY] {
         match data.get(key) {
             None | Some(Value::String(_)) => {}
@@ -146,6 +156,19 @@ mod tests {
         assert_eq!(format_timestamp(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_timestamp(1_764_045_296_007), "2025-11-25T04:34:56.007Z");
         assert_eq!(parse_timestamp("2025-11-25T04:34:56.007Z"), Some(1_764_045_296_007));
+    }
+
+    #[test]
+    fn a_loaded_session_of_another_owner_is_corrupt() {
+        let session = |v: Value| v.as_object().unwrap().clone();
+        assert!(check_loaded("u", &session(json!({"userId": "u", "a": 1}))).is_ok());
+        assert!(check_loaded("u", &session(json!({"a": 1}))).is_ok());
+        let err = check_loaded("u", &session(json!({"userId": "v"}))).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::CorruptData);
+        assert_eq!(
+            check_loaded("u", &session(json!({"lastActivity": 3}))).unwrap_err().kind(),
+            crate::ErrorKind::CorruptData
+        );
     }
 
     #[test]

@@ -134,5 +134,8 @@ fn validate_model(model: &str) -> Result<()> {
     if model.is_empty() {
         return Err(SessionError::InvalidArgument("model name is empty".into()));
     }
+    if model.contains('\0') {
+        return Err(SessionError::InvalidArgument("model name contains a NUL character".into()));
+    }
     Ok(())
 }

@@ -114,6 +114,7 @@ async fn llm_model_preference_crosses_instances_on_redis() {
     assert_eq!(server1.get_current_conversation_id_for("erin").await.unwrap().as_deref(), Some("c-1"));
     assert_eq!(server1.get_user_model_for("erin").await.unwrap(), "llm2");
     assert_eq!(server1.update_user_model_for("erin", "").await.unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(server1.update_user_model_for("erin", "a\0b").await.unwrap_err().kind(), ErrorKind::InvalidArgument);
 }
 
 #[tokio::test]

@@ -49,6 +49,13 @@ async fn corrupt_data_is_a_typed_error_naming_the_user() {
     assert_eq!(err.kind(), ErrorKind::CorruptData, "{err}");
     assert_eq!(p.get_session_json("eve").await.unwrap_err().kind(), ErrorKind::CorruptData);
 
+    // Another user's data under eve's key is never shown to eve.
+    server.cli(&["HSET", &key, "userId", "\"mallory\""]);
+    for err in [p.get_session("eve").await.unwrap_err(), p.get_session_json("eve").await.unwrap_err()] {
+        assert_eq!(err.kind(), ErrorKind::CorruptData, "{err}");
+        assert!(err.to_string().contains("\"eve\"") && !err.to_string().contains("mallory"), "{err}");
+    }
+
     let key = p.session_key("mallet");
     server.cli(&["SET", &key, "plain string"]);
     for err in [

@@ -51,7 +51,7 @@ pub unsafe extern "C" fn poto_run_conformance(
             .await)
         })?;
         *out_passed = report.is_ok();
-        *out_report = to_c(report.to_string());
+        *out_report = to_c(report.to_string())?;
         Ok(())
     })
 }

@@ -196,13 +196,16 @@ pub unsafe extern "C" fn poto_module_new(
     out: *mut *mut poto_module,
 ) -> poto_status {
     guard(|| {
+        // Own the finalizer first, so user_data is released even when an argument is rejected.
+        let defaults = options
+            .as_ref()
+            .and_then(|o| CDefaults::new(o.defaults, o.defaults_user_data, o.defaults_free))
+            .map(Arc::new);
         let out = out_arg(out, "out")?;
         let Some(o) = options.as_ref() else {
             new_handle(out, poto_module::generic(PotoModule::new()));
             return Ok(());
         };
-        // Own the finalizer first, so user_data is released even when an option is rejected.
-        let defaults = CDefaults::new(o.defaults, o.defaults_user_data, o.defaults_free).map(Arc::new);
         let provider = o.provider.as_ref().map(|p| p.inner.clone());
         let ttl = duration_ms(o.ttl_ms);
         let configure = |mut module: PotoModule| {

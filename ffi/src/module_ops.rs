@@ -79,7 +79,17 @@ unsafe fn update_model_op(module: *const poto_module, user_id: *const c_char, mo
 unsafe fn get_model_op(module: *const poto_module, user_id: *const c_char) -> Op<String> {
     let llm = module_arg(module)?.as_llm()?.clone();
     let id = str_arg(user_id, "user_id")?.to_owned();
-    Ok(Box::pin(async move { llm.get_user_model_for(&id).await }))
+    Ok(Box::pin(async move {
+        let model = llm.get_user_model_for(&id).await?;
+        if model.contains('\0') {
+            // Another language may have stored it; C cannot hold it as a string.
+            return Err(SessionError::CorruptData {
+                user_id: id,
+                detail: "currentModelName contains a NUL character, which a C string cannot hold".into(),
+            });
+        }
+        Ok(model)
+    }))
 }
 
 /// The user's session as JSON, created from the defaults when absent; extends its life.
@@ -94,7 +104,7 @@ pub unsafe extern "C" fn poto_module_get_user_session(
 ) -> poto_status {
     guard(|| {
         let out = out_arg(out_json, "out_json")?;
-        *out = to_c(blocking(get_user_session_op(module, user_id)?)?.0);
+        *out = to_c(blocking(get_user_session_op(module, user_id)?)?.0)?;
         Ok(())
     })
 }
@@ -116,7 +126,7 @@ pub unsafe extern "C" fn poto_module_update_user_session(
     guard(|| {
         let written = blocking(update_op(module, user_id, update, user_data)?)?;
         if let Some(out) = out_json.as_mut() {
-            *out = to_c(written.0);
+            *out = to_c(written.0)?;
         }
         Ok(())
     })
@@ -145,7 +155,7 @@ pub unsafe extern "C" fn poto_module_get_session_stats(
 ) -> poto_status {
     guard(|| {
         let out = out_arg(out_json, "out_json")?;
-        *out = to_c(blocking(stats_op(module)?)?.0);
+        *out = to_c(blocking(stats_op(module)?)?.0)?;
         Ok(())
     })
 }
@@ -178,7 +188,10 @@ pub unsafe extern "C" fn poto_module_get_session_value(
 ) -> poto_status {
     guard(|| {
         let out = out_arg(out_json, "out_json")?;
-        *out = blocking(get_value_op(module, user_id, key)?)?.map_or(null_mut(), |json| to_c(json.0));
+        *out = match blocking(get_value_op(module, user_id, key)?)? {
+            Some(json) => to_c(json.0)?,
+            None => null_mut(),
+        };
         Ok(())
     })
 }
@@ -209,7 +222,7 @@ pub unsafe extern "C" fn poto_module_get_user_model(
 ) -> poto_status {
     guard(|| {
         let out = out_arg(out_model, "out_model")?;
-        *out = to_c(blocking(get_model_op(module, user_id)?)?);
+        *out = to_c(blocking(get_model_op(module, user_id)?)?)?;
         Ok(())
     })
 }

@@ -92,7 +92,10 @@ pub unsafe extern "C" fn poto_get_session(
     guard(|| {
         let out = out_arg(out_json, "out_json")?;
         let session = blocking(get_op(provider, user_id)?)?;
-        *out = session.map_or(null_mut(), |json| to_c(json.0));
+        *out = match session {
+            Some(json) => to_c(json.0)?,
+            None => null_mut(),
+        };
         Ok(())
     })
 }
@@ -183,7 +186,7 @@ pub unsafe extern "C" fn poto_get_active_sessions(
 ) -> poto_status {
     guard(|| {
         let out = out_arg(out_json, "out_json")?;
-        *out = to_c(blocking(active_op(provider)?)?.0);
+        *out = to_c(blocking(active_op(provider)?)?.0)?;
         Ok(())
     })
 }
@@ -196,7 +199,7 @@ pub unsafe extern "C" fn poto_get_active_sessions(
 pub unsafe extern "C" fn poto_get_stats(provider: *const poto_provider, out_json: *mut *mut c_char) -> poto_status {
     guard(|| {
         let out = out_arg(out_json, "out_json")?;
-        *out = to_c(blocking(stats_op(provider)?)?.0);
+        *out = to_c(blocking(stats_op(provider)?)?.0)?;
         Ok(())
     })
 }
@@ -245,7 +248,7 @@ pub unsafe extern "C" fn poto_get_versioned(
         require_versioned(&*p)?;
         let current = blocking(p.get_versioned(id))?;
         (*out_json, *out_version) = match current {
-            Some(v) => (to_c(session_json(v.data)), v.version),
+            Some(v) => (to_c(session_json(v.data))?, v.version),
             None => (null_mut(), 0),
         };
         Ok(())

@@ -1,5 +1,7 @@
 //! Status codes: every function returns one (DESIGN §7).
 
+use std::ffi::{c_char, c_int, CStr};
+
 use poto_sessions::ErrorKind;
 
 /// Result of every `poto_` call. On anything but `POTO_OK`, `poto_last_error_message()` tells
@@ -45,20 +47,23 @@ impl From<ErrorKind> for poto_status {
     }
 }
 
-/// The name of a status, e.g. `"POTO_ERR_CONFLICT"`; a static string, never freed.
+/// The name of a status, e.g. `"POTO_ERR_CONFLICT"`; `"POTO_UNKNOWN"` for a number that is no
+/// `poto_status`. A static string, never freed.
 #[no_mangle]
-pub extern "C" fn poto_status_name(status: poto_status) -> *const std::ffi::c_char {
-    let name: &'static std::ffi::CStr = match status {
-        poto_status::POTO_OK => c"POTO_OK",
-        poto_status::POTO_ERR_INVALID_ARGUMENT => c"POTO_ERR_INVALID_ARGUMENT",
-        poto_status::POTO_ERR_CORRUPT_DATA => c"POTO_ERR_CORRUPT_DATA",
-        poto_status::POTO_ERR_TOO_LARGE => c"POTO_ERR_TOO_LARGE",
-        poto_status::POTO_ERR_CONFLICT => c"POTO_ERR_CONFLICT",
-        poto_status::POTO_ERR_UNAVAILABLE => c"POTO_ERR_UNAVAILABLE",
-        poto_status::POTO_ERR_OUTCOME_UNKNOWN => c"POTO_ERR_OUTCOME_UNKNOWN",
-        poto_status::POTO_ERR_PROVIDER => c"POTO_ERR_PROVIDER",
-        poto_status::POTO_ERR_NOT_AUTHENTICATED => c"POTO_ERR_NOT_AUTHENTICATED",
-        poto_status::POTO_ERR_INTERNAL => c"POTO_ERR_INTERNAL",
-    };
+pub extern "C" fn poto_status_name(status: c_int) -> *const c_char {
+    // An `int`, not the enum: C may pass any number, and an out-of-range enum is undefined in Rust.
+    const NAMES: [(poto_status, &CStr); 10] = [
+        (poto_status::POTO_OK, c"POTO_OK"),
+        (poto_status::POTO_ERR_INVALID_ARGUMENT, c"POTO_ERR_INVALID_ARGUMENT"),
+        (poto_status::POTO_ERR_CORRUPT_DATA, c"POTO_ERR_CORRUPT_DATA"),
+        (poto_status::POTO_ERR_TOO_LARGE, c"POTO_ERR_TOO_LARGE"),
+        (poto_status::POTO_ERR_CONFLICT, c"POTO_ERR_CONFLICT"),
+        (poto_status::POTO_ERR_UNAVAILABLE, c"POTO_ERR_UNAVAILABLE"),
+        (poto_status::POTO_ERR_OUTCOME_UNKNOWN, c"POTO_ERR_OUTCOME_UNKNOWN"),
+        (poto_status::POTO_ERR_PROVIDER, c"POTO_ERR_PROVIDER"),
+        (poto_status::POTO_ERR_NOT_AUTHENTICATED, c"POTO_ERR_NOT_AUTHENTICATED"),
+        (poto_status::POTO_ERR_INTERNAL, c"POTO_ERR_INTERNAL"),
+    ];
+    let name = NAMES.iter().find(|(s, _)| *s as c_int == status).map_or(c"POTO_UNKNOWN", |(_, name)| *name);
     name.as_ptr()
 }

@@ -61,9 +61,12 @@ pub unsafe fn out_arg<'a, T>(ptr: *mut T, name: &str) -> Result<&'a mut T> {
     ptr.as_mut().ok_or_else(|| SessionError::InvalidArgument(format!("{name} is NULL")))
 }
 
-/// Hands `text` to C; the caller frees it with `poto_string_free`.
-pub fn to_c(text: String) -> *mut c_char {
-    CString::new(text).map(CString::into_raw).unwrap_or(std::ptr::null_mut())
+/// Hands `text` to C; the caller frees it with `poto_string_free`. JSON text never holds a NUL
+/// (it is escaped); plain text that does is refused rather than handed over as NULL.
+pub fn to_c(text: String) -> Result<*mut c_char> {
+    CString::new(text)
+        .map(CString::into_raw)
+        .map_err(|_| SessionError::Internal("a result contains a NUL character, which a C string cannot hold".into()))
 }
 
 pub fn session_json(data: SessionData) -> String {

@@ -83,6 +83,9 @@ pub fn decode_text(user_id: &str, reply: Reply) -> Result<Option<String>> {
         if RESERVED_STRING_KEYS.contains(&key.as_str()) && !text.starts_with('"') {
             return Err(SessionError::corrupt(user_id, format!("field {key} must be a string, found {text}")));
         }
+        if key == USER_ID_KEY && serde_json::from_str::<String>(&text).is_ok_and(|owner| owner != user_id) {
+            return Err(SessionError::corrupt(user_id, "the stored session's userId is another user's"));
+        }
         if out.len() > 1 {
             out.push(',');
         }

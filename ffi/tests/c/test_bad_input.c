@@ -6,6 +6,8 @@
 
 #define SENTINEL ((char *)0x1)
 
+static void count_release(void *user_data) { ++*(int *)user_data; }
+
 int main(void) {
   poto_provider *p = NULL;
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_memory_provider_new(0, NULL));
@@ -113,7 +115,25 @@ int main(void) {
   poto_module *unused_module = NULL;
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_new(&bad_module, &unused_module));
   CHECK(unused == NULL && unused_module == NULL);
+  /* User data given with a finalizer is released when creation fails, NULL `out` included. */
+  int released = 0;
+  poto_module_options owned = {0};
+  owned.defaults_user_data = &released;
+  owned.defaults_free = count_release;
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_new(&owned, NULL));
+  CHECK(released == 1);
   CHECK(out == SENTINEL && flag && n == 7);
+
+  /* A model name C cannot hold (stored by another language): an error, never OK with NULL. */
+  poto_module_options llm_options = {0};
+  llm_options.llm = true;
+  poto_module *llm = NULL;
+  OK(poto_module_new(&llm_options, &llm));
+  OK(poto_module_set_session_value(llm, "nul-model", "currentModelName", "\"a\\u0000b\""));
+  FAILS(POTO_ERR_CORRUPT_DATA, poto_module_get_user_model(llm, "nul-model", &out));
+  CHECK(strstr(poto_last_error_message(), "NUL") != NULL && out == SENTINEL);
+  OK(poto_module_delete_user_session(llm, "nul-model"));
+  poto_module_free(llm);
 
   /* A generic module has no model. */
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_update_user_model(m, "u", "llm2"));
@@ -158,6 +178,7 @@ int main(void) {
 
   /* Names and frees. */
   CHECK(strcmp(poto_status_name(POTO_ERR_CONFLICT), "POTO_ERR_CONFLICT") == 0);
+  CHECK(strcmp(poto_status_name(42), "POTO_UNKNOWN") == 0 && strcmp(poto_status_name(-1), "POTO_UNKNOWN") == 0);
   poto_string_free(NULL);
   poto_provider_free(NULL);
   poto_module_free(NULL);
