@@ -90,9 +90,20 @@ function valueText(value, what) {
   return text;
 }
 
+// A lone surrogate would reach the addon as U+FFFD, so two different ids (or keys) would name
+// one session: such strings are refused. (String#isWellFormed is Node 20+.)
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const wellFormed = typeof ''.isWellFormed === 'function' ? (s) => s.isWellFormed() : (s) => !LONE_SURROGATE.test(s);
+
+/** `text` when it is a string of well-formed UTF-16, else an invalid-argument error. */
+function checkText(text, what) {
+  if (typeof text !== 'string') throw invalid(`${what} must be a string, got ${text === null ? 'null' : typeof text}`);
+  if (!wellFormed(text)) throw invalid(`${what} contains a lone UTF-16 surrogate (not valid Unicode)`);
+  return text;
+}
+
 function checkId(userId) {
-  if (typeof userId !== 'string') throw invalid(`user id must be a string, got ${userId === null ? 'null' : typeof userId}`);
-  return userId;
+  return checkText(userId, 'user id');
 }
 
 function checkMs(ms, what, optional = true) {
@@ -283,7 +294,7 @@ const parseSession = (t) => JSON.parse(t);
 class SessionProviderBase {
   getSession(userId) {
     // The hot path, written out: an in-memory read is ready at once and never leaves this thread.
-    if (typeof userId !== 'string') return guarded(() => checkId(userId));
+    if (typeof userId !== 'string' || !wellFormed(userId)) return guarded(() => checkId(userId));
     if (this._memory === true) {
       const text = this._native.getSessionNow(userId);
       if (text.charCodeAt(0) === 33 /* ! */) return Promise.reject(decodeError(text));
@@ -553,7 +564,7 @@ class PotoModule {
   setSessionValueFor(userId, key, value) {
     return guarded(() => {
       checkId(userId);
-      if (typeof key !== 'string') throw invalid('session key must be a string');
+      checkText(key, 'session key');
       const text = valueText(value, `value of ${key}`);
       return run((op) => this._native.setSessionValue(op, userId, key, text));
     });
@@ -567,7 +578,7 @@ class PotoModule {
   getSessionValueFor(userId, key) {
     return guarded(() => {
       checkId(userId);
-      if (typeof key !== 'string') throw invalid('session key must be a string');
+      checkText(key, 'session key');
       return run((op) => this._native.getSessionValue(op, userId, key), (t) => (t === '' ? undefined : JSON.parse(t)));
     });
   }
@@ -594,7 +605,7 @@ class LLMPotoModule extends PotoModule {
   updateUserModelFor(userId, model) {
     return guarded(() => {
       checkId(userId);
-      if (typeof model !== 'string') throw invalid('model must be a string');
+      checkText(model, 'model');
       return run((op) => this._native.updateUserModel(op, userId, model));
     });
   }

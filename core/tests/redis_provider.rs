@@ -190,3 +190,19 @@ async fn unreachable_redis_is_unavailable_quickly() {
     assert!(!err.to_string().contains("hunter2"));
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn an_unreachable_redis_is_unavailable_for_reads_and_writes() {
+    // Nothing was sent for the caller, so no call may report "outcome unknown".
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    for url in ["redis://unresolvable-host.invalid:6379".to_owned(), format!("redis://127.0.0.1:{port}")] {
+        let options = RedisOptions::new()
+            .url(url.clone())
+            .connect_timeout(Duration::from_millis(500))
+            .command_timeout(Duration::from_millis(500));
+        let p = RedisSessionProvider::new(options).unwrap();
+        assert_eq!(p.get_session("u").await.unwrap_err().kind(), ErrorKind::Unavailable, "{url}");
+        assert_eq!(p.count().await.unwrap_err().kind(), ErrorKind::Unavailable, "{url}");
+        assert_eq!(p.set_session("u", obj(json!({})), None).await.unwrap_err().kind(), ErrorKind::Unavailable, "{url}");
+    }
+}

@@ -48,6 +48,18 @@ for (const [name, make] of [
     assert.equal(await p.count(), 7);
   });
 
+  test(`${name}: lone surrogates in ids are refused, so two ids never share a session`, async () => {
+    const p = make();
+    for (const id of ['\uD800', '\uDC00', 'a\uD83Db', 'x\uDE42']) {
+      await assert.rejects(p.setSession(id, { secret: 'alice' }), invalid);
+      await assert.rejects(p.getSession(id), invalid);
+      await assert.rejects(p.deleteSession(id), invalid);
+    }
+    assert.equal(await p.count(), 0);
+    await p.setSession('\uD83D\uDE42', { ok: true }); // a valid pair (🙂) is an ordinary id
+    assert.equal((await p.getSession('🙂')).ok, true);
+  });
+
   test(`${name}: JSON.stringify rules (Date, toJSON, undefined, -0, NaN)`, async () => {
     const p = make();
     await p.setSession('v', {
@@ -104,6 +116,11 @@ test('module: a throwing or invalid update function leaves the session unchanged
   await assert.rejects(module.setSessionValueFor('u', 'lastActivity', 'x'), invalid);
   await assert.rejects(module.setSessionValueFor('u', 'userId', 'x'), invalid);
   await assert.rejects(module.setSessionValueFor('u', 42, 'x'), invalid);
+  await assert.rejects(module.setSessionValueFor('u', 'k\uD800', 'x'), invalid);
+  await assert.rejects(module.getSessionValueFor('u', '\uDC00'), invalid);
+  await assert.rejects(module.updateUserModelFor('u', 'llm\uD800'), invalid);
+  await assert.rejects(module.getUserSessionFor('\uD800'), invalid);
+  assert.throws(() => runWithUser('\uDC00', () => 1), invalid);
   await assert.rejects(module.updateUserModelFor('u', ''), invalid);
   await assert.rejects(module.updateUserModelFor('u', 5), invalid);
   await assert.rejects(module.getUserSessionFor('x'.repeat(600)), isCode('POTO_TOO_LARGE'));

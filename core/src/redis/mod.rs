@@ -136,7 +136,9 @@ impl RedisSessionProvider {
             .arg(&expected)
             .invoke_async(&mut conn)
             .await
-            .map_err(|e| errors::map(e, Access::Write, None))?;
+            // Idempotent (it only sets the marker when absent), and the caller's own command has
+            // not been sent: a lost reply here is "unavailable", never "outcome unknown".
+            .map_err(|e| errors::map(e, Access::Read, None))?;
         if found != expected {
             return Err(SessionError::CorruptData {
                 user_id: String::new(),
