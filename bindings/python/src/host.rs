@@ -26,30 +26,59 @@ fn failed(err: PyErr) -> HostError {
     (error, Some(Arc::new(err)))
 }
 
-/// Calls `object` (or its `method`) with `args`; an awaitable result is awaited on `locals`' loop,
-/// or with `asyncio.run` when no loop awaits the call.
-fn invoke<A>(
-    py: Python<'_>,
-    object: &Py<PyAny>,
-    method: Option<&str>,
-    args: A,
-    locals: Option<TaskLocals>,
-) -> PyResult<Outcome>
+/// Where a host call runs. Every call runs in a fresh copy of the context it is given (so a
+/// callback's own `ContextVar.set` stays its own); an awaitable result is awaited on the loop
+/// named here, else with `asyncio.run`.
+enum Target {
+    /// Awaited by a Python task: that task's loop and context.
+    Task(TaskLocals),
+    /// A blocking call (its caller's context) or a library task (`None`: an empty context); a
+    /// coroutine goes to the loop that last awaited through this object, if it still runs.
+    Detached { context: Option<Arc<Py<PyAny>>>, last_loop: Option<TaskLocals> },
+}
+
+impl Target {
+    /// The context to run in and the loop for coroutines (needs the GIL, so never on a runtime
+    /// worker: the loop's thread or the blocking pool).
+    fn resolve<'py>(self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Option<TaskLocals>)> {
+        match self {
+            Target::Task(locals) => Ok((locals.context(py).call_method0("copy")?, Some(locals))),
+            Target::Detached { context, last_loop } => {
+                let context = match context {
+                    Some(context) => context.bind(py).call_method0("copy")?,
+                    None => py.import("contextvars")?.getattr("Context")?.call0()?,
+                };
+                let running = |l: &Bound<'py, PyAny>| l.call_method0("is_running").and_then(|r| r.is_truthy()).unwrap_or(false);
+                let locals = last_loop
+                    .map(|l| l.event_loop(py))
+                    .filter(running)
+                    .map(|l| TaskLocals::new(l).with_context(context.clone()));
+                Ok((context, locals))
+            }
+        }
+    }
+}
+
+/// Calls `object` (or its `method`) with `args` as `target` says.
+fn invoke<A>(py: Python<'_>, object: &Py<PyAny>, method: Option<&str>, args: A, target: Target) -> PyResult<Outcome>
 where
     A: for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>>,
 {
-    let target = object.bind(py);
-    let args = args(py)?;
-    let result = match method {
-        Some(name) => target.call_method1(name, args)?,
-        None => target.call1(args)?,
+    let object = object.bind(py);
+    let callable = match method {
+        Some(name) => object.getattr(name)?,
+        None => object.clone(),
     };
+    let args = args(py)?;
+    let (context, locals) = target.resolve(py)?;
+    let call: Vec<Bound<'_, PyAny>> = std::iter::once(callable).chain(args.iter()).collect();
+    let result = context.call_method1("run", PyTuple::new(py, call)?)?;
     if !result.hasattr("__await__")? {
         return Ok(Outcome::Ready(result.unbind()));
     }
     match locals {
         Some(locals) => Ok(Outcome::Pending(Box::pin(pyo3_async_runtimes::into_future_with_locals(&locals, result)?))),
-        None => Ok(Outcome::Ready(py.import("asyncio")?.call_method1("run", (result,))?.unbind())),
+        None => Ok(Outcome::Ready(context.call_method1("run", (py.import("asyncio")?.getattr("run")?, result))?.unbind())),
     }
 }
 
@@ -66,20 +95,16 @@ impl Host {
         Host { object: Arc::new(object), last_loop: Arc::new(Mutex::new(None)) }
     }
 
-    fn locals(&self) -> Option<TaskLocals> {
+    /// The awaiting task's loop and context; else the blocking caller's context — never the
+    /// context of an earlier request.
+    fn target(&self) -> Target {
         let mut last = self.last_loop.lock().unwrap_or_else(|p| p.into_inner());
         match task_locals() {
             Some(locals) => {
                 *last = Some(locals.clone());
-                Some(locals)
+                Target::Task(locals)
             }
-            None => Python::attach(|py| {
-                last.as_ref()
-                    .filter(|l| {
-                        l.event_loop(py).call_method0("is_running").and_then(|r| r.is_truthy()).unwrap_or(false)
-                    })
-                    .cloned()
-            }),
+            None => Target::Detached { context: crate::runtime::caller_context(), last_loop: last.clone() },
         }
     }
 
@@ -89,9 +114,9 @@ impl Host {
     where
         A: for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>> + Send + 'static,
     {
-        let (object, locals) = (self.object.clone(), self.locals());
+        let (object, target) = (self.object.clone(), self.target());
         let outcome =
-            tokio::task::spawn_blocking(move || Python::attach(|py| invoke(py, &object, method, args, locals)))
+            tokio::task::spawn_blocking(move || Python::attach(|py| invoke(py, &object, method, args, target)))
                 .await
                 .map_err(|e| (SessionError::Internal(format!("host call failed: {e}")), None))?;
         Self::finish(outcome).await
@@ -108,11 +133,11 @@ impl Host {
         R: Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let (object, locals) = (self.object.clone(), self.locals());
+        let (object, target) = (self.object.clone(), self.target());
         let convert = Arc::new(convert);
         let convert_here = convert.clone();
         let job = move |py: Python<'_>| {
-            let outcome = invoke(py, &object, None, args, locals).map(|outcome| match outcome {
+            let outcome = invoke(py, &object, None, args, target).map(|outcome| match outcome {
                 Outcome::Ready(value) => Ok(convert_here(value.bind(py))),
                 Outcome::Pending(future) => Err(future),
             });

@@ -39,6 +39,14 @@ impl Future for HiddenJoinHandle {
 
 tokio::task_local! {
     static TASK_LOCALS: TaskLocals;
+    /// The `contextvars` context of the thread that made a blocking (`_sync`) call: the host
+    /// callbacks the call makes run in it, so they see that request's context variables.
+    static CALLER_CONTEXT: std::sync::Arc<Py<PyAny>>;
+}
+
+/// The context of the blocking call being served, inside a future run by [`blocking_py`].
+pub fn caller_context() -> Option<std::sync::Arc<Py<PyAny>>> {
+    CALLER_CONTEXT.try_with(std::sync::Arc::clone).ok()
 }
 
 impl Runtime for Hidden {
@@ -154,5 +162,6 @@ where
             "a _sync method was called inside a running event loop; await the async form instead".into(),
         )));
     }
-    py.detach(|| runtime::block_on(fut)).map_err(to_py)?
+    let context = std::sync::Arc::new(py.import("contextvars")?.call_method0("copy_context")?.unbind());
+    py.detach(|| runtime::block_on(CALLER_CONTEXT.scope(context, fut))).map_err(to_py)?
 }

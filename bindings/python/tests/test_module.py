@@ -14,6 +14,8 @@ from poto_sessions import (
     PotoModule,
     ProviderError,
     RedisSessionProvider,
+    SessionProvider,
+    current_user,
     user_context,
 )
 
@@ -190,3 +192,42 @@ async def test_custom_provider_errors_are_provider_errors() -> None:
 
     with pytest.raises(ValueError, match="lacks"):
         PotoModule(Incomplete())
+
+
+async def test_callbacks_see_the_current_user_of_their_own_request() -> None:
+    """Update functions, default factories and async custom providers run in the context of
+    the call that made them, never in another request's (contextvars are per request)."""
+    seen: list[tuple[str, str | None, str | None]] = []
+
+    class Tracked(PotoModule):
+        def create_default_session_data(self, user_id: str) -> dict[str, object]:
+            return {**super().create_default_session_data(user_id), "factoryUser": current_user()}
+
+    module = Tracked(InMemorySessionProvider())
+
+    async def request(user: str, delay: float) -> None:
+        with user_context(user):
+            await asyncio.sleep(delay)
+            session = await module.get_user_session()
+
+            def bump(s: dict[str, object]) -> None:
+                seen.append((user, current_user(), str(session["factoryUser"])))
+
+            await module.update_user_session(bump)
+
+    await asyncio.gather(*(request(u, i * 0.01) for i, u in enumerate(["alice", "bob", "carol"])))
+    assert sorted(seen) == [(u, u, u) for u in ["alice", "bob", "carol"]]
+
+    class AsyncProvider(AsyncDictStore):
+        async def get_session(self, user_id: str) -> dict[str, object] | None:
+            seen.append((user_id, current_user(), None))
+            return await super().get_session(user_id)
+
+    provider = SessionProvider.wrap(AsyncProvider())
+    seen.clear()
+    with user_context("alice"):
+        await provider.get_session("alice")
+    with user_context("bob"):
+        # A blocking call from a worker thread, while the loop runs: the caller's context.
+        await asyncio.to_thread(provider.get_session_sync, "bob")
+    assert seen == [("alice", "alice", None), ("bob", "bob", None)]
