@@ -128,3 +128,28 @@ impl<'py> IntoPyObject<'py> for Json {
         to_py(py, &self.0)
     }
 }
+
+/// A `str` argument (user id, key, model name). Anything else, or a `str` with lone surrogates
+/// (not valid UTF-8), is an invalid argument, as in every binding, rather than pyo3's TypeError.
+pub struct Text(pub String);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Text {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let Ok(text) = obj.cast::<PyString>() else {
+            return Err(crate::errors::to_py(invalid(format!("expected a str, got {}", type_name(&obj)))));
+        };
+        match text.to_cow() {
+            Ok(text) => Ok(Text(text.into_owned())),
+            Err(_) => Err(crate::errors::to_py(invalid("a str with lone surrogates is not valid Unicode"))),
+        }
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}

@@ -48,7 +48,8 @@ impl Target {
                     Some(context) => context.bind(py).call_method0("copy")?,
                     None => py.import("contextvars")?.getattr("Context")?.call0()?,
                 };
-                let running = |l: &Bound<'py, PyAny>| l.call_method0("is_running").and_then(|r| r.is_truthy()).unwrap_or(false);
+                let running =
+                    |l: &Bound<'py, PyAny>| l.call_method0("is_running").and_then(|r| r.is_truthy()).unwrap_or(false);
                 let locals = last_loop
                     .map(|l| l.event_loop(py))
                     .filter(running)
@@ -78,7 +79,9 @@ where
     }
     match locals {
         Some(locals) => Ok(Outcome::Pending(Box::pin(pyo3_async_runtimes::into_future_with_locals(&locals, result)?))),
-        None => Ok(Outcome::Ready(context.call_method1("run", (py.import("asyncio")?.getattr("run")?, result))?.unbind())),
+        None => {
+            Ok(Outcome::Ready(context.call_method1("run", (py.import("asyncio")?.getattr("run")?, result))?.unbind()))
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use poto_sessions::{LLMPotoModule, PotoModule, Result, SessionData, SessionDefau
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{session_to_py, to_json, to_session, Json, Session};
+use crate::convert::{session_to_py, to_json, to_session, Json, Session, Text};
 use crate::errors::to_py;
 use crate::host::Host;
 use crate::providers::{duration, provider_of, SessionStats};
@@ -109,45 +109,45 @@ impl NativeModule {
         Ok(NativeModule { generic: (*llm).clone(), llm: Some(llm) })
     }
 
-    fn base_session_data<'py>(&self, py: Python<'py>, user_id: &str) -> PyResult<Bound<'py, PyDict>> {
-        session_to_py(py, &self.generic.base_session_data(user_id))
+    fn base_session_data<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyDict>> {
+        session_to_py(py, &self.generic.base_session_data(&user_id))
     }
 
-    fn get_user_session<'py>(&self, py: Python<'py>, user_id: String) -> PyResult<Bound<'py, PyAny>> {
+    fn get_user_session<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
         let m = self.generic.clone();
         awaitable(py, async move { m.get_user_session_for(&user_id).await.map(Session) })
     }
 
-    fn get_user_session_sync<'py>(&self, py: Python<'py>, user_id: &str) -> PyResult<Bound<'py, PyDict>> {
-        session_to_py(py, &blocking(py, self.generic.get_user_session_for(user_id))?)
+    fn get_user_session_sync<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyDict>> {
+        session_to_py(py, &blocking(py, self.generic.get_user_session_for(&user_id))?)
     }
 
     fn update_user_session<'py>(
         &self,
         py: Python<'py>,
-        user_id: String,
+        user_id: Text,
         apply: Py<PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        awaitable_py(py, update(self.generic.clone(), user_id, Host::new(apply)))
+        awaitable_py(py, update(self.generic.clone(), user_id.0, Host::new(apply)))
     }
 
     fn update_user_session_sync<'py>(
         &self,
         py: Python<'py>,
-        user_id: String,
+        user_id: Text,
         apply: Py<PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let session = blocking_py(py, update(self.generic.clone(), user_id, Host::new(apply)))?;
+        let session = blocking_py(py, update(self.generic.clone(), user_id.0, Host::new(apply)))?;
         session_to_py(py, &session.0)
     }
 
-    fn delete_user_session<'py>(&self, py: Python<'py>, user_id: String) -> PyResult<Bound<'py, PyAny>> {
+    fn delete_user_session<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
         let m = self.generic.clone();
         awaitable(py, async move { m.delete_user_session_for(&user_id).await })
     }
 
-    fn delete_user_session_sync(&self, py: Python<'_>, user_id: &str) -> PyResult<()> {
-        blocking(py, self.generic.delete_user_session_for(user_id))
+    fn delete_user_session_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<()> {
+        blocking(py, self.generic.delete_user_session_for(&user_id))
     }
 
     fn get_session_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -162,8 +162,8 @@ impl NativeModule {
     fn set_session_value<'py>(
         &self,
         py: Python<'py>,
-        user_id: String,
-        key: String,
+        user_id: Text,
+        key: Text,
         value: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (m, value) = (self.generic.clone(), to_json(value).map_err(to_py)?);
@@ -173,15 +173,15 @@ impl NativeModule {
     fn set_session_value_sync(
         &self,
         py: Python<'_>,
-        user_id: &str,
-        key: &str,
+        user_id: Text,
+        key: Text,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
         let value = to_json(value).map_err(to_py)?;
-        blocking(py, self.generic.set_session_value_for(user_id, key, value))
+        blocking(py, self.generic.set_session_value_for(&user_id, &key, value))
     }
 
-    fn get_session_value<'py>(&self, py: Python<'py>, user_id: String, key: String) -> PyResult<Bound<'py, PyAny>> {
+    fn get_session_value<'py>(&self, py: Python<'py>, user_id: Text, key: Text) -> PyResult<Bound<'py, PyAny>> {
         let m = self.generic.clone();
         awaitable(py, async move { Ok(m.get_session_value_for(&user_id, &key).await?.map(Json)) })
     }
@@ -189,32 +189,32 @@ impl NativeModule {
     fn get_session_value_sync<'py>(
         &self,
         py: Python<'py>,
-        user_id: &str,
-        key: &str,
+        user_id: Text,
+        key: Text,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        blocking(py, self.generic.get_session_value_for(user_id, key))?
+        blocking(py, self.generic.get_session_value_for(&user_id, &key))?
             .map(|v| crate::convert::to_py(py, &v))
             .transpose()
     }
 
-    fn update_user_model<'py>(&self, py: Python<'py>, user_id: String, model: String) -> PyResult<Bound<'py, PyAny>> {
+    fn update_user_model<'py>(&self, py: Python<'py>, user_id: Text, model: Text) -> PyResult<Bound<'py, PyAny>> {
         let llm = self.llm()?;
         awaitable(py, async move { llm.update_user_model_for(&user_id, &model).await })
     }
 
-    fn update_user_model_sync(&self, py: Python<'_>, user_id: &str, model: &str) -> PyResult<()> {
+    fn update_user_model_sync(&self, py: Python<'_>, user_id: Text, model: Text) -> PyResult<()> {
         let llm = self.llm()?;
-        blocking(py, llm.update_user_model_for(user_id, model))
+        blocking(py, llm.update_user_model_for(&user_id, &model))
     }
 
-    fn get_user_model<'py>(&self, py: Python<'py>, user_id: String) -> PyResult<Bound<'py, PyAny>> {
+    fn get_user_model<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
         let llm = self.llm()?;
         awaitable(py, async move { llm.get_user_model_for(&user_id).await })
     }
 
-    fn get_user_model_sync(&self, py: Python<'_>, user_id: &str) -> PyResult<String> {
+    fn get_user_model_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<String> {
         let llm = self.llm()?;
-        blocking(py, llm.get_user_model_for(user_id))
+        blocking(py, llm.get_user_model_for(&user_id))
     }
 
     #[getter]

@@ -9,7 +9,7 @@ use poto_sessions::{RedisOptions, RetryPolicy, SessionError, SessionProvider};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{session_to_py, to_session, Session};
+use crate::convert::{session_to_py, to_session, Session, Text};
 use crate::custom::PyProvider;
 use crate::errors::to_py;
 use crate::runtime::{awaitable, blocking};
@@ -71,20 +71,20 @@ impl NativeProvider {
         Ok(NativeProvider { inner: provider_of(object)? })
     }
 
-    fn get_session<'py>(&self, py: Python<'py>, user_id: String) -> PyResult<Bound<'py, PyAny>> {
+    fn get_session<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
         let p = self.inner.clone();
         awaitable(py, async move { Ok(p.get_session(&user_id).await?.map(Session)) })
     }
 
-    fn get_session_sync<'py>(&self, py: Python<'py>, user_id: &str) -> PyResult<Option<Bound<'py, PyDict>>> {
-        blocking(py, self.inner.get_session(user_id))?.map(|s| session_to_py(py, &s)).transpose()
+    fn get_session_sync<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Option<Bound<'py, PyDict>>> {
+        blocking(py, self.inner.get_session(&user_id))?.map(|s| session_to_py(py, &s)).transpose()
     }
 
     #[pyo3(signature = (user_id, data, ttl=None))]
     fn set_session<'py>(
         &self,
         py: Python<'py>,
-        user_id: String,
+        user_id: Text,
         data: &Bound<'py, PyAny>,
         ttl: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
@@ -96,30 +96,30 @@ impl NativeProvider {
     fn set_session_sync(
         &self,
         py: Python<'_>,
-        user_id: &str,
+        user_id: Text,
         data: &Bound<'_, PyAny>,
         ttl: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let (data, ttl) = (to_session(data).map_err(to_py)?, duration(ttl, "ttl")?);
-        blocking(py, self.inner.set_session(user_id, data, ttl))
+        blocking(py, self.inner.set_session(&user_id, data, ttl))
     }
 
-    fn delete_session<'py>(&self, py: Python<'py>, user_id: String) -> PyResult<Bound<'py, PyAny>> {
+    fn delete_session<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
         let p = self.inner.clone();
         awaitable(py, async move { p.delete_session(&user_id).await })
     }
 
-    fn delete_session_sync(&self, py: Python<'_>, user_id: &str) -> PyResult<()> {
-        blocking(py, self.inner.delete_session(user_id))
+    fn delete_session_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<()> {
+        blocking(py, self.inner.delete_session(&user_id))
     }
 
-    fn has_session<'py>(&self, py: Python<'py>, user_id: String) -> PyResult<Bound<'py, PyAny>> {
+    fn has_session<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
         let p = self.inner.clone();
         awaitable(py, async move { p.has_session(&user_id).await })
     }
 
-    fn has_session_sync(&self, py: Python<'_>, user_id: &str) -> PyResult<bool> {
-        blocking(py, self.inner.has_session(user_id))
+    fn has_session_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<bool> {
+        blocking(py, self.inner.has_session(&user_id))
     }
 
     fn cleanup_old_sessions<'py>(&self, py: Python<'py>, max_age: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {

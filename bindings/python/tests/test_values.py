@@ -11,6 +11,7 @@ from poto_sessions import (
     CorruptDataError,
     InMemorySessionProvider,
     InvalidArgumentError,
+    LLMPotoModule,
     PotoModule,
     RedisSessionProvider,
     SessionTooLargeError,
@@ -85,6 +86,24 @@ async def test_bad_ids(store) -> None:
     assert await store.count() == 0
     await store.set_session("*?[]:{}", {"ok": True})
     assert await store.get_active_sessions() == ["*?[]:{}"]
+
+
+async def test_non_str_ids_keys_and_models_are_invalid_arguments(store) -> None:
+    """Not pyo3's TypeError: the same InvalidArgumentError (a ValueError) as every bad input."""
+    module = LLMPotoModule(store)
+    for bad in [1, None, b"bytes", ["a"], "\ud800"]:  # the last: a lone surrogate, not valid Unicode
+        with pytest.raises(InvalidArgumentError):
+            await store.set_session(bad, {})  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentError):
+            store.get_session_sync(bad)  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentError):
+            await module.set_session_value(bad, 1, user_id="u")  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgumentError):
+            await module.update_user_model(bad, user_id="u")  # type: ignore[arg-type]
+        if bad is not None:  # user_id=None means the current user
+            with pytest.raises(InvalidArgumentError):
+                module.get_user_session_sync(user_id=bad)  # type: ignore[arg-type]
+    assert await store.count() == 0
 
 
 async def test_errors_are_typed_and_standard(store) -> None:
