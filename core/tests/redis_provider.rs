@@ -206,3 +206,44 @@ async fn an_unreachable_redis_is_unavailable_for_reads_and_writes() {
         assert_eq!(p.set_session("u", obj(json!({})), None).await.unwrap_err().kind(), ErrorKind::Unavailable, "{url}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_misses_no_session_while_others_are_touched() {
+    let server = RedisServer::start();
+    let options = RedisOptions::new().url(server.url()).prefix("busy:").list_page_size(2);
+    let p = std::sync::Arc::new(RedisSessionProvider::connect(options).await.unwrap());
+    let writes: Vec<_> = (0..200)
+        .map(|i| {
+            let p = p.clone();
+            tokio::spawn(async move { p.set_session(&format!("u{i}"), obj(json!({})), None).await })
+        })
+        .collect();
+    for write in writes {
+        write.await.unwrap().unwrap();
+    }
+    // Touches move sessions to later deadlines while pages are read.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let toucher = {
+        let (p, stop) = (p.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut i = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let ids: Vec<String> = (0..8).map(|k| format!("u{}", (i * 8 + k) * 7 % 200)).collect();
+                for touched in futures_util::future::join_all(ids.iter().map(|id| p.touch(id, None))).await {
+                    assert!(touched.unwrap());
+                }
+                i += 1;
+            }
+        })
+    };
+    for _ in 0..20 {
+        let mut listed = p.get_active_sessions().await.unwrap();
+        listed.sort();
+        let before = listed.len();
+        listed.dedup();
+        assert_eq!(before, listed.len(), "an id listed twice");
+        assert_eq!(listed.len(), 200, "a live session was not listed");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    toucher.await.unwrap();
+}

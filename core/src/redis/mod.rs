@@ -326,35 +326,34 @@ impl SessionProvider for RedisSessionProvider {
 
     async fn get_active_sessions(&self) -> Result<Vec<String>> {
         // Pages per shard, in deadline order, so no reply grows with the number of sessions. A
-        // page starts at the last deadline seen, skipping the members already listed there;
-        // deadlines only grow, so a session touched meanwhile may be met again (skipped) but
-        // none is missed.
+        // page holds every member at its first deadline and the next `list_page_size` above it;
+        // the next page starts at the last deadline seen. Deadlines only grow, so a session
+        // touched meanwhile may be met again (dropped here) but none is missed.
         let mut ids = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        let mut pending: Vec<(u32, i64, usize)> = (0..SHARDS).map(|shard| (shard, 0, 0)).collect();
+        let mut pending: Vec<(u32, i64)> = (0..SHARDS).map(|shard| (shard, 0)).collect();
         while !pending.is_empty() {
             let cmds: Vec<Cmd> = pending
                 .iter()
-                .map(|&(shard, from, offset)| {
+                .map(|&(shard, from)| {
                     let (exp, act, base) = self.layout.shard(shard);
                     let mut cmd = scripts::call(&scripts::SHARD, &[&exp, &act]);
-                    cmd.arg("list").arg(base).arg(from).arg(self.options.list_page_size).arg(offset);
+                    cmd.arg("list").arg(base).arg(from).arg(self.options.list_page_size);
                     cmd
                 })
                 .collect();
             let pages: Vec<Vec<(String, i64)>> = self.query_all(&cmds, Access::Read).await?;
             let mut next = Vec::new();
-            for (&(shard, from, offset), page) in pending.iter().zip(pages) {
-                let full = page.len() >= self.options.list_page_size;
+            for (&(shard, from), page) in pending.iter().zip(pages) {
+                let above = page.iter().filter(|(_, deadline)| *deadline > from).count();
                 let last = page.last().map_or(from, |(_, deadline)| *deadline);
-                let at_last = page.iter().filter(|(_, deadline)| *deadline == last).count();
                 for (id, _) in page {
                     if seen.insert(id.clone()) {
                         ids.push(id);
                     }
                 }
-                if full {
-                    next.push((shard, last, if last == from { offset + at_last } else { at_last }));
+                if above >= self.options.list_page_size {
+                    next.push((shard, last));
                 }
             }
             pending = next;

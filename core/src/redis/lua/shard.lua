@@ -1,7 +1,6 @@
 -- Per-shard maintenance. KEYS: exp index, activity index.
 -- ARGV: mode (count|list|cleanup|clear), session key base, max age ms (list: the page's lowest
--- expiry deadline), batch limit (list: page size), and for list the offset among the members
--- at that deadline.
+-- expiry deadline), batch limit (list: page size).
 -- count: live sessions. list: a page of live members with their deadlines. cleanup: {removed, more}. clear: {removed, more}.
 local exp, act = KEYS[1], KEYS[2]
 local mode, base, limit = ARGV[1], ARGV[2], tonumber(ARGV[4])
@@ -10,11 +9,16 @@ if mode == 'count' then
   return redis.call('ZCOUNT', exp, int(now), '+inf')
 end
 if mode == 'list' then
-  local from, offset = tonumber(ARGV[3]), tonumber(ARGV[5])
-  if from < now then
-    from, offset = now, 0
+  -- Every member at the deadline `from`, then up to `limit` above it: a page never resumes in
+  -- the middle of one deadline's members, so a member touched or deleted between pages cannot
+  -- shift another out of view (the client drops the repeats).
+  local from = math.max(tonumber(ARGV[3]), now)
+  local page = redis.call('ZRANGEBYSCORE', exp, int(from), int(from), 'WITHSCORES')
+  local above = redis.call('ZRANGEBYSCORE', exp, '(' .. int(from), '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
+  for i = 1, #above do
+    page[#page + 1] = above[i]
   end
-  return redis.call('ZRANGEBYSCORE', exp, int(from), '+inf', 'WITHSCORES', 'LIMIT', offset, limit)
+  return page
 end
 local pruned = prune(exp, act, now, limit)
 local victims
