@@ -130,3 +130,22 @@ async fn an_update_sends_only_what_changed_and_keeps_concurrent_field_writes() {
 fn futures_block<F: std::future::Future>(f: F) -> F::Output {
     tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
 }
+
+#[tokio::test]
+async fn an_update_to_an_equal_number_of_other_text_is_written() {
+    // 0.0 and -0.0 are equal numbers but different JSON: the update must not skip the field.
+    let server = RedisServer::start();
+    let p = Arc::new(provider(&server).await);
+    let module = PotoModule::new().with_provider(p.clone());
+    p.set_session("z", obj(json!({"x": 0.0, "list": [0.0]})), None).await.unwrap();
+    module
+        .update_user_session_for("z", |s| {
+            s.insert("x".into(), json!(-0.0));
+            s.insert("list".into(), json!([-0.0]));
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let text = p.get_session_json("z").await.unwrap().unwrap();
+    assert!(text.contains(r#""x":-0.0"#) && text.contains(r#""list":[-0.0]"#), "{text}");
+}

@@ -423,7 +423,7 @@ impl SessionProvider for RedisSessionProvider {
             .collect();
         cmd.arg("delta").arg(expected).arg(removed.len()).arg(size).arg(removed);
         for (name, text) in &fields {
-            if before.get(*name) != data.get(*name) {
+            if !before.get(*name).is_some_and(|old| data.get(*name).is_some_and(|new| same_text(old, new))) {
                 cmd.arg(*name).arg(text);
             }
         }
@@ -473,6 +473,21 @@ fn cas_outcome(user_id: &str, reply: Reply) -> Result<CasOutcome> {
         (Some(version), _) => CasOutcome::Applied(version),
         (None, current) => CasOutcome::Conflict(codec::decode(user_id, current)?),
     })
+}
+
+/// Whether two values print as the same JSON text: `==`, except that `0.0` and `-0.0` (equal
+/// numbers) differ. (Objects print with sorted keys, so key order cannot differ.)
+fn same_text(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            x == y && x.as_f64().map(f64::is_sign_negative) == y.as_f64().map(f64::is_sign_negative)
+        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_text(a, b)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_text(v, w)))
+        }
+        _ => a == b,
+    }
 }
 
 /// `{1, version[, HGETALL]}` or `{0[, HGETALL]}` → (version when written, the hash reply or nil).
