@@ -123,15 +123,18 @@ pub async fn insert_if_absent<P: SessionProvider + ?Sized>(
     ttl: Option<Duration>,
     policy: &RetryPolicy,
 ) -> Result<SessionData> {
-    update_session(provider, user_id, ttl, policy, |current| {
+    let written = update_session(provider, user_id, ttl, policy, |current| {
         let change = if current.is_none() { Change::Write(data.clone()) } else { Change::Keep };
         async move { Ok(change) }
     })
     .await?;
-    provider
-        .get_session(user_id)
-        .await?
-        .ok_or_else(|| SessionError::Conflict { user_id: user_id.to_owned(), attempts: 1 })
+    match (provider.get_session(user_id).await?, written) {
+        (Some(stored), _) => Ok(stored),
+        // Deleted by another writer right after this one's write: what this call stored.
+        (None, Some(written)) => Ok(written),
+        // It existed, so nothing was written, and it is gone again: not applied.
+        (None, None) => Err(SessionError::Conflict { user_id: user_id.to_owned(), attempts: 1 }),
+    }
 }
 
 /// Generic [`SessionProvider::set_field`].
