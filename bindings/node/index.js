@@ -133,8 +133,19 @@ function settle(text, parse, mapError) {
   return parse(text);
 }
 
+// The async context of each operation in flight that may call back into JS (custom providers,
+// defaults factories): its callbacks run there, so they see the caller's AsyncLocalStorage
+// stores (request ids, tracing) rather than those of whoever loaded this package.
+const opContexts = new Map();
+
+/** Remembers the caller's async context for operation `op`. */
+function keepContext(op) {
+  opContexts.set(op, new AsyncResource('poto-sessions'));
+}
+
 function onComplete(ids, outcomes) {
   for (let i = 0; i < ids.length; i++) {
+    opContexts.delete(ids[i]);
     const p = pending.get(ids[i]);
     if (p === undefined) continue;
     pending.delete(ids[i]);
@@ -152,12 +163,15 @@ function run(invoke, parse = JSON.parse, mapError = undefined) {
   const op = nextOp;
   nextOp = nextOp >= 0xfffffff0 ? 1 : nextOp + 1;
   let ready;
+  keepContext(op);
   try {
     ready = invoke(op);
   } catch (e) {
+    opContexts.delete(op);
     return Promise.reject(fromNativeThrow(e));
   }
   if (typeof ready === 'string') {
+    opContexts.delete(op);
     try {
       return Promise.resolve(settle(ready, parse, mapError));
     } catch (e) {
@@ -205,8 +219,12 @@ function messageOf(e) {
 
 const PASS_THROUGH_CODES = new Set([ErrorCode.INVALID_ARGUMENT, ErrorCode.TOO_LARGE]);
 
-function onRequest(ids, targetIds, methods, args) {
-  for (let i = 0; i < ids.length; i++) handleRequest(ids[i], targetIds[i], methods[i], args[i]);
+function onRequest(ids, ops, targetIds, methods, args) {
+  for (let i = 0; i < ids.length; i++) {
+    const context = opContexts.get(ops[i]);
+    if (context === undefined) handleRequest(ids[i], targetIds[i], methods[i], args[i]);
+    else context.runInAsyncScope(handleRequest, null, ids[i], targetIds[i], methods[i], args[i]);
+  }
 }
 
 async function handleRequest(id, targetId, method, argText) {
@@ -302,8 +320,10 @@ class SessionProviderBase {
     }
     const op = nextOp;
     nextOp = nextOp >= 0xfffffff0 ? 1 : nextOp + 1;
+    keepContext(op);
     const ready = this._native.getSession(op, userId);
     if (typeof ready !== 'string') return waitFor(op, parseSession);
+    opContexts.delete(op);
     if (ready.charCodeAt(0) === 33 /* ! */) return Promise.reject(decodeError(ready));
     return Promise.resolve(JSON.parse(ready));
   }

@@ -26,7 +26,9 @@ use tokio::sync::oneshot;
 pub type Outcome = Result<String>;
 
 type CompletionArgs = FnArgs<(Vec<u32>, Vec<String>)>;
-type RequestArgs = FnArgs<(Vec<u32>, Vec<u32>, Vec<String>, Vec<String>)>;
+type RequestArgs = FnArgs<(Vec<u32>, Vec<u32>, Vec<u32>, Vec<String>, Vec<String>)>;
+/// A call into JS: (request id, operation it serves, target, method, arguments as JSON).
+type Request = (u32, u32, u32, &'static str, String);
 type Tsfn<Args> = ThreadsafeFunction<(), Unknown<'static>, Args, Status, false, true, 0>;
 
 struct Bridge {
@@ -34,7 +36,7 @@ struct Bridge {
     thread: std::thread::ThreadId,
     done: Mutex<Vec<(u32, String)>>,
     done_tsfn: Tsfn<CompletionArgs>,
-    requests: Mutex<Vec<(u32, u32, &'static str, String)>>,
+    requests: Mutex<Vec<Request>>,
     request_tsfn: Tsfn<RequestArgs>,
     replies: Mutex<HashMap<u32, oneshot::Sender<Outcome>>>,
     next_request: AtomicU32,
@@ -42,11 +44,17 @@ struct Bridge {
 
 static BRIDGE: OnceLock<Bridge> = OnceLock::new();
 
+tokio::task_local! {
+    /// The JS operation a future serves (0: none, e.g. a library task).
+    static OP: u32;
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Installs the JS ends: `on_complete(ids, outcomes)` and `on_request(ids, targets, methods, args)`.
+/// Installs the JS ends: `on_complete(ids, outcomes)` and
+/// `on_request(ids, operations, targets, methods, args)`.
 pub fn init(
     on_complete: Function<'_, Unknown<'static>, Unknown<'static>>,
     on_request: Function<'_, Unknown<'static>, Unknown<'static>>,
@@ -72,16 +80,18 @@ pub fn init(
             |_ctx| {
                 let batch = std::mem::take(&mut *lock(&BRIDGE.get().expect("bridge").requests));
                 let mut ids = Vec::with_capacity(batch.len());
+                let mut ops = Vec::with_capacity(batch.len());
                 let mut targets = Vec::with_capacity(batch.len());
                 let mut methods = Vec::with_capacity(batch.len());
                 let mut args = Vec::with_capacity(batch.len());
-                for (id, target, method, arg) in batch {
+                for (id, op, target, method, arg) in batch {
                     ids.push(id);
+                    ops.push(op);
                     targets.push(target);
                     methods.push(method.to_owned());
                     args.push(arg);
                 }
-                Ok(FnArgs::from((ids, targets, methods, args)))
+                Ok(FnArgs::from((ids, ops, targets, methods, args)))
             },
         )?;
     let _ = BRIDGE.set(Bridge {
@@ -166,6 +176,7 @@ pub fn start_with<F>(id: u32, inline: bool, future: F) -> Option<String>
 where
     F: Future<Output = Outcome> + Send + 'static,
 {
+    let future = OP.scope(id, future);
     if !inline {
         spawn_op(id, future);
         return None;
@@ -206,7 +217,8 @@ pub async fn call_js(target: u32, method: &'static str, args: String) -> Outcome
     lock(&bridge.replies).insert(id, tx);
     let first = {
         let mut queue = lock(&bridge.requests);
-        queue.push((id, target, method, args));
+        // The operation this request serves, so JS runs the callback in its caller's async context.
+        queue.push((id, OP.try_with(|op| *op).unwrap_or(0), target, method, args));
         queue.len() == 1
     };
     if first {

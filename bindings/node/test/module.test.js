@@ -170,6 +170,39 @@ test('a JS custom provider works under the module API and the global setting', a
   assert.ok(raw.createdAt && raw.lastActivity, 'the core stamps sessions of JS providers');
 });
 
+test("callbacks run in their caller's async context (the application's AsyncLocalStorage)", async () => {
+  const { AsyncLocalStorage } = require('node:async_hooks');
+  const requestId = new AsyncLocalStorage();
+  const seen = [];
+  const provider = mapProvider();
+  const getSession = provider.getSession.bind(provider);
+  provider.getSession = async (id) => {
+    seen.push(['provider', id, requestId.getStore()]);
+    return getSession(id);
+  };
+  class Tracked extends PotoModule {
+    createDefaultSessionData(userId) {
+      seen.push(['defaults', userId, requestId.getStore()]);
+      return { ...super.createDefaultSessionData(userId), request: requestId.getStore() };
+    }
+  }
+  const module = new Tracked({ provider });
+  const wrapped = require('poto-sessions').asProvider(provider);
+  // Concurrent requests, each with its own store: every callback sees its own request's.
+  await Promise.all(
+    ['r1', 'r2', 'r3'].map((req, i) =>
+      requestId.run(req, async () => {
+        await new Promise((r) => setTimeout(r, i));
+        const session = await module.getUserSessionFor(`user-${req}`);
+        assert.equal(session.request, req);
+        await wrapped.getSession(`user-${req}`);
+      }),
+    ),
+  );
+  assert.ok(seen.length >= 6, JSON.stringify(seen));
+  for (const [, id, store] of seen) assert.equal(`user-${store}`, id, JSON.stringify(seen));
+});
+
 test('a rejected promise or a throw in a JS provider is POTO_PROVIDER with its message', async () => {
   const rejecting = mapProvider();
   rejecting.getSession = async () => {
