@@ -129,14 +129,17 @@ async fn expired_sessions_leave_no_index_entries() {
     assert_eq!(indexed, 0, "index entries of expired sessions remain");
 }
 
-#[tokio::test]
-async fn listing_pages_through_equal_deadlines() {
-    let server = RedisServer::start();
-    let options = RedisOptions::new().url(server.url()).prefix("page:").list_page_size(3);
+/// A provider listing `page_size` ids per shard page, with sessions `u0`..`u{n-1}` written
+/// concurrently: many share a millisecond, so pages end inside runs of equal deadlines.
+async fn concurrently_written(
+    server: &RedisServer,
+    prefix: &str,
+    page_size: usize,
+    n: usize,
+) -> std::sync::Arc<RedisSessionProvider> {
+    let options = RedisOptions::new().url(server.url()).prefix(prefix).list_page_size(page_size);
     let p = std::sync::Arc::new(RedisSessionProvider::connect(options).await.unwrap());
-    // Concurrent writes: many sessions share a millisecond, so pages end inside runs of equal
-    // deadlines.
-    let writes: Vec<_> = (0..300)
+    let writes: Vec<_> = (0..n)
         .map(|i| {
             let p = p.clone();
             tokio::spawn(async move { p.set_session(&format!("u{i}"), obj(json!({})), None).await })
@@ -145,6 +148,13 @@ async fn listing_pages_through_equal_deadlines() {
     for write in writes {
         write.await.unwrap().unwrap();
     }
+    p
+}
+
+#[tokio::test]
+async fn listing_pages_through_equal_deadlines() {
+    let server = RedisServer::start();
+    let p = concurrently_written(&server, "page:", 3, 300).await;
     let mut listed = p.get_active_sessions().await.unwrap();
     assert_eq!(listed.len(), 300, "duplicates or gaps");
     listed.sort();
@@ -210,17 +220,7 @@ async fn an_unreachable_redis_is_unavailable_for_reads_and_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listing_misses_no_session_while_others_are_touched() {
     let server = RedisServer::start();
-    let options = RedisOptions::new().url(server.url()).prefix("busy:").list_page_size(2);
-    let p = std::sync::Arc::new(RedisSessionProvider::connect(options).await.unwrap());
-    let writes: Vec<_> = (0..200)
-        .map(|i| {
-            let p = p.clone();
-            tokio::spawn(async move { p.set_session(&format!("u{i}"), obj(json!({})), None).await })
-        })
-        .collect();
-    for write in writes {
-        write.await.unwrap().unwrap();
-    }
+    let p = concurrently_written(&server, "busy:", 2, 200).await;
     // Touches move sessions to later deadlines while pages are read.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let toucher = {
