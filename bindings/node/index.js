@@ -531,7 +531,8 @@ class PotoModule {
   /**
    * Applies `fn` to the current user's session atomically: `fn` mutates the object or returns
    * the one to write (it may be async). Under contention `fn` may run more than once; if it
-   * throws, nothing is written and its error is rethrown. Resolves with the session written.
+   * throws, nothing is written and its error is rethrown. Resolves with the session as `fn` left
+   * it (the store stamps the write's lastActivity itself; this copy does not show it).
    */
   updateUserSession(fn) {
     return guarded(() => this.updateUserSessionFor(requireUser(), fn));

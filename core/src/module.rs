@@ -155,7 +155,8 @@ impl PotoModule {
 
     /// Applies `f` to the current user's session atomically (no concurrent write is lost).
     /// `f` may run more than once under contention; an error from `f` writes nothing and is
-    /// returned as is. Returns the session as written.
+    /// returned as is. Returns the session as `f` left it; the provider stamps the write's
+    /// `lastActivity` (from its own clock), which this copy does not show.
     pub async fn update_user_session<F>(&self, f: F) -> Result<SessionData>
     where
         F: FnMut(&mut SessionData) -> Result<()> + Send,

@@ -82,8 +82,9 @@ class PotoModule:
         return self._native.get_user_session_sync(resolve_user(user_id))
 
     async def update_user_session(self, fn: UpdateFn, user_id: Optional[str] = None) -> Session:
-        """Applies ``fn`` atomically and returns the session written. An exception from ``fn``
-        writes nothing and propagates unchanged."""
+        """Applies ``fn`` atomically and returns the session as ``fn`` left it (the store stamps
+        the write's ``lastActivity`` itself; this copy does not show it). An exception from
+        ``fn`` writes nothing and propagates unchanged."""
         return await self._native.update_user_session(resolve_user(user_id), lambda s: _apply(fn, s))
 
     def update_user_session_sync(self, fn: UpdateFn, user_id: Optional[str] = None) -> Session:
