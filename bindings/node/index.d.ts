@@ -158,9 +158,9 @@ export declare class PotoModule {
   protected createDefaultSessionData(userId: string): UserSessionData | Promise<UserSessionData>;
   getUserSession(): Promise<UserSessionData>;
   getUserSessionFor(userId: string): Promise<UserSessionData>;
-  /** `fn` may run more than once under contention; a throw writes nothing and is rethrown. */
-  /** Applies `fn` atomically (it may run more than once under contention; a throw writes nothing).
-   * Resolves with the session as `fn` left it; the store stamps the write's lastActivity itself. */
+  /** Applies `fn` atomically: it may run more than once under contention; a throw writes nothing
+   * and is rethrown. Resolves with the session as `fn` left it; the store stamps the write's
+   * lastActivity itself. */
   updateUserSession(fn: UpdateFunction): Promise<UserSessionData>;
   updateUserSessionFor(userId: string, fn: UpdateFunction): Promise<UserSessionData>;
   deleteUserSession(): Promise<void>;
