@@ -42,11 +42,16 @@ impl Target {
     /// worker: the loop's thread or the blocking pool).
     fn resolve<'py>(self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Option<TaskLocals>)> {
         match self {
-            Target::Task(locals) => Ok((locals.context(py).call_method0("copy")?, Some(locals))),
+            Target::Task(locals) => {
+                let context = locals.context(py);
+                // Locals made without a context (`TaskLocals::new`) hold None: use a fresh one.
+                let context = if context.is_none() { new_context(py)? } else { context.call_method0("copy")? };
+                Ok((context, Some(locals)))
+            }
             Target::Detached { context, last_loop } => {
                 let context = match context {
                     Some(context) => context.bind(py).call_method0("copy")?,
-                    None => py.import("contextvars")?.getattr("Context")?.call0()?,
+                    None => new_context(py)?,
                 };
                 let running =
                     |l: &Bound<'py, PyAny>| l.call_method0("is_running").and_then(|r| r.is_truthy()).unwrap_or(false);
@@ -58,6 +63,11 @@ impl Target {
             }
         }
     }
+}
+
+/// A new, empty `contextvars.Context`.
+fn new_context(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    py.import("contextvars")?.getattr("Context")?.call0()
 }
 
 /// Calls `object` (or its `method`) with `args` as `target` says.
