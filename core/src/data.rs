@@ -111,12 +111,7 @@ pub fn check_size(size: usize, max_bytes: usize) -> Result<()> {
 /// one user's data to another).
 pub fn check_loaded(user_id: &str, data: &SessionData) -> Result<()> {
     if let Some(Value::String(owner)) = data.get(USER_ID_KEY) {
-        if owner != user_id {
-            return Err(SessionError::corrupt(
-                user_id,
-                "the provider returned a session whose userId is another user's",
-            ));
-        }
+        check_owner(user_id, owner)?;
     }
     for key in [USER_ID_KEY, CREATED_AT_KEY, LAST_ACTIVITY_KEY] {
         match data.get(key) {
@@ -125,6 +120,14 @@ pub fn check_loaded(user_id: &str, data: &SessionData) -> Result<()> {
                 return Err(SessionError::corrupt(user_id, format!("field {key} must be a string, found {other}")))
             }
         }
+    }
+    Ok(())
+}
+
+/// A loaded session's `userId` must be the user it was read for.
+pub fn check_owner(user_id: &str, owner: &str) -> Result<()> {
+    if owner != user_id {
+        return Err(SessionError::corrupt(user_id, "the stored session's userId is another user's"));
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use redis::Value as Reply;
 use serde_json::Value;
 
 use super::keys::FORMAT;
-use crate::data::{check_loaded, SessionData, CREATED_AT_KEY, LAST_ACTIVITY_KEY, USER_ID_KEY};
+use crate::data::{check_loaded, check_owner, SessionData, CREATED_AT_KEY, LAST_ACTIVITY_KEY, USER_ID_KEY};
 use crate::error::{Result, SessionError};
 use crate::provider::Versioned;
 
@@ -83,8 +83,10 @@ pub fn decode_text(user_id: &str, reply: Reply) -> Result<Option<String>> {
         if RESERVED_STRING_KEYS.contains(&key.as_str()) && !text.starts_with('"') {
             return Err(SessionError::corrupt(user_id, format!("field {key} must be a string, found {text}")));
         }
-        if key == USER_ID_KEY && serde_json::from_str::<String>(&text).is_ok_and(|owner| owner != user_id) {
-            return Err(SessionError::corrupt(user_id, "the stored session's userId is another user's"));
+        if key == USER_ID_KEY {
+            if let Ok(owner) = serde_json::from_str::<String>(&text) {
+                check_owner(user_id, &owner)?;
+            }
         }
         if out.len() > 1 {
             out.push(',');
