@@ -59,6 +59,12 @@ pub fn validate_field_key(key: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks a top-level key and the value written under it on its own (`set_session_value`).
+pub fn validate_field(key: &str, value: &Value) -> Result<()> {
+    validate_field_key(key)?;
+    crate::value::check_field_value(value)
+}
+
 /// Validates a whole session before it is written and fills in `userId` when absent.
 /// `lastActivity` is dropped: the provider stamps it from its own clock.
 pub fn prepare_session(user_id: &str, mut data: SessionData) -> Result<SessionData> {
@@ -81,29 +87,27 @@ pub fn prepare_session(user_id: &str, mut data: SessionData) -> Result<SessionDa
         }
     }
     data.remove(LAST_ACTIVITY_KEY);
+    crate::value::check_session(&data)?;
     Ok(data)
 }
 
-/// Serialises each top-level value to its JSON text, checking the size limit.
-/// The size of a session is the sum of its keys' and values' UTF-8 lengths as stored.
-pub fn encode_fields(data: &SessionData, max_bytes: usize) -> Result<Vec<(&str, String)>> {
+/// Serialises each top-level value to its JSON text, checking the size limit; returns the
+/// texts and the session's size (see [`crate::value::entry_size`]).
+pub fn encode_fields(data: &SessionData, max_bytes: usize) -> Result<(Vec<(&str, String)>, usize)> {
     let mut size = 0usize;
     let mut fields = Vec::with_capacity(data.len());
     for (key, value) in data {
         let text = value.to_string();
-        size += key.len() + text.len();
+        size += crate::value::entry_size(key, &text);
         fields.push((key.as_str(), text));
     }
-    check_size(size, max_bytes)?;
-    Ok(fields)
+    crate::value::check_size(size, max_bytes)?;
+    Ok((fields, size))
 }
 
-/// [`encode_fields`]' size rule for one value written on its own.
-pub fn check_size(size: usize, max_bytes: usize) -> Result<()> {
-    if size > max_bytes {
-        return Err(SessionError::TooLarge(format!("session is {size} bytes, the limit is {max_bytes}")));
-    }
-    Ok(())
+/// A session's size as [`encode_fields`] counts it.
+pub fn session_size(data: &SessionData) -> usize {
+    data.iter().map(|(key, value)| crate::value::entry_size(key, &value.to_string())).sum()
 }
 
 /// Checks what a provider hands back: reserved keys must have their types, and a session that

@@ -1,5 +1,6 @@
 #![doc = include_str!("../../README.md")]
 
+pub mod carry;
 pub mod cleanup;
 pub mod conformance;
 pub mod context;
@@ -13,7 +14,9 @@ pub mod provider;
 pub mod redis;
 pub mod runtime;
 pub mod update;
+pub mod value;
 
+pub use carry::NumberModel;
 pub use cleanup::{CleanupReport, PeriodicCleanup};
 pub use context::{current_user, with_user};
 pub use data::SessionData;

@@ -24,7 +24,6 @@ pub const DEFAULT_MODEL: &str = "llm1";
 #[derive(Clone, Debug)]
 pub struct LLMPotoModule {
     module: PotoModule,
-    default_model: String,
 }
 
 impl Default for LLMPotoModule {
@@ -47,10 +46,21 @@ impl LLMPotoModule {
     }
 
     fn with_module(module: PotoModule, default_model: &str) -> Self {
-        LLMPotoModule {
-            module: module.with_base_field(CURRENT_MODEL_KEY, Value::String(default_model.to_owned())),
-            default_model: default_model.to_owned(),
+        LLMPotoModule { module: module.with_llm_model(default_model) }
+    }
+
+    /// The LLM view of a module made as one (bindings keep every module as a [`PotoModule`]);
+    /// an invalid argument for a generic module.
+    pub fn of(module: &PotoModule) -> Result<Self> {
+        match module.llm_model {
+            Some(_) => Ok(LLMPotoModule { module: module.clone() }),
+            None => Err(SessionError::InvalidArgument("not an LLM module (create it as an LLMPotoModule)".into())),
         }
+    }
+
+    /// The module as a [`PotoModule`] (it stays an LLM module: [`Self::of`] gives it back).
+    pub fn into_module(self) -> PotoModule {
+        self.module
     }
 
     /// The model of new sessions (and of sessions whose model is unset).
@@ -60,25 +70,26 @@ impl LLMPotoModule {
     }
 
     pub fn with_provider(self, provider: Arc<dyn SessionProvider>) -> Self {
-        LLMPotoModule { module: self.module.with_provider(provider), ..self }
+        LLMPotoModule { module: self.module.with_provider(provider) }
     }
 
     /// Extends the default data; `base` already holds `userId` and `currentModelName`.
     pub fn with_defaults(self, defaults: Arc<dyn SessionDefaults>) -> Self {
-        LLMPotoModule { module: self.module.with_defaults(defaults), ..self }
+        LLMPotoModule { module: self.module.with_defaults(defaults) }
     }
 
     pub fn with_ttl(self, ttl: std::time::Duration) -> Self {
-        LLMPotoModule { module: self.module.with_ttl(ttl), ..self }
+        LLMPotoModule { module: self.module.with_ttl(ttl) }
     }
 
     /// Configures the underlying [`PotoModule`] (provider, TTL, defaults, retry) in one step.
     pub fn map_module(self, configure: impl FnOnce(PotoModule) -> PotoModule) -> Self {
-        LLMPotoModule { module: configure(self.module), ..self }
+        let model = self.default_model().to_owned();
+        LLMPotoModule { module: configure(self.module).with_llm_model(&model) }
     }
 
     pub fn default_model(&self) -> &str {
-        &self.default_model
+        self.module.llm_model.as_deref().unwrap_or(DEFAULT_MODEL)
     }
 
     /// Records the current user's model choice.
@@ -99,7 +110,27 @@ impl LLMPotoModule {
     pub async fn get_user_model_for(&self, user_id: &str) -> Result<String> {
         self.string_value(user_id, CURRENT_MODEL_KEY)
             .await
-            .map(|model| model.unwrap_or_else(|| self.default_model.clone()))
+            .map(|model| model.unwrap_or_else(|| self.default_model().to_owned()))
+    }
+
+    /// Records the current user's system prompt.
+    pub async fn set_system_prompt(&self, prompt: &str) -> Result<()> {
+        self.set_system_prompt_for(&current_user()?, prompt).await
+    }
+
+    /// The current user's system prompt, if one is recorded.
+    pub async fn get_system_prompt(&self) -> Result<Option<String>> {
+        self.get_system_prompt_for(&current_user()?).await
+    }
+
+    /// Records the current user's current conversation.
+    pub async fn set_current_conversation_id(&self, id: &str) -> Result<()> {
+        self.set_current_conversation_id_for(&current_user()?, id).await
+    }
+
+    /// The current user's current conversation, if one is recorded.
+    pub async fn get_current_conversation_id(&self) -> Result<Option<String>> {
+        self.get_current_conversation_id_for(&current_user()?).await
     }
 
     pub async fn set_system_prompt_for(&self, user_id: &str, prompt: &str) -> Result<()> {
@@ -127,6 +158,20 @@ impl LLMPotoModule {
                 detail: format!("{key} must be a string, found {other}"),
             }),
         }
+    }
+}
+
+/// The LLM keys keep their types on every write path (field writes, updates, defaults): a
+/// model name is a non-empty string without NUL, a system prompt and a conversation id are
+/// strings (or `null`: unset). Other keys are the application's.
+pub fn check_llm_key(key: &str, value: &Value) -> Result<()> {
+    match (key, value) {
+        (CURRENT_MODEL_KEY, Value::String(model)) => validate_model(model),
+        (SYSTEM_PROMPT_KEY | CONVERSATION_ID_KEY, Value::String(_) | Value::Null) => Ok(()),
+        (CURRENT_MODEL_KEY | SYSTEM_PROMPT_KEY | CONVERSATION_ID_KEY, other) => Err(SessionError::InvalidArgument(
+            format!("session key {key} must be a string, got {}", crate::value::kind_name(other)),
+        )),
+        _ => Ok(()),
     }
 }
 

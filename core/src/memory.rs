@@ -10,11 +10,12 @@ use dashmap::DashMap;
 use serde_json::Value;
 
 use crate::data::{
-    check_size, encode_fields, format_timestamp, now_unix_ms, prepare_session, validate_field_key, validate_ttl,
-    validate_user_id, SessionData, CREATED_AT_KEY, DEFAULT_MAX_SESSION_BYTES, LAST_ACTIVITY_KEY,
+    encode_fields, format_timestamp, now_unix_ms, prepare_session, validate_field, validate_ttl, validate_user_id,
+    SessionData, CREATED_AT_KEY, DEFAULT_MAX_SESSION_BYTES, LAST_ACTIVITY_KEY,
 };
 use crate::error::Result;
 use crate::provider::{Capabilities, CasOutcome, SessionProvider, Versioned};
+use crate::value::{check_size, entry_size};
 
 /// Default time a session lives after its last write or touch.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -294,20 +295,19 @@ impl SessionProvider for InMemorySessionProvider {
         ttl: Option<Duration>,
     ) -> Result<bool> {
         validate_user_id(user_id)?;
-        validate_field_key(key)?;
+        validate_field(key, &value)?;
         let ttl = self.ttl_or_default(ttl)?;
         loop {
             {
                 let now = Instant::now();
                 if let Some(mut entry) = self.sessions.get_mut(user_id).filter(|e| e.live(now)) {
-                    let size: usize = entry
+                    let others: usize = entry
                         .data
                         .iter()
                         .filter(|(k, _)| k.as_str() != key)
-                        .map(|(k, v)| k.len() + v.to_string().len())
+                        .map(|(k, v)| entry_size(k, &v.to_string()))
                         .sum();
-                    let text_len = value.to_string().len();
-                    check_size(size + key.len() + text_len, self.max_session_bytes)?;
+                    check_size(others + entry_size(key, &value.to_string()), self.max_session_bytes)?;
                     Arc::make_mut(&mut entry.data).insert(key.to_owned(), value);
                     entry.text = OnceLock::new();
                     entry.version = self.next_version.fetch_add(1, Ordering::Relaxed);

@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use once_cell::sync::Lazy;
 use serde_json::Value;
 
+use crate::carry::{carry_untouched, NumberModel};
 use crate::context::current_user;
-use crate::data::{validate_field_key, validate_user_id, SessionData, USER_ID_KEY};
+use crate::data::{validate_field, validate_user_id, SessionData, USER_ID_KEY};
 use crate::error::{Result, SessionError};
 use crate::memory::InMemorySessionProvider;
 use crate::provider::{SessionProvider, SessionStats};
@@ -62,6 +63,9 @@ pub struct PotoModule {
     defaults: Option<Arc<dyn SessionDefaults>>,
     ttl: Option<Duration>,
     retry: Option<RetryPolicy>,
+    /// The default model when this is an LLM module: its keys then keep their types on every
+    /// write path ([`crate::llm::check_llm_key`]).
+    pub(crate) llm_model: Option<Arc<str>>,
 }
 
 impl Default for PotoModule {
@@ -83,7 +87,7 @@ impl std::fmt::Debug for PotoModule {
 impl PotoModule {
     /// A module on the global provider with `{userId}` as default session data.
     pub fn new() -> Self {
-        PotoModule { provider: None, base: SessionData::new(), defaults: None, ttl: None, retry: None }
+        PotoModule { provider: None, base: SessionData::new(), defaults: None, ttl: None, retry: None, llm_model: None }
     }
 
     /// Uses `provider` instead of the global one.
@@ -110,10 +114,19 @@ impl PotoModule {
         self
     }
 
-    /// Adds `key: value` to the base default data (used by layers such as the LLM module).
-    pub(crate) fn with_base_field(mut self, key: &str, value: Value) -> Self {
-        self.base.insert(key.to_owned(), value);
+    /// Makes this an LLM module whose new sessions use `model` (see [`crate::LLMPotoModule`]).
+    pub(crate) fn with_llm_model(mut self, model: &str) -> Self {
+        self.base.insert(crate::llm::CURRENT_MODEL_KEY.to_owned(), Value::String(model.to_owned()));
+        self.llm_model = Some(model.into());
         self
+    }
+
+    /// Refuses a session whose typed keys (the LLM keys of an LLM module) have other types.
+    fn check_typed_keys(&self, data: &SessionData) -> Result<()> {
+        if self.llm_model.is_some() {
+            data.iter().try_for_each(|(key, value)| crate::llm::check_llm_key(key, value))?;
+        }
+        Ok(())
     }
 
     /// The provider this module uses now.
@@ -132,10 +145,11 @@ impl PotoModule {
     /// The default data of a new session of `user_id`.
     pub async fn create_default_session_data(&self, user_id: &str) -> Result<SessionData> {
         let base = self.base_session_data(user_id);
-        match &self.defaults {
-            Some(defaults) => defaults.create_default_session_data(user_id, base).await,
-            None => Ok(base),
-        }
+        let Some(defaults) = &self.defaults else { return Ok(base) };
+        let data = defaults.create_default_session_data(user_id, base).await?;
+        self.check_typed_keys(&data)?;
+        crate::value::check_session(&data)?;
+        Ok(data)
     }
 
     /// The current user's session, created from the defaults when absent; extends its life.
@@ -168,12 +182,22 @@ impl PotoModule {
     where
         F: FnMut(&mut SessionData) -> Result<()> + Send,
     {
-        self.update_user_session_with(user_id, |mut data| std::future::ready(f(&mut data).map(|_| data))).await
+        self.update_user_session_with(user_id, NumberModel::Exact, |mut data| {
+            std::future::ready(f(&mut data).map(|_| data))
+        })
+        .await
     }
 
     /// [`Self::update_user_session_for`] with an asynchronous function, which receives the
     /// session and returns the one to write (for bindings whose callbacks run elsewhere).
-    pub async fn update_user_session_with<F, Fut>(&self, user_id: &str, f: F) -> Result<SessionData>
+    /// `numbers` is how the function's language sees numbers: a value it handed back unchanged
+    /// in its own terms keeps its stored text ([`crate::carry`]).
+    pub async fn update_user_session_with<F, Fut>(
+        &self,
+        user_id: &str,
+        numbers: NumberModel,
+        f: F,
+    ) -> Result<SessionData>
     where
         F: FnMut(SessionData) -> Fut + Send,
         Fut: Future<Output = Result<SessionData>> + Send,
@@ -188,8 +212,11 @@ impl PotoModule {
                 Some(data) => data,
                 None => self.create_default_session_data(user_id).await?,
             };
+            let before = data.clone();
             let update = (f.lock().unwrap_or_else(|p| p.into_inner()))(data);
-            Ok(Change::Write(update.await?))
+            let after = update.await?;
+            self.check_typed_keys(&after)?;
+            Ok(Change::Write(carry_untouched(&before, after, numbers)))
         })
         .await?;
         written.ok_or_else(|| SessionError::Internal("update wrote nothing".into()))
@@ -217,8 +244,11 @@ impl PotoModule {
 
     pub async fn set_session_value_for(&self, user_id: &str, key: &str, value: impl Into<Value>) -> Result<()> {
         validate_user_id(user_id)?;
-        validate_field_key(key)?;
         let value = value.into();
+        validate_field(key, &value)?;
+        if self.llm_model.is_some() {
+            crate::llm::check_llm_key(key, &value)?;
+        }
         let provider = self.provider();
         if provider.set_field(user_id, key, value.clone(), None, self.ttl).await? {
             return Ok(());

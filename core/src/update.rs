@@ -147,7 +147,7 @@ pub async fn set_field<P: SessionProvider + ?Sized>(
     ttl: Option<Duration>,
     policy: &RetryPolicy,
 ) -> Result<bool> {
-    crate::data::validate_field_key(key)?;
+    crate::data::validate_field(key, &value)?;
     let written = update_session(provider, user_id, ttl, policy, |current| {
         let change = match current.or_else(|| create_with.clone()) {
             Some(mut data) => {

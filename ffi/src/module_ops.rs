@@ -5,7 +5,7 @@ use std::ffi::{c_char, c_void};
 use std::future::Future;
 use std::ptr::null_mut;
 
-use poto_sessions::{PotoModule, Result, SessionError};
+use poto_sessions::{NumberModel, PotoModule, Result, SessionError};
 use serde_json::Value;
 
 use crate::call::guard;
@@ -37,7 +37,8 @@ unsafe fn update_op(
     let update = update.ok_or_else(|| SessionError::InvalidArgument("update function is NULL".into()))?;
     let user_data = SendPtr(user_data);
     Ok(Box::pin(async move {
-        let written = m.update_user_session_with(&id, |data| call_update(update, user_data, data)).await?;
+        let written =
+            m.update_user_session_with(&id, NumberModel::Doubles, |data| call_update(update, user_data, data)).await?;
         Ok(Json(session_json(written)))
     }))
 }

@@ -29,29 +29,7 @@ pub unsafe fn opt_str_arg<'a>(ptr: *const c_char, name: &str) -> Result<Option<&
     }
 }
 
-/// Parses JSON text.
-pub fn parse_json(text: &str, name: &str) -> Result<Value> {
-    serde_json::from_str(text).map_err(|e| SessionError::InvalidArgument(format!("{name} is not valid JSON: {e}")))
-}
-
-/// A session: JSON text of an object.
-pub fn parse_session(text: &str, name: &str) -> Result<SessionData> {
-    match parse_json(text, name)? {
-        Value::Object(map) => Ok(map),
-        other => Err(SessionError::InvalidArgument(format!("{name} must be a JSON object, got {}", kind_of(&other)))),
-    }
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
+pub use poto_sessions::value::{parse_session, parse_value as parse_json};
 
 /// A required output pointer.
 ///

@@ -61,13 +61,7 @@ fn count_arg(what: &str, n: Option<f64>) -> Result<Option<usize>> {
     }
 }
 
-pub(crate) fn parse_session(text: &str, what: &str) -> Result<SessionData> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(invalid(format!("{what} must be a JSON object"))),
-        Err(e) => Err(invalid(format!("{what} is not valid JSON: {e}"))),
-    }
-}
+pub(crate) use poto_sessions::value::parse_session;
 
 fn session_text(data: Option<SessionData>) -> String {
     data.map_or_else(|| "null".to_owned(), |d| Value::Object(d).to_string())
@@ -409,7 +403,7 @@ impl NativeModule {
         let m = self.module.clone();
         start(op, async move {
             let written = m
-                .update_user_session_with(&user_id, |data| {
+                .update_user_session_with(&user_id, poto_sessions::NumberModel::Doubles, |data| {
                     let text = Value::Object(data).to_string();
                     async move {
                         let out = call_js(target, "update", text).await?;
@@ -438,7 +432,7 @@ impl NativeModule {
     pub fn set_session_value(&self, op: u32, user_id: String, key: String, value: String) -> Option<String> {
         let m = self.module.clone();
         start(op, async move {
-            let value: Value = serde_json::from_str(&value).map_err(|e| invalid(format!("value: {e}")))?;
+            let value = poto_sessions::value::parse_value(&value, "value")?;
             m.set_session_value_for(&user_id, &key, value).await.map(|_| "null".into())
         })
     }

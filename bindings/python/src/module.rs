@@ -47,7 +47,7 @@ impl NativeModule {
 async fn update(module: PotoModule, user_id: String, apply: Host) -> PyResult<Session> {
     let raised: Arc<Mutex<Option<Arc<PyErr>>>> = Arc::default();
     let result = module
-        .update_user_session_with(&user_id, |data| {
+        .update_user_session_with(&user_id, poto_sessions::NumberModel::IntegersAndFloats, |data| {
             let (apply, raised) = (apply.clone(), raised.clone());
             async move {
                 match apply.call_on_loop(move |py| (session_to_py(py, &data)?,).into_pyobject(py), to_session).await {

@@ -19,7 +19,7 @@ pub use keys::{shard_of, FORMAT, SHARDS};
 pub use options::{redact_url, RedisOptions, DEFAULT_PREFIX, DEFAULT_URL};
 
 use crate::data::{
-    encode_fields, prepare_session, validate_field_key, validate_ttl, validate_user_id, SessionData, CREATED_AT_KEY,
+    encode_fields, prepare_session, validate_field, validate_ttl, validate_user_id, SessionData, CREATED_AT_KEY,
     LAST_ACTIVITY_KEY,
 };
 use crate::error::{Result, SessionError};
@@ -220,8 +220,7 @@ impl RedisSessionProvider {
     /// Appends `has createdAt, size, field/value pairs` of a validated session to `cmd`.
     fn push_session(&self, cmd: &mut Cmd, user_id: &str, data: SessionData) -> Result<()> {
         let data = prepare_session(user_id, data)?;
-        let fields = encode_fields(&data, self.options.max_session_bytes)?;
-        let size: usize = fields.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let (fields, size) = encode_fields(&data, self.options.max_session_bytes)?;
         cmd.arg(if data.contains_key(CREATED_AT_KEY) { "1" } else { "0" }).arg(size);
         for (name, text) in &fields {
             cmd.arg(*name).arg(text);
@@ -414,8 +413,7 @@ impl SessionProvider for RedisSessionProvider {
     ) -> Result<CasOutcome> {
         let mut cmd = self.session_cmd(&scripts::WRITE, user_id, self.ttl_ms(ttl)?);
         let data = prepare_session(user_id, data)?;
-        let fields = encode_fields(&data, self.options.max_session_bytes)?;
-        let size: usize = fields.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let (fields, size) = encode_fields(&data, self.options.max_session_bytes)?;
         // As in a whole write, a stored createdAt stays when the new data has none.
         let removed: Vec<&String> = before
             .keys()
@@ -423,7 +421,7 @@ impl SessionProvider for RedisSessionProvider {
             .collect();
         cmd.arg("delta").arg(expected).arg(removed.len()).arg(size).arg(removed);
         for (name, text) in &fields {
-            if !before.get(*name).is_some_and(|old| data.get(*name).is_some_and(|new| same_text(old, new))) {
+            if !before.get(*name).is_some_and(|old| data.get(*name).is_some_and(|new| old == new)) {
                 cmd.arg(*name).arg(text);
             }
         }
@@ -454,9 +452,9 @@ impl SessionProvider for RedisSessionProvider {
         ttl: Option<Duration>,
     ) -> Result<bool> {
         validate_user_id(user_id)?;
-        validate_field_key(key)?;
+        validate_field(key, &value)?;
         let text = value.to_string();
-        crate::data::check_size(key.len() + text.len(), self.options.max_session_bytes)?;
+        crate::value::check_size(crate::value::entry_size(key, &text), self.options.max_session_bytes)?;
         let mut cmd = self.session_cmd(&scripts::FIELD, user_id, self.ttl_ms(ttl)?);
         cmd.arg(self.options.max_session_bytes).arg(key).arg(text);
         if let Some(defaults) = create_with {
@@ -473,21 +471,6 @@ fn cas_outcome(user_id: &str, reply: Reply) -> Result<CasOutcome> {
         (Some(version), _) => CasOutcome::Applied(version),
         (None, current) => CasOutcome::Conflict(codec::decode(user_id, current)?),
     })
-}
-
-/// Whether two values print as the same JSON text: `==`, except that `0.0` and `-0.0` (equal
-/// numbers) differ. (Objects print with sorted keys, so key order cannot differ.)
-fn same_text(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            x == y && x.as_f64().map(f64::is_sign_negative) == y.as_f64().map(f64::is_sign_negative)
-        }
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_text(a, b)),
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_text(v, w)))
-        }
-        _ => a == b,
-    }
 }
 
 /// `{1, version[, HGETALL]}` or `{0[, HGETALL]}` → (version when written, the hash reply or nil).

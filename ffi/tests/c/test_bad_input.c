@@ -129,7 +129,13 @@ int main(void) {
   llm_options.llm = true;
   poto_module *llm = NULL;
   OK(poto_module_new(&llm_options, &llm));
-  OK(poto_module_set_session_value(llm, "nul-model", "currentModelName", "\"a\\u0000b\""));
+  /* The LLM module refuses such a model name; a generic module may store anything there. */
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_session_value(llm, "nul-model", "currentModelName", "\"a\\u0000b\""));
+  poto_module_options plain_options = {0};
+  poto_module *plain = NULL;
+  OK(poto_module_new(&plain_options, &plain));
+  OK(poto_module_set_session_value(plain, "nul-model", "currentModelName", "\"a\\u0000b\""));
+  poto_module_free(plain);
   FAILS(POTO_ERR_CORRUPT_DATA, poto_module_get_user_model(llm, "nul-model", &out));
   CHECK(strstr(poto_last_error_message(), "NUL") != NULL && out == SENTINEL);
   OK(poto_module_delete_user_session(llm, "nul-model"));
