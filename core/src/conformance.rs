@@ -32,10 +32,13 @@ impl Default for ConformanceOptions {
     }
 }
 
-/// Names of the checks that passed and failed (with why).
+/// Names of the checks that passed, were skipped and failed (with why).
 #[derive(Debug, Default)]
 pub struct ConformanceReport {
     pub passed: Vec<&'static str>,
+    /// Checks that do not apply to this provider (an optional capability it lacks, an option
+    /// not given), with the reason: not counted as passed.
+    pub skipped: Vec<(&'static str, String)>,
     pub failed: Vec<(&'static str, String)>,
 }
 
@@ -43,11 +46,28 @@ impl ConformanceReport {
     pub fn is_ok(&self) -> bool {
         self.failed.is_empty()
     }
+
+    /// `{ok, passed: [name], skipped: [{name, reason}], failed: [{name, reason}]}`: the one
+    /// shape every binding hands out.
+    pub fn to_json(&self) -> Value {
+        let named = |list: &[(&str, String)]| -> Vec<Value> {
+            list.iter().map(|(name, reason)| json!({"name": name, "reason": reason})).collect()
+        };
+        json!({
+            "ok": self.is_ok(),
+            "passed": self.passed,
+            "skipped": named(&self.skipped),
+            "failed": named(&self.failed),
+        })
+    }
 }
 
 impl std::fmt::Display for ConformanceReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "{} passed, {} failed", self.passed.len(), self.failed.len())?;
+        writeln!(f, "{} passed, {} skipped, {} failed", self.passed.len(), self.skipped.len(), self.failed.len())?;
+        for (name, why) in &self.skipped {
+            writeln!(f, "skipped {name}: {why}")?;
+        }
         for (name, why) in &self.failed {
             writeln!(f, "FAILED {name}: {why}")?;
         }
@@ -56,14 +76,49 @@ impl std::fmt::Display for ConformanceReport {
 }
 
 type Provider = Arc<dyn SessionProvider>;
-type Check = Result<(), String>;
+type Check = Result<(), NotPassed>;
+
+/// Why a check did not pass.
+enum NotPassed {
+    Failed(String),
+    Skipped(String),
+}
+
+impl From<String> for NotPassed {
+    fn from(why: String) -> Self {
+        NotPassed::Failed(why)
+    }
+}
+
+impl From<&str> for NotPassed {
+    fn from(why: &str) -> Self {
+        NotPassed::Failed(why.to_owned())
+    }
+}
+
+fn skip(why: &str) -> Check {
+    Err(NotPassed::Skipped(why.to_owned()))
+}
 
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)+) => {
         if !$cond {
-            return Err(format!($($msg)+));
+            return Err(NotPassed::Failed(format!($($msg)+)));
         }
     };
+}
+
+/// [`run_conformance`] on two handles of one store (`b`: a second connection, else `a` again),
+/// which the suite uses in turn.
+pub async fn run_conformance_on(a: Provider, b: Option<Provider>, options: ConformanceOptions) -> ConformanceReport {
+    let b = b.unwrap_or_else(|| a.clone());
+    let handles = [a, b];
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let make = || {
+        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2;
+        std::future::ready(Ok(handles[i].clone()))
+    };
+    run_conformance(make, options).await
 }
 
 /// Runs every check. `make` returns a handle on the store under test; it is called twice, and
@@ -86,11 +141,12 @@ where
         ($($check:ident),+ $(,)?) => {$(
             let outcome = match a.clear().await {
                 Ok(_) => $check(&a, &b, &options).await,
-                Err(e) => Err(format!("clear failed: {e}")),
+                Err(e) => Err(NotPassed::Failed(format!("clear failed: {e}"))),
             };
             match outcome {
                 Ok(()) => report.passed.push(stringify!($check)),
-                Err(why) => report.failed.push((stringify!($check), why)),
+                Err(NotPassed::Skipped(why)) => report.skipped.push((stringify!($check), why)),
+                Err(NotPassed::Failed(why)) => report.failed.push((stringify!($check), why)),
             }
         )+};
     }
@@ -234,7 +290,7 @@ async fn invalid_ids(a: &Provider, _: &Provider, _: &ConformanceOptions) -> Chec
 }
 
 async fn too_large(a: &Provider, _: &Provider, options: &ConformanceOptions) -> Check {
-    let Some(max) = options.max_session_bytes else { return Ok(()) };
+    let Some(max) = options.max_session_bytes else { return skip("no max_session_bytes given") };
     let blob = "z".repeat(max);
     let big = a.set_session("big", obj(json!({ "blob": blob })), None).await;
     ensure!(kind(big) == Some(ErrorKind::TooLarge), "oversize session not rejected with TooLarge");
@@ -308,7 +364,7 @@ async fn stats_count_clear(a: &Provider, b: &Provider, _: &ConformanceOptions) -
 
 async fn compare_and_set(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
     if !a.capabilities().versioned {
-        return Ok(());
+        return skip("the provider has no get_versioned / compare_and_set");
     }
     ensure!(a.get_versioned("cas").await == Ok(None), "absent session has a version");
     let CasOutcome::Applied(v1) =
@@ -414,8 +470,8 @@ async fn contended_updates(a: &Provider, b: &Provider, _: &ConformanceOptions) -
     for task in tasks {
         match task.await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(format!("an update failed: {e}")),
-            Err(e) => return Err(format!("an updater panicked: {e}")),
+            Ok(Err(e)) => return Err(format!("an update failed: {e}").into()),
+            Err(e) => return Err(format!("an updater panicked: {e}").into()),
         }
     }
     let got = a.get_session("counter").await.map_err(|e| e.to_string())?.ok_or("absent")?;

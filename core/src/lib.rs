@@ -7,6 +7,7 @@ pub mod context;
 pub mod custom;
 pub mod data;
 pub mod error;
+pub mod host;
 pub mod llm;
 pub mod memory;
 pub mod module;

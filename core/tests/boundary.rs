@@ -7,8 +7,6 @@ mod support;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use dashmap::DashMap;
 use poto_sessions::custom::StampedProvider;
 use poto_sessions::value::{parse_session, MAX_DEPTH};
 use poto_sessions::{
@@ -16,40 +14,8 @@ use poto_sessions::{
     Result, SessionData, SessionProvider,
 };
 use serde_json::{json, Number, Value};
+use support::bare::BareStore;
 use support::RedisServer;
-
-/// A store that only keeps what it is given: the smallest custom provider.
-#[derive(Default)]
-struct BareStore(DashMap<String, SessionData>);
-
-#[async_trait]
-impl SessionProvider for BareStore {
-    async fn get_session(&self, user_id: &str) -> Result<Option<SessionData>> {
-        Ok(self.0.get(user_id).map(|s| s.clone()))
-    }
-    async fn set_session(&self, user_id: &str, data: SessionData, _: Option<std::time::Duration>) -> Result<()> {
-        self.0.insert(user_id.to_owned(), data);
-        Ok(())
-    }
-    async fn delete_session(&self, user_id: &str) -> Result<()> {
-        self.0.remove(user_id);
-        Ok(())
-    }
-    async fn has_session(&self, user_id: &str) -> Result<bool> {
-        Ok(self.0.contains_key(user_id))
-    }
-    async fn cleanup_old_sessions(&self, _: std::time::Duration) -> Result<u64> {
-        Ok(0)
-    }
-    async fn get_active_sessions(&self) -> Result<Vec<String>> {
-        Ok(self.0.iter().map(|e| e.key().clone()).collect())
-    }
-    async fn clear(&self) -> Result<u64> {
-        let n = self.0.len() as u64;
-        self.0.clear();
-        Ok(n)
-    }
-}
 
 /// Every kind of provider, each limited to `max` bytes; the Redis server lives as long as the
 /// returned guard.
