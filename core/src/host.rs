@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::custom::StampedProvider;
 use crate::data::SessionData;
 use crate::error::{Result, SessionError};
+use crate::options::CustomOptions;
 use crate::provider::{Capabilities, CasOutcome, SessionProvider, SessionStats, Versioned};
 use crate::value::kind_name;
 
@@ -156,18 +157,11 @@ pub trait HostObject: Send + Sync + 'static {
     async fn call(&self, call: HostCall) -> Result<Value>;
 }
 
-/// Options of a custom provider.
-#[derive(Debug, Clone, Default)]
-pub struct HostProviderOptions {
-    /// Largest session accepted (default 1 MiB).
-    pub max_session_bytes: Option<usize>,
-}
-
 /// The provider for `object`: an invalid argument when it lacks a required method or has only
 /// one of `get_versioned` / `compare_and_set`. `names` spells methods in the host's case.
 pub fn host_provider(
     object: Arc<dyn HostObject>,
-    options: &HostProviderOptions,
+    options: &CustomOptions,
     names: fn(HostMethod) -> &'static str,
 ) -> Result<Arc<dyn SessionProvider>> {
     let missing: Vec<&str> = HostMethod::REQUIRED.into_iter().filter(|m| !object.implements(*m)).map(names).collect();
@@ -189,11 +183,7 @@ pub fn host_provider(
         names,
         object,
     };
-    let mut stamped = StampedProvider::new(Arc::new(adapter));
-    if let Some(max) = options.max_session_bytes {
-        stamped = stamped.with_max_session_bytes(max);
-    }
-    Ok(Arc::new(stamped))
+    Ok(Arc::new(StampedProvider::new(Arc::new(adapter)).with_max_session_bytes(options.max_session_bytes)))
 }
 
 struct HostProvider {

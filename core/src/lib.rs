@@ -1,5 +1,6 @@
 #![doc = include_str!("../../README.md")]
 
+pub mod api;
 pub mod carry;
 pub mod cleanup;
 pub mod conformance;
@@ -11,6 +12,7 @@ pub mod host;
 pub mod llm;
 pub mod memory;
 pub mod module;
+pub mod options;
 pub mod provider;
 pub mod redis;
 pub mod runtime;
@@ -25,6 +27,7 @@ pub use error::{ErrorKind, Result, SessionError};
 pub use llm::LLMPotoModule;
 pub use memory::InMemorySessionProvider;
 pub use module::{defaults_fn, session_provider, set_session_provider, PotoModule, SessionDefaults};
+pub use options::{CustomOptions, MemoryOptions, ModuleOptions, OptionValue, Options};
 pub use provider::{Capabilities, CasOutcome, SessionProvider, SessionStats, Versioned};
 pub use redis::{RedisOptions, RedisSessionProvider};
 pub use update::RetryPolicy;

@@ -14,6 +14,7 @@ use crate::data::{
     SessionData, CREATED_AT_KEY, DEFAULT_MAX_SESSION_BYTES, LAST_ACTIVITY_KEY,
 };
 use crate::error::Result;
+use crate::options::MemoryOptions;
 use crate::provider::{Capabilities, CasOutcome, SessionProvider, Versioned};
 use crate::value::{check_size, entry_size};
 
@@ -68,6 +69,11 @@ impl InMemorySessionProvider {
             max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
             next_version: AtomicU64::new(1),
         }
+    }
+
+    /// A provider with `options` (see [`crate::options`]).
+    pub fn with_options(options: MemoryOptions) -> Result<Self> {
+        Ok(Self::new().with_ttl(options.ttl)?.with_max_session_bytes(options.max_session_bytes))
     }
 
     /// Sets the default TTL (at least 1 ms).

@@ -13,6 +13,7 @@ use crate::context::current_user;
 use crate::data::{validate_field, validate_user_id, SessionData, USER_ID_KEY};
 use crate::error::{Result, SessionError};
 use crate::memory::InMemorySessionProvider;
+use crate::options::ModuleOptions;
 use crate::provider::{SessionProvider, SessionStats};
 use crate::update::{update_session, Change, RetryPolicy};
 
@@ -88,6 +89,28 @@ impl PotoModule {
     /// A module on the global provider with `{userId}` as default session data.
     pub fn new() -> Self {
         PotoModule { provider: None, base: SessionData::new(), defaults: None, ttl: None, retry: None, llm_model: None }
+    }
+
+    /// The module every binding builds: an `LLMPotoModule` when `llm`, over `provider` (`None`:
+    /// the global one at each call), with default data extended by `defaults`.
+    pub fn from_options(
+        llm: bool,
+        provider: Option<Arc<dyn SessionProvider>>,
+        defaults: Option<Arc<dyn SessionDefaults>>,
+        options: ModuleOptions,
+    ) -> Result<PotoModule> {
+        let mut module = PotoModule::new();
+        if llm {
+            let model = options.default_model.as_deref().unwrap_or(crate::llm::DEFAULT_MODEL);
+            module = crate::LLMPotoModule::new().with_default_model(model)?.into_module();
+        } else if options.default_model.is_some() {
+            return Err(SessionError::invalid("default_model is an option of LLM modules only"));
+        }
+        module.provider = provider;
+        module.defaults = defaults;
+        module.ttl = options.ttl;
+        module.retry = options.retry;
+        Ok(module)
     }
 
     /// Uses `provider` instead of the global one.

@@ -4,7 +4,9 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::data::DEFAULT_MAX_SESSION_BYTES;
+use crate::error::Result;
 use crate::memory::DEFAULT_TTL;
+use crate::options::{self, OptionSpec, OptionValue, Options};
 use crate::update::RetryPolicy;
 
 /// Used when neither an URL nor `REDIS_URL` is given.
@@ -117,6 +119,45 @@ impl fmt::Debug for RedisOptions {
             .field("cluster", &self.cluster)
             .field("list_page_size", &self.list_page_size)
             .finish()
+    }
+}
+
+impl Options for RedisOptions {
+    const SCHEMA: &'static [OptionSpec] = &[
+        OptionSpec::new_text(
+            "url",
+            "redis://, rediss://, redis+cluster:// URL (default REDIS_URL, else redis://127.0.0.1:6379)",
+        ),
+        OptionSpec::new_text("prefix", "namespace of every key (default \"poto:\")"),
+        options::TTL,
+        OptionSpec::new_duration("connect_timeout", "time allowed to open a connection (default 5 s)"),
+        OptionSpec::new_duration("command_timeout", "time allowed for one reply (default 2 s)"),
+        options::RETRY_BUDGET,
+        options::RETRY_BASE_DELAY,
+        options::RETRY_MAX_DELAY,
+        options::MAX_SESSION_BYTES,
+        OptionSpec::new_bool("cluster", "Redis Cluster: url lists seed nodes, comma-separated"),
+        OptionSpec::new_count("list_page_size", "ids per shard in one listing reply (default 2000)"),
+    ];
+
+    fn set(&mut self, name: &str, value: OptionValue) -> Result<()> {
+        let value = options::typed::<Self>(name, value)?;
+        let spec = value.0;
+        match spec.name {
+            "url" => self.url = Some(value.text()?),
+            "prefix" => self.prefix = value.text()?,
+            "ttl" => self.ttl = value.duration()?,
+            "connect_timeout" => self.connect_timeout = value.duration()?,
+            "command_timeout" => self.command_timeout = value.duration()?,
+            "max_session_bytes" => self.max_session_bytes = value.count()?,
+            "cluster" => self.cluster = value.flag()?,
+            "list_page_size" => self.list_page_size = value.count()?,
+            _ => {
+                let delay = value.duration()?;
+                options::set_retry(&mut self.retry, spec, delay);
+            }
+        }
+        Ok(())
     }
 }
 
