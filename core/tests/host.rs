@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use poto_sessions::conformance::{run_conformance_on, ConformanceOptions};
 use poto_sessions::data::{now_unix_ms, parse_timestamp};
-use poto_sessions::host::{host_provider, HostCall, HostMethod, HostObject, HostProviderOptions};
-use poto_sessions::{ErrorKind, PotoModule, Result, SessionError};
+use poto_sessions::host::{host_provider, HostCall, HostMethod, HostObject};
+use poto_sessions::{CustomOptions, ErrorKind, PotoModule, Result, SessionError};
 use serde_json::{json, Value};
 
 /// An object as a host language would write one: JSON in, JSON out, versions when asked.
@@ -121,7 +121,7 @@ fn options() -> ConformanceOptions {
 async fn host_objects_with_and_without_versions_conform() {
     for versioned in [false, true] {
         let object = Arc::new(MapObject::new(versioned));
-        let provider = host_provider(object, &HostProviderOptions::default(), HostMethod::snake_name).unwrap();
+        let provider = host_provider(object, &CustomOptions::default(), HostMethod::snake_name).unwrap();
         let report = run_conformance_on(provider, None, options()).await;
         assert!(report.is_ok(), "versioned={versioned}: {report}");
         assert_eq!(report.skipped.len(), usize::from(!versioned), "{report}");
@@ -140,7 +140,7 @@ async fn objects_lacking_methods_are_refused_by_name() {
             Ok(Value::Null)
         }
     }
-    let err = host_provider(Arc::new(Half), &HostProviderOptions::default(), HostMethod::camel_name).err().unwrap();
+    let err = host_provider(Arc::new(Half), &CustomOptions::default(), HostMethod::camel_name).err().unwrap();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     assert!(err.to_string().contains("deleteSession, hasSession"), "{err}");
 }
@@ -150,8 +150,7 @@ async fn results_of_the_wrong_shape_are_provider_errors_naming_the_method() {
     for reply in [json!([1, 2]), json!("text"), json!(3)] {
         let mut object = MapObject::new(false);
         object.get_reply = Some(reply);
-        let provider =
-            host_provider(Arc::new(object), &HostProviderOptions::default(), HostMethod::snake_name).unwrap();
+        let provider = host_provider(Arc::new(object), &CustomOptions::default(), HostMethod::snake_name).unwrap();
         let err = provider.get_session("u").await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Provider);
         assert!(err.to_string().contains("get_session returned"), "{err}");
@@ -161,8 +160,7 @@ async fn results_of_the_wrong_shape_are_provider_errors_naming_the_method() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn modules_over_one_adapter_share_its_update_lock() {
     let provider =
-        host_provider(Arc::new(MapObject::new(false)), &HostProviderOptions::default(), HostMethod::snake_name)
-            .unwrap();
+        host_provider(Arc::new(MapObject::new(false)), &CustomOptions::default(), HostMethod::snake_name).unwrap();
     let modules = [PotoModule::new().with_provider(provider.clone()), PotoModule::new().with_provider(provider)];
     let mut tasks = Vec::new();
     for i in 0..200 {
