@@ -217,3 +217,28 @@ async fn llm_keys_keep_their_types_on_every_write_path() {
         assert!(LLMPotoModule::of(&llm.clone().into_module()).is_ok());
     }
 }
+
+#[tokio::test]
+async fn a_cancelled_update_writes_nothing_and_stops_calling_the_function() {
+    let (providers, _server) = providers(1 << 20);
+    for (name, provider) in providers {
+        let module = PotoModule::new().with_provider(provider.clone());
+        module.set_session_value_for("u", "n", 1).await.unwrap();
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let update = module.update_user_session_with("u", NumberModel::Exact, move |mut data| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                // The host function is still running when its caller gives up.
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                data.insert("n".into(), json!(2));
+                Ok(data)
+            }
+        });
+        // Dropping the call's future is how every binding cancels it (Python's task.cancel()).
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(20), update).await.is_err());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(provider.get_session("u").await.unwrap().unwrap()["n"], 1, "{name}");
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1, "{name}");
+    }
+}
