@@ -5,6 +5,7 @@
 //!
 //!     cross_language_worker set-model USER MODEL | get-model USER | set-value USER KEY JSON |
 //!                           get-value USER KEY | get-session USER | increment USER N |
+//!                           touch-field USER KEY |
 //!                           load USER SECONDS | bench USER_PREFIX SECONDS IN_FLIGHT
 
 use std::sync::Arc;
@@ -121,6 +122,14 @@ async fn main() -> Result<()> {
         }
         "get-value" => println!("{}", llm.get_session_value_for(arg(1), arg(2)).await?.unwrap_or(Value::Null)),
         "get-session" => println!("{}", Value::Object(llm.get_user_session_for(arg(1)).await?)),
+        "touch-field" => {
+            // An update that sets one field and carries every other one.
+            llm.update_user_session_for(arg(1), |s| {
+                s.insert(arg(2).to_owned(), Value::from("x"));
+                Ok(())
+            })
+            .await?;
+        }
         "increment" => {
             for _ in 0..number(2) as u32 {
                 llm.update_user_session_for(arg(1), increment).await?;

@@ -47,6 +47,18 @@ def main() -> int:
     return 0 if failed == 0 else 1
 
 
+def stored_text(url: str, user: str, key: str) -> str:
+    """The stored JSON text of one top-level key, read with redis-cli (format 1: one hash field
+    per key under `xlang:{NN}:s:<user>`, NN the id's FNV-1a-64 shard)."""
+    shard = 0xCBF29CE484222325
+    for byte in user.encode():
+        shard = ((shard ^ byte) * 0x100000001B3) % 2**64
+    host, port = url.split("//")[1].split(",")[0].split(":")
+    out = subprocess.run(["redis-cli", "-c", "-h", host, "-p", port, "--no-raw", "HGET",
+                          f"xlang:{{{shard % 64:02}}}:s:{user}", key], capture_output=True, text=True, timeout=30)
+    return out.stdout.strip()
+
+
 def scenario(cmd: dict[str, list[str]], masters: int, setup: str) -> tuple[int, int]:
     procs, url, tmp = start_redis(masters)
     env = {**os.environ, "REDIS_URL": url, "POTO_PREFIX": "xlang:"}
@@ -78,6 +90,27 @@ def scenario(cmd: dict[str, list[str]], masters: int, setup: str) -> tuple[int, 
                 # JavaScript numbers are doubles: Node reads 2^53 + 1 as 2^53, as JSON.parse does.
                 expected = {**value, "n": int(float(value["n"]))} if reader == "Node" else value
                 check(f"field written in {writer} is read in {reader}", got == expected, f"got {got!r}")
+        # Values each language wrote keep their exact stored text while every language updates
+        # an unrelated field (a JavaScript update sees 2^60 + 1 as 2^60, -0.0 as 0, 1.0 as 1).
+        deep = "[" * 98 + "1" + "]" * 98  # session, object and 98 arrays: 100 levels, the limit
+        planted = {
+            "Python": ("py", '{"id":1152921504606846977,"one":1.0,"negZero":-0.0,"big":1e300}'),
+            "C": ("c", '{"pi":3.14159265358979323846264338327950288,"price":1.50,"tiny":5e-324,'
+                       '"text":"tab\\t quote\\" \\u00e9 \\ud83d\\ude00 \u00e9\U0001F600"}'),
+            "Rust": ("rust", '{"deep":' + deep + ',"min":-9223372036854775808,"max":18446744073709551615}'),
+            "Node": ("node", '{"s":"line\\nbreak \\u2028","n":[0.1,-0]}'),
+        }
+        for writer, (key, text) in planted.items():
+            run(writer, "set-value", "carol", key, text)
+        stored = {key: stored_text(url, "carol", key) for key, _ in planted.values()}
+        for toucher in langs:
+            run(toucher, "touch-field", "carol", f"note_{toucher.lower()}")
+        after = {key: stored_text(url, "carol", key) for key, _ in planted.values()}
+        changed = [key for key in stored if stored[key] != after[key]]
+        check("values another language wrote keep their stored text through every language's update",
+              not changed and all(v not in ('', '(nil)') for v in stored.values()), f"rewritten: {changed}: {stored} -> {after}")
+        notes = json.loads(run("C", "get-session", "carol"))
+        check("every language's update was applied", all(notes.get(f"note_{l.lower()}") == "x" for l in langs), str(notes))
         # All four increment one counter at once: every update succeeds, the total is exact.
         each = 25
         with ThreadPoolExecutor(len(langs)) as pool:

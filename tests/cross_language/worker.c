@@ -26,6 +26,16 @@ static int increment(void *user_data, const char *session_json, char **out_json)
   return 0;
 }
 
+/* An update that sets one field (user_data: its name) and carries every other one as text. */
+static int touch_field(void *user_data, const char *session_json, char **out_json) {
+  const char *key = user_data;
+  size_t len = strlen(session_json) + strlen(key) + 16;
+  char *out = malloc(len);
+  snprintf(out, len, "%.*s,\"%s\":\"x\"}", (int)strlen(session_json) - 1, session_json, key);
+  *out_json = out;
+  return 0;
+}
+
 static int fail(poto_status status) {
   fprintf(stderr, "%s: %s\n", poto_status_name(status), poto_last_error_message());
   return 1;
@@ -205,6 +215,8 @@ int main(int argc, char **argv) {
     if (status == POTO_OK && out == NULL) puts("null");
   } else if (strcmp(command, "get-session") == 0) {
     status = poto_module_get_user_session(llm, user, &out);
+  } else if (strcmp(command, "touch-field") == 0 && argc > 3) {
+    status = poto_module_update_user_session(llm, user, touch_field, argv[3], NULL);
   } else if (strcmp(command, "increment") == 0 && argc > 3) {
     for (long i = 0; i < atol(argv[3]) && status == POTO_OK; i++) {
       status = poto_module_update_user_session(llm, user, increment, NULL, NULL);

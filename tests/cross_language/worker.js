@@ -76,6 +76,8 @@ async function main() {
     case 'set-value': return llm.setSessionValueFor(args[0], args[1], JSON.parse(args[2]));
     case 'get-value': return console.log(JSON.stringify((await llm.getSessionValueFor(args[0], args[1])) ?? null));
     case 'get-session': return console.log(JSON.stringify(await llm.getUserSessionFor(args[0])));
+    case 'touch-field': // an update that sets one field and carries every other one
+      return llm.updateUserSessionFor(args[0], (s) => { s[args[1]] = 'x'; });
     case 'increment':
       for (let i = 0; i < Number(args[1]); i++) {
         await llm.updateUserSessionFor(args[0], increment);

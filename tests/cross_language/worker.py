@@ -86,6 +86,8 @@ elif command == "get-value":
     print(json.dumps(llm.get_session_value_sync(args[1], user_id=args[0]), separators=(",", ":")))
 elif command == "get-session":
     print(json.dumps(llm.get_user_session_sync(user_id=args[0]), separators=(",", ":")))
+elif command == "touch-field":  # an update that sets one field and carries every other one
+    llm.update_user_session_sync(lambda session: session.__setitem__(args[1], "x"), user_id=args[0])
 elif command == "increment":
     for _ in range(int(args[1])):
         llm.update_user_session_sync(increment, user_id=args[0])
