@@ -11,20 +11,22 @@ use poto_sessions::custom::StampedProvider;
 use poto_sessions::value::{parse_session, MAX_DEPTH};
 use poto_sessions::{
     ErrorKind, InMemorySessionProvider, LLMPotoModule, NumberModel, PotoModule, RedisOptions, RedisSessionProvider,
-    Result, SessionData, SessionProvider,
+    SessionData, SessionProvider,
 };
 use serde_json::{json, Number, Value};
 use support::bare::BareStore;
 use support::RedisServer;
 
+type Named = Vec<(&'static str, Arc<dyn SessionProvider>)>;
+
 /// Every kind of provider, each limited to `max` bytes; the Redis server lives as long as the
 /// returned guard.
-fn providers(max: usize) -> (Vec<(&'static str, Arc<dyn SessionProvider>)>, RedisServer) {
+fn providers(max: usize) -> (Named, RedisServer) {
     let server = RedisServer::start();
     let redis =
         RedisSessionProvider::new(RedisOptions::new().url(server.url()).prefix("boundary:").max_session_bytes(max))
             .unwrap();
-    let list: Vec<(&'static str, Arc<dyn SessionProvider>)> = vec![
+    let list: Named = vec![
         ("memory", Arc::new(InMemorySessionProvider::new().with_max_session_bytes(max))),
         ("redis", Arc::new(redis)),
         ("bare custom", Arc::new(StampedProvider::new(Arc::new(BareStore::default())).with_max_session_bytes(max))),
