@@ -214,12 +214,12 @@ void poto_callback_error(const char *message);
 //
 // # Safety
 // Handles are NULL or live; outputs valid for writes.
-poto_status poto_run_conformance(const poto_provider *a,
-                                 const poto_provider *b,
-                                 uint64_t ttl_unit_ms,
-                                 uint64_t max_session_bytes,
-                                 bool *out_passed,
-                                 char **out_report);
+poto_status poto_provider_run_conformance(const poto_provider *a,
+                                          const poto_provider *b,
+                                          uint64_t ttl_unit_ms,
+                                          uint64_t max_session_bytes,
+                                          bool *out_passed,
+                                          char **out_report);
 
 // A provider backed by C functions. The library owns `callbacks->user_data` from this call
 // on, even when it fails (then `free_user_data` runs at once). `callbacks` itself is copied.
@@ -417,174 +417,185 @@ poto_status poto_module_get_user_model_async(const poto_module *module,
 //
 // # Safety
 // Pointers are NULL or valid; strings NUL-terminated.
-poto_status poto_get_session(const poto_provider *provider, const char *user_id, char **out_json);
+poto_status poto_provider_get_session(const poto_provider *provider,
+                                      const char *user_id,
+                                      char **out_json);
 
 // Stores the whole session (a JSON object); `ttl_ms` 0: the provider's TTL.
 //
 // # Safety
-// As `poto_get_session`.
-poto_status poto_set_session(const poto_provider *provider,
-                             const char *user_id,
-                             const char *session_json,
-                             uint64_t ttl_ms);
+// As `poto_provider_get_session`.
+poto_status poto_provider_set_session(const poto_provider *provider,
+                                      const char *user_id,
+                                      const char *session_json,
+                                      uint64_t ttl_ms);
 
 // Deletes the session; no error when absent.
 //
 // # Safety
-// As `poto_get_session`.
-poto_status poto_delete_session(const poto_provider *provider, const char *user_id);
+// As `poto_provider_get_session`.
+poto_status poto_provider_delete_session(const poto_provider *provider, const char *user_id);
 
 // Whether a live session exists.
 //
 // # Safety
-// As `poto_get_session`.
-poto_status poto_has_session(const poto_provider *provider, const char *user_id, bool *out);
+// As `poto_provider_get_session`.
+poto_status poto_provider_has_session(const poto_provider *provider,
+                                      const char *user_id,
+                                      bool *out);
 
 // Restarts the session's TTL (`ttl_ms` 0: the provider's); `*out` false when absent.
+// `POTO_ERR_INVALID_ARGUMENT` for a custom provider (it declares no touch).
 //
 // # Safety
-// As `poto_get_session`.
-poto_status poto_touch(const poto_provider *provider,
-                       const char *user_id,
-                       uint64_t ttl_ms,
-                       bool *out);
+// As `poto_provider_get_session`.
+poto_status poto_provider_touch(const poto_provider *provider,
+                                const char *user_id,
+                                uint64_t ttl_ms,
+                                bool *out);
+
+// `poto_provider_get_session` for event loops: `done` receives the session JSON or `null`.
+//
+// # Safety
+// As `poto_provider_get_session`; `user_data` must stay valid until `done` runs.
+poto_status poto_provider_get_session_async(const poto_provider *provider,
+                                            const char *user_id,
+                                            poto_done_fn done,
+                                            void *user_data);
+
+// `poto_provider_set_session` for event loops: `done` receives `null`.
+//
+// # Safety
+// As `poto_provider_get_session_async`.
+poto_status poto_provider_set_session_async(const poto_provider *provider,
+                                            const char *user_id,
+                                            const char *session_json,
+                                            uint64_t ttl_ms,
+                                            poto_done_fn done,
+                                            void *user_data);
+
+// `poto_provider_delete_session` for event loops: `done` receives `null`.
+//
+// # Safety
+// As `poto_provider_get_session_async`.
+poto_status poto_provider_delete_session_async(const poto_provider *provider,
+                                               const char *user_id,
+                                               poto_done_fn done,
+                                               void *user_data);
+
+// `poto_provider_has_session` for event loops: `done` receives `true` or `false`.
+//
+// # Safety
+// As `poto_provider_get_session_async`.
+poto_status poto_provider_has_session_async(const poto_provider *provider,
+                                            const char *user_id,
+                                            poto_done_fn done,
+                                            void *user_data);
+
+// `poto_provider_touch` for event loops: `done` receives `true` or `false`.
+//
+// # Safety
+// As `poto_provider_get_session_async`.
+poto_status poto_provider_touch_async(const poto_provider *provider,
+                                      const char *user_id,
+                                      uint64_t ttl_ms,
+                                      poto_done_fn done,
+                                      void *user_data);
 
 // Removes sessions idle for more than `max_age_ms`; `*out_removed` how many.
 //
 // # Safety
-// As `poto_get_session`.
-poto_status poto_cleanup_old_sessions(const poto_provider *provider,
-                                      uint64_t max_age_ms,
-                                      uint64_t *out_removed);
+// Pointers are NULL or valid.
+poto_status poto_provider_cleanup_old_sessions(const poto_provider *provider,
+                                               uint64_t max_age_ms,
+                                               uint64_t *out_removed);
 
 // The ids of live sessions as a JSON array of strings.
 //
 // # Safety
-// As `poto_get_session`.
-poto_status poto_get_active_sessions(const poto_provider *provider, char **out_json);
+// As `poto_provider_cleanup_old_sessions`.
+poto_status poto_provider_get_active_sessions(const poto_provider *provider, char **out_json);
 
 // `{"activeSessions": n, "userIds": [...]}`.
 //
 // # Safety
-// As `poto_get_session`.
-poto_status poto_get_stats(const poto_provider *provider, char **out_json);
+// As `poto_provider_cleanup_old_sessions`.
+poto_status poto_provider_get_stats(const poto_provider *provider, char **out_json);
 
 // Number of live sessions, without listing them (cheap on Redis at any scale).
 //
 // # Safety
-// As `poto_get_session`.
-poto_status poto_count(const poto_provider *provider, uint64_t *out);
+// As `poto_provider_cleanup_old_sessions`.
+poto_status poto_provider_count(const poto_provider *provider, uint64_t *out);
 
 // Removes every session of this provider (its prefix only); `*out_removed` how many.
 //
 // # Safety
-// As `poto_get_session`.
-poto_status poto_clear(const poto_provider *provider, uint64_t *out_removed);
+// As `poto_provider_cleanup_old_sessions`.
+poto_status poto_provider_clear(const poto_provider *provider, uint64_t *out_removed);
 
-// The session and its version (for `poto_compare_and_set`); `*out_json` NULL and
+// `poto_provider_cleanup_old_sessions` for event loops: `done` receives the number removed.
+//
+// # Safety
+// As `poto_provider_cleanup_old_sessions`; `user_data` must stay valid until `done` runs.
+poto_status poto_provider_cleanup_old_sessions_async(const poto_provider *provider,
+                                                     uint64_t max_age_ms,
+                                                     poto_done_fn done,
+                                                     void *user_data);
+
+// `poto_provider_get_active_sessions` for event loops: `done` receives the JSON array of ids.
+//
+// # Safety
+// As `poto_provider_cleanup_old_sessions_async`.
+poto_status poto_provider_get_active_sessions_async(const poto_provider *provider,
+                                                    poto_done_fn done,
+                                                    void *user_data);
+
+// `poto_provider_get_stats` for event loops: `done` receives the stats JSON.
+//
+// # Safety
+// As `poto_provider_cleanup_old_sessions_async`.
+poto_status poto_provider_get_stats_async(const poto_provider *provider,
+                                          poto_done_fn done,
+                                          void *user_data);
+
+// `poto_provider_count` for event loops: `done` receives the count.
+//
+// # Safety
+// As `poto_provider_cleanup_old_sessions_async`.
+poto_status poto_provider_count_async(const poto_provider *provider,
+                                      poto_done_fn done,
+                                      void *user_data);
+
+// `poto_provider_clear` for event loops: `done` receives the number removed.
+//
+// # Safety
+// As `poto_provider_cleanup_old_sessions_async`.
+poto_status poto_provider_clear_async(const poto_provider *provider,
+                                      poto_done_fn done,
+                                      void *user_data);
+
+// The session and its version (for `poto_provider_compare_and_set`); `*out_json` NULL and
 // `*out_version` 0 when absent. `POTO_ERR_INVALID_ARGUMENT` if the provider is not versioned.
 //
 // # Safety
-// As `poto_get_session`.
-poto_status poto_get_versioned(const poto_provider *provider,
-                               const char *user_id,
-                               char **out_json,
-                               uint64_t *out_version);
+// Pointers are NULL or valid; strings NUL-terminated.
+poto_status poto_provider_get_versioned(const poto_provider *provider,
+                                        const char *user_id,
+                                        char **out_json,
+                                        uint64_t *out_version);
 
 // Writes the session only if its version is still `expected_version` (0: only if absent);
 // `*out_applied` tells whether it was written.
 //
 // # Safety
-// As `poto_get_session`.
-poto_status poto_compare_and_set(const poto_provider *provider,
-                                 const char *user_id,
-                                 uint64_t expected_version,
-                                 const char *session_json,
-                                 uint64_t ttl_ms,
-                                 bool *out_applied);
-
-// `poto_get_session` for event loops: `done` receives the session JSON or `null`.
-//
-// # Safety
-// As `poto_get_session`; `user_data` must stay valid until `done` runs.
-poto_status poto_get_session_async(const poto_provider *provider,
-                                   const char *user_id,
-                                   poto_done_fn done,
-                                   void *user_data);
-
-// `poto_set_session` for event loops: `done` receives `null`.
-//
-// # Safety
-// As `poto_get_session_async`.
-poto_status poto_set_session_async(const poto_provider *provider,
-                                   const char *user_id,
-                                   const char *session_json,
-                                   uint64_t ttl_ms,
-                                   poto_done_fn done,
-                                   void *user_data);
-
-// `poto_delete_session` for event loops: `done` receives `null`.
-//
-// # Safety
-// As `poto_get_session_async`.
-poto_status poto_delete_session_async(const poto_provider *provider,
-                                      const char *user_id,
-                                      poto_done_fn done,
-                                      void *user_data);
-
-// `poto_has_session` for event loops: `done` receives `true` or `false`.
-//
-// # Safety
-// As `poto_get_session_async`.
-poto_status poto_has_session_async(const poto_provider *provider,
-                                   const char *user_id,
-                                   poto_done_fn done,
-                                   void *user_data);
-
-// `poto_touch` for event loops: `done` receives `true` or `false`.
-//
-// # Safety
-// As `poto_get_session_async`.
-poto_status poto_touch_async(const poto_provider *provider,
-                             const char *user_id,
-                             uint64_t ttl_ms,
-                             poto_done_fn done,
-                             void *user_data);
-
-// `poto_cleanup_old_sessions` for event loops: `done` receives the number removed.
-//
-// # Safety
-// As `poto_get_session_async`.
-poto_status poto_cleanup_old_sessions_async(const poto_provider *provider,
-                                            uint64_t max_age_ms,
-                                            poto_done_fn done,
-                                            void *user_data);
-
-// `poto_get_active_sessions` for event loops: `done` receives the JSON array of ids.
-//
-// # Safety
-// As `poto_get_session_async`.
-poto_status poto_get_active_sessions_async(const poto_provider *provider,
-                                           poto_done_fn done,
-                                           void *user_data);
-
-// `poto_get_stats` for event loops: `done` receives the stats JSON.
-//
-// # Safety
-// As `poto_get_session_async`.
-poto_status poto_get_stats_async(const poto_provider *provider, poto_done_fn done, void *user_data);
-
-// `poto_count` for event loops: `done` receives the count.
-//
-// # Safety
-// As `poto_get_session_async`.
-poto_status poto_count_async(const poto_provider *provider, poto_done_fn done, void *user_data);
-
-// `poto_clear` for event loops: `done` receives the number removed.
-//
-// # Safety
-// As `poto_get_session_async`.
-poto_status poto_clear_async(const poto_provider *provider, poto_done_fn done, void *user_data);
+// As `poto_provider_get_versioned`.
+poto_status poto_provider_compare_and_set(const poto_provider *provider,
+                                          const char *user_id,
+                                          uint64_t expected_version,
+                                          const char *session_json,
+                                          uint64_t ttl_ms,
+                                          bool *out_applied);
 
 // The name of a status, e.g. `"POTO_ERR_CONFLICT"`; `"POTO_UNKNOWN"` for a number that is no
 // `poto_status`. A static string, never freed.

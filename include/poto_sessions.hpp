@@ -82,31 +82,31 @@ class provider {
 
   std::optional<std::string> get_session(const std::string &user_id) const {
     char *json = nullptr;
-    detail::check(poto_get_session(get(), user_id.c_str(), &json));
+    detail::check(poto_provider_get_session(get(), user_id.c_str(), &json));
     return detail::take(json);
   }
   void set_session(const std::string &user_id, const std::string &json, uint64_t ttl_ms = 0) const {
-    detail::check(poto_set_session(get(), user_id.c_str(), json.c_str(), ttl_ms));
+    detail::check(poto_provider_set_session(get(), user_id.c_str(), json.c_str(), ttl_ms));
   }
-  void delete_session(const std::string &user_id) const { detail::check(poto_delete_session(get(), user_id.c_str())); }
+  void delete_session(const std::string &user_id) const { detail::check(poto_provider_delete_session(get(), user_id.c_str())); }
   bool has_session(const std::string &user_id) const {
     bool out = false;
-    detail::check(poto_has_session(get(), user_id.c_str(), &out));
+    detail::check(poto_provider_has_session(get(), user_id.c_str(), &out));
     return out;
   }
   uint64_t cleanup_old_sessions(uint64_t max_age_ms) const {
     uint64_t removed = 0;
-    detail::check(poto_cleanup_old_sessions(get(), max_age_ms, &removed));
+    detail::check(poto_provider_cleanup_old_sessions(get(), max_age_ms, &removed));
     return removed;
   }
   std::string get_stats() const {
     char *json = nullptr;
-    detail::check(poto_get_stats(get(), &json));
+    detail::check(poto_provider_get_stats(get(), &json));
     return detail::take_required(json);
   }
   uint64_t count() const {
     uint64_t n = 0;
-    detail::check(poto_count(get(), &n));
+    detail::check(poto_provider_count(get(), &n));
     return n;
   }
   /// Makes this the provider of every module without its own.

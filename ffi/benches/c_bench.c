@@ -45,10 +45,10 @@ static void *worker(void *arg) {
     for (int k = 0; k < 64; k++, i++) {
       snprintf(user, sizeof user, "user-%llu", (unsigned long long)(i % USERS));
       if (job->set) {
-        job->failed |= poto_set_session(job->provider, user, SESSION, 0) != POTO_OK;
+        job->failed |= poto_provider_set_session(job->provider, user, SESSION, 0) != POTO_OK;
       } else {
         char *json = NULL;
-        job->failed |= poto_get_session(job->provider, user, &json) != POTO_OK || json == NULL;
+        job->failed |= poto_provider_get_session(job->provider, user, &json) != POTO_OK || json == NULL;
         poto_string_free(json);
       }
     }
@@ -86,7 +86,7 @@ static int run(const char *name, poto_provider *provider, double seconds, const 
   char user[32];
   for (int u = 0; u < USERS; u++) {
     snprintf(user, sizeof user, "user-%d", u);
-    if (poto_set_session(provider, user, SESSION, 0) != POTO_OK) return 1;
+    if (poto_provider_set_session(provider, user, SESSION, 0) != POTO_OK) return 1;
   }
   int failed = 0;
   for (int i = 0; i < n; i++) {

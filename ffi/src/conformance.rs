@@ -21,7 +21,7 @@ use crate::strings::{out_arg, to_c};
 /// # Safety
 /// Handles are NULL or live; outputs valid for writes.
 #[no_mangle]
-pub unsafe extern "C" fn poto_run_conformance(
+pub unsafe extern "C" fn poto_provider_run_conformance(
     a: *const poto_provider,
     b: *const poto_provider,
     ttl_unit_ms: u64,

@@ -2,7 +2,6 @@
 //! blocking and `_async`.
 
 use std::ffi::{c_char, c_void};
-use std::future::Future;
 use std::ptr::null_mut;
 
 use poto_sessions::{NumberModel, PotoModule, Result, SessionError};
@@ -11,12 +10,10 @@ use serde_json::Value;
 use crate::call::guard;
 use crate::callbacks::{call_update, poto_done_fn, poto_update_fn, spawn_done, SendPtr};
 use crate::handles::{module_arg, poto_module};
-use crate::provider_ops::stats_json;
-use crate::render::{blocking, rendered, Json};
+use crate::provider_store::stats_json;
+use crate::render::{blocking, rendered, Json, Op};
 use crate::status::poto_status;
 use crate::strings::{out_arg, parse_json, session_json, str_arg, to_c};
-
-type Op<T> = Result<std::pin::Pin<Box<dyn Future<Output = Result<T>> + Send + 'static>>>;
 
 unsafe fn generic_and_user(module: *const poto_module, user_id: *const c_char) -> Result<(PotoModule, String)> {
     Ok((module_arg(module)?.generic.clone(), str_arg(user_id, "user_id")?.to_owned()))

@@ -1,8 +1,13 @@
 //! Shared plumbing of the blocking and `_async` forms of each operation.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use poto_sessions::{runtime, Result};
+
+/// An operation whose arguments were checked on the caller's thread, ready to run blocking or
+/// `_async` (so both forms reject bad arguments the same way, before anything starts).
+pub type Op<T> = Result<Pin<Box<dyn Future<Output = Result<T>> + Send + 'static>>>;
 
 /// Runs an operation on the calling thread (no thread hop when the result is ready).
 pub fn blocking<T>(operation: impl Future<Output = Result<T>>) -> Result<T> {

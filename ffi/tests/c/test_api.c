@@ -149,23 +149,23 @@ static void module_flow(poto_provider *provider) {
   OK(poto_module_get_user_model_async(llm, "alice", on_done, &w));
   wait_done(&w);
   CHECK(w.status == POTO_OK && strcmp(w.result, "\"llm2\"") == 0);
-  OK(poto_set_session_async(provider, "bob", "{\"a\":1}", 0, on_done, &w));
+  OK(poto_provider_set_session_async(provider, "bob", "{\"a\":1}", 0, on_done, &w));
   wait_done(&w);
   CHECK(w.status == POTO_OK && strcmp(w.result, "null") == 0);
-  OK(poto_has_session_async(provider, "bob", on_done, &w));
+  OK(poto_provider_has_session_async(provider, "bob", on_done, &w));
   wait_done(&w);
   CHECK(w.status == POTO_OK && strcmp(w.result, "true") == 0);
   OK(poto_module_update_user_session_async(llm, "bob", increment, NULL, on_done, &w));
   wait_done(&w);
   CHECK(w.status == POTO_OK && json_int(w.result, "n") == 1);
-  OK(poto_get_session_async(provider, "", on_done, &w));
+  OK(poto_provider_get_session_async(provider, "", on_done, &w));
   wait_done(&w);
   CHECK(w.status == POTO_ERR_INVALID_ARGUMENT && strstr(w.result, "empty"));
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_get_session_async(provider, "bob", NULL, &w));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_provider_get_session_async(provider, "bob", NULL, &w));
 
   OK(poto_module_delete_user_session(llm, "alice"));
   bool has = true;
-  OK(poto_has_session(provider, "alice", &has));
+  OK(poto_provider_has_session(provider, "alice", &has));
   CHECK(!has);
   poto_module_free(llm);
   CHECK(defaults_freed == 1);
@@ -173,34 +173,34 @@ static void module_flow(poto_provider *provider) {
 
 static void provider_ops(poto_provider *provider) {
   uint64_t n = 99;
-  OK(poto_clear(provider, &n));
-  OK(poto_set_session(provider, "u1", "{\"big\":18446744073709551615,\"list\":[],\"f\":0.1}", 0));
+  OK(poto_provider_clear(provider, &n));
+  OK(poto_provider_set_session(provider, "u1", "{\"big\":18446744073709551615,\"list\":[],\"f\":0.1}", 0));
   char *json = NULL;
-  OK(poto_get_session(provider, "u1", &json));
+  OK(poto_provider_get_session(provider, "u1", &json));
   CHECK(json && strstr(json, "\"big\":18446744073709551615") && strstr(json, "\"list\":[]") && strstr(json, "\"f\":0.1"));
   poto_string_free(json);
   uint64_t version = 0;
-  OK(poto_get_versioned(provider, "u1", &json, &version));
+  OK(poto_provider_get_versioned(provider, "u1", &json, &version));
   CHECK(json && version > 0);
   poto_string_free(json);
   bool applied = false;
-  OK(poto_compare_and_set(provider, "u1", version, "{\"v\":2}", 0, &applied));
+  OK(poto_provider_compare_and_set(provider, "u1", version, "{\"v\":2}", 0, &applied));
   CHECK(applied);
-  OK(poto_compare_and_set(provider, "u1", version, "{\"v\":3}", 0, &applied));
+  OK(poto_provider_compare_and_set(provider, "u1", version, "{\"v\":3}", 0, &applied));
   CHECK(!applied);
   bool touched = false;
-  OK(poto_touch(provider, "u1", 0, &touched));
+  OK(poto_provider_touch(provider, "u1", 0, &touched));
   CHECK(touched);
-  OK(poto_count(provider, &n));
+  OK(poto_provider_count(provider, &n));
   CHECK(n == 1);
-  OK(poto_get_active_sessions(provider, &json));
+  OK(poto_provider_get_active_sessions(provider, &json));
   CHECK(json && strcmp(json, "[\"u1\"]") == 0);
   poto_string_free(json);
-  OK(poto_cleanup_old_sessions(provider, 3600 * 1000, &n));
+  OK(poto_provider_cleanup_old_sessions(provider, 3600 * 1000, &n));
   CHECK(n == 0);
-  OK(poto_delete_session(provider, "u1"));
+  OK(poto_provider_delete_session(provider, "u1"));
   json = (char *)1;
-  OK(poto_get_session(provider, "u1", &json));
+  OK(poto_provider_get_session(provider, "u1", &json));
   CHECK(json == NULL);
 }
 
@@ -211,7 +211,7 @@ static void conformance(poto_provider *a, poto_provider *b) {
   bool passed = false;
   char *report = NULL;
   const char *unit = getenv("POTO_TTL_UNIT_MS"); /* raised under valgrind */
-  OK(poto_run_conformance(a, b, unit ? strtoull(unit, NULL, 10) : 0, 1024 * 1024, &passed, &report));
+  OK(poto_provider_run_conformance(a, b, unit ? strtoull(unit, NULL, 10) : 0, 1024 * 1024, &passed, &report));
   CHECK(passed);
   if (!passed && report) fprintf(stderr, "%s", report);
   poto_string_free(report);

@@ -30,7 +30,7 @@ int main(void) {
     bool passed = false;
     char *report = NULL;
     const char *unit = getenv("POTO_TTL_UNIT_MS"); /* raised under valgrind */
-    OK(poto_run_conformance(provider, NULL, unit ? strtoull(unit, NULL, 10) : 0, 1024 * 1024, &passed, &report));
+    OK(poto_provider_run_conformance(provider, NULL, unit ? strtoull(unit, NULL, 10) : 0, 1024 * 1024, &passed, &report));
     CHECK(passed);
     if (!passed && report) fprintf(stderr, "versioned=%d: %s", versioned, report);
     poto_string_free(report);
@@ -51,7 +51,7 @@ int main(void) {
     CHECK(value && strcmp(value, "10") == 0);
     poto_string_free(value);
     char *session = NULL;
-    OK(poto_get_session(provider, "carol", &session));
+    OK(poto_provider_get_session(provider, "carol", &session));
     CHECK(session && strstr(session, "\"lastActivity\":\"") && strstr(session, "\"userId\":\"carol\""));
     poto_string_free(session);
 
@@ -65,16 +65,16 @@ int main(void) {
   int freed = 0;
   poto_provider *failing = custom(1, STORE_FAILING, &freed);
   char *json = (char *)1;
-  FAILS(POTO_ERR_PROVIDER, poto_get_session(failing, "dave", &json));
+  FAILS(POTO_ERR_PROVIDER, poto_provider_get_session(failing, "dave", &json));
   CHECK(json == (char *)1); /* outputs untouched on failure */
   CHECK(strstr(poto_last_error_message(), "database is down") != NULL);
-  FAILS(POTO_ERR_PROVIDER, poto_set_session(failing, "dave", "{}", 0));
+  FAILS(POTO_ERR_PROVIDER, poto_provider_set_session(failing, "dave", "{}", 0));
   poto_provider_free(failing);
   CHECK(freed == 1);
 
   /* A provider that returns malformed JSON. */
   poto_provider *malformed = custom(0, STORE_MALFORMED, NULL);
-  FAILS(POTO_ERR_PROVIDER, poto_get_session(malformed, "erin", &json));
+  FAILS(POTO_ERR_PROVIDER, poto_provider_get_session(malformed, "erin", &json));
   CHECK(strstr(poto_last_error_message(), "not valid JSON") != NULL);
   poto_provider_free(malformed);
 
