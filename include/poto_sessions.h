@@ -46,12 +46,25 @@ typedef enum {
   POTO_ERR_INTERNAL = 9,
 } poto_status;
 
-// Generic (`llm == false`) or LLM session module. Free with `poto_module_free`.
+// Options of `poto_memory_provider_new`, with the defaults until a setter changes one. Not
+// thread-safe: set it up on one thread; it may be used for any number of providers.
+typedef struct poto_memory_options poto_memory_options;
+
+// Generic or LLM session module. Free with `poto_module_free`.
 typedef struct poto_module poto_module;
+
+// Options of `poto_module_new`, with the defaults until a setter changes one: a generic
+// module on the global provider. Not thread-safe: set it up on one thread; it may be used for
+// any number of modules, which share its provider and defaults callback.
+typedef struct poto_module_options poto_module_options;
 
 // A session store: in-memory, Redis or a custom provider written in C. Free with
 // `poto_provider_free`; modules keep what they need alive on their own.
 typedef struct poto_provider poto_provider;
+
+// Options of `poto_redis_provider_new`, with the defaults until a setter changes one. Not
+// thread-safe: set it up on one thread; it may be used for any number of providers.
+typedef struct poto_redis_options poto_redis_options;
 
 // Releases a `user_data` the library no longer needs.
 typedef void (*poto_free_fn)(void *user_data);
@@ -133,26 +146,10 @@ typedef struct {
   poto_compare_and_set_fn compare_and_set;
 } poto_provider_callbacks;
 
-// Options of `poto_redis_provider_new`. Zero / NULL fields take the defaults.
-typedef struct {
-  // `redis://` or `rediss://` URL; NULL: `REDIS_URL`, else `redis://127.0.0.1:6379`.
-  const char *url;
-  // Key prefix; NULL: `"poto:"`.
-  const char *prefix;
-  // Session TTL; 0: 24 h.
-  uint64_t ttl_ms;
-  // 0: 5 s.
-  uint64_t connect_timeout_ms;
-  // 0: 2 s.
-  uint64_t command_timeout_ms;
-  // Time atomic updates keep retrying before `POTO_ERR_CONFLICT`; 0: 5 s.
-  uint64_t retry_budget_ms;
-  // Largest session in bytes; 0: 1 MiB.
-  uint64_t max_session_bytes;
-  // Redis Cluster: `url` lists seed nodes, comma-separated (a `redis+cluster://` URL selects
-  // cluster mode on its own).
-  bool cluster;
-} poto_redis_options;
+// Completion of an `_async` call: `status`, and `result` — the result as JSON text on
+// `POTO_OK` (`null` when there is none), else the error message. `result` is valid only during
+// the call. Runs on a library thread.
+typedef void (*poto_done_fn)(void *user_data, poto_status status, const char *result);
 
 // Default data of a new session: receives the module's own defaults as JSON (`base_json`) and
 // may set `*out_json` to a `malloc`ed JSON object the library frees; leaving it NULL keeps
@@ -162,34 +159,11 @@ typedef int (*poto_defaults_fn)(void *user_data,
                                 const char *base_json,
                                 char **out_json);
 
-// Options of `poto_module_new`. Zero / NULL fields take the defaults.
-typedef struct {
-  // The module's own provider; NULL: the global one (`poto_set_session_provider`) at each call.
-  const poto_provider *provider;
-  // An `LLMPotoModule` (sessions carry `currentModelName`).
-  bool llm;
-  // Model of new sessions (LLM only); NULL: `"llm1"`.
-  const char *default_model;
-  // TTL of the sessions it writes; 0: the provider's.
-  uint64_t ttl_ms;
-  // Extends the default data of new sessions; NULL: none. See `poto_defaults_fn`.
-  poto_defaults_fn defaults;
-  // Passed to `defaults`.
-  void *defaults_user_data;
-  // Called once with `defaults_user_data` when the module no longer needs it; may be NULL.
-  poto_free_fn defaults_free;
-} poto_module_options;
-
 // An update function: receives the session as JSON and sets `*out_json` to the `malloc`ed JSON
 // object to write (the library frees it); leaving it NULL writes the session unchanged. Returns
 // 0 on success; anything else aborts the update and nothing is written. May be called more
 // than once when other writers race.
 typedef int (*poto_update_fn)(void *user_data, const char *session_json, char **out_json);
-
-// Completion of an `_async` call: `status`, and `result` — the result as JSON text on
-// `POTO_OK` (`null` when there is none), else the error message. `result` is valid only during
-// the call. Runs on a library thread.
-typedef void (*poto_done_fn)(void *user_data, poto_status status, const char *result);
 
 #ifdef __cplusplus
 extern "C" {
@@ -199,47 +173,15 @@ extern "C" {
 // until the next failing call on this thread; do not free it.
 const char *poto_last_error_message(void);
 
-// Called from inside a callback before it returns non-zero: the message the caller of the
-// failed operation receives (`POTO_ERR_PROVIDER`). NULL clears it.
-//
-// # Safety
-// `message` is NULL or a NUL-terminated string.
-void poto_callback_error(const char *message);
+// The name of a status, e.g. `"POTO_ERR_CONFLICT"`; `"POTO_UNKNOWN"` for a number that is no
+// `poto_status`. A static string, never freed.
+const char *poto_status_name(int status);
 
-// Runs the conformance suite (it calls `clear` first: use a store reserved for the test).
-// `a` and `b` are two handles on the same store — for a networked store, two connections as
-// two servers would have; `b` NULL uses `a` twice. `ttl_unit_ms` 0: 200 ms (sessions in the TTL
-// checks live a few units). `max_session_bytes` 0 skips the size checks. `*out_passed` tells
-// whether every check passed; `*out_report` (free with `poto_string_free`) says which failed.
+// Frees a string returned by this library. NULL is ignored.
 //
 // # Safety
-// Handles are NULL or live; outputs valid for writes.
-poto_status poto_provider_run_conformance(const poto_provider *a,
-                                          const poto_provider *b,
-                                          uint64_t ttl_unit_ms,
-                                          uint64_t max_session_bytes,
-                                          bool *out_passed,
-                                          char **out_report);
-
-// A provider backed by C functions. The library owns `callbacks->user_data` from this call
-// on, even when it fails (then `free_user_data` runs at once). `callbacks` itself is copied.
-//
-// # Safety
-// `callbacks` is NULL or valid, its functions honour the contract above; `out` is valid.
-poto_status poto_custom_provider_new(const poto_provider_callbacks *callbacks, poto_provider **out);
-
-// An in-memory provider (the default store; not shared across processes). `ttl_ms` 0: 24 h.
-//
-// # Safety
-// `out` is valid for writes.
-poto_status poto_memory_provider_new(uint64_t ttl_ms, poto_provider **out);
-
-// A Redis provider; connects now (blocking) and fails with `POTO_ERR_UNAVAILABLE` if Redis
-// does not answer. `options` may be NULL (all defaults).
-//
-// # Safety
-// `options` is NULL or valid; `out` is valid for writes.
-poto_status poto_redis_provider_new(const poto_redis_options *options, poto_provider **out);
+// `string` is NULL or was returned by a `poto_` function and not freed yet.
+void poto_string_free(char *string);
 
 // Frees a provider handle. NULL is ignored. Modules and the global setting that use the
 // provider keep it alive.
@@ -254,163 +196,145 @@ void poto_provider_free(poto_provider *provider);
 // `provider` is NULL or a live handle.
 poto_status poto_set_session_provider(const poto_provider *provider);
 
-// A module. `options` may be NULL (generic module on the global provider).
-//
-// # Safety
-// `options` is NULL or valid (its provider NULL or live); `out` is valid for writes.
-poto_status poto_module_new(const poto_module_options *options, poto_module **out);
-
 // Frees a module handle. NULL is ignored.
 //
 // # Safety
 // `module` is NULL or a live handle not used after this call.
 void poto_module_free(poto_module *module);
 
-// The user's session as JSON, created from the defaults when absent; extends its life.
+// New options with every default.
 //
 // # Safety
-// Pointers are NULL or valid; strings NUL-terminated.
-poto_status poto_module_get_user_session(const poto_module *module,
-                                         const char *user_id,
-                                         char **out_json);
+// `out` is NULL or valid for writes.
+poto_status poto_memory_options_new(poto_memory_options **out);
 
-// Applies `update` to the user's session atomically (no concurrent write is lost) and returns
-// the session written in `*out_json` (may be NULL if not wanted). `update` may run more than
-// once under contention and runs on a library thread; if it fails, nothing is written.
+// Frees options. NULL is ignored. Providers made from them do not need them.
 //
 // # Safety
-// As `poto_module_get_user_session`; `user_data` is valid until the call returns.
-poto_status poto_module_update_user_session(const poto_module *module,
-                                            const char *user_id,
-                                            poto_update_fn update,
-                                            void *user_data,
-                                            char **out_json);
+// `options` is NULL or a live handle not used after this call.
+void poto_memory_options_free(poto_memory_options *options);
 
-// Deletes the user's session.
+// Lifetime of a session after its last write or touch (default 24 h).
 //
 // # Safety
-// As `poto_module_get_user_session`.
-poto_status poto_module_delete_user_session(const poto_module *module, const char *user_id);
+// `options` is NULL or live.
+poto_status poto_memory_options_set_ttl_ms(poto_memory_options *options, uint64_t ttl_ms);
 
-// `{"activeSessions": n, "userIds": [...]}` of the module's provider.
+// Largest session accepted, in bytes (default 1 MiB).
 //
 // # Safety
-// As `poto_module_get_user_session`.
-poto_status poto_module_get_session_stats(const poto_module *module, char **out_json);
+// `options` is NULL or live.
+poto_status poto_memory_options_set_max_session_bytes(poto_memory_options *options,
+                                                      uint64_t max_bytes);
 
-// Sets one top-level key to `value_json` (any JSON value) in one atomic step that does not
-// conflict with writes to other keys; creates the session from the defaults first if absent.
+// An in-memory provider: the default store, not shared across processes. `options` NULL:
+// every default.
 //
 // # Safety
-// As `poto_module_get_user_session`.
-poto_status poto_module_set_session_value(const poto_module *module,
-                                          const char *user_id,
-                                          const char *key,
-                                          const char *value_json);
+// `options` is NULL or live; `out` is NULL or valid for writes.
+poto_status poto_memory_provider_new(const poto_memory_options *options, poto_provider **out);
 
-// One top-level value as JSON in `*out_json`, or NULL when unset.
+// New options with every default (URL from `REDIS_URL`, else `redis://127.0.0.1:6379`).
 //
 // # Safety
-// As `poto_module_get_user_session`.
-poto_status poto_module_get_session_value(const poto_module *module,
-                                          const char *user_id,
-                                          const char *key,
-                                          char **out_json);
+// `out` is NULL or valid for writes.
+poto_status poto_redis_options_new(poto_redis_options **out);
 
-// Records the user's model (LLM modules only).
+// Frees options. NULL is ignored. Providers made from them do not need them.
 //
 // # Safety
-// As `poto_module_get_user_session`.
-poto_status poto_module_update_user_model(const poto_module *module,
-                                          const char *user_id,
-                                          const char *model);
+// `options` is NULL or a live handle not used after this call.
+void poto_redis_options_free(poto_redis_options *options);
 
-// The user's model as plain text in `*out_model` (LLM modules only), the default model when
-// none is recorded.
+// `redis://`, `rediss://` (TLS) or `redis+cluster://` URL, with `user:password@` if needed.
 //
 // # Safety
-// As `poto_module_get_user_session`.
-poto_status poto_module_get_user_model(const poto_module *module,
-                                       const char *user_id,
-                                       char **out_model);
+// `options` is NULL or live; `url` NULL or NUL-terminated.
+poto_status poto_redis_options_set_url(poto_redis_options *options, const char *url);
 
-// `poto_module_get_user_session` for event loops: `done` receives the session JSON.
+// Namespace of every key (default `poto:`); two prefixes on one Redis never see each other.
 //
 // # Safety
-// As `poto_module_get_user_session`; `user_data` valid until `done` runs.
-poto_status poto_module_get_user_session_async(const poto_module *module,
-                                               const char *user_id,
-                                               poto_done_fn done,
-                                               void *user_data);
+// `options` is NULL or live; `prefix` NULL or NUL-terminated.
+poto_status poto_redis_options_set_prefix(poto_redis_options *options, const char *prefix);
 
-// `poto_module_update_user_session` for event loops: `done` receives the session written.
-// `update_user_data` must stay valid until `done` runs.
+// Lifetime of a session after its last write or touch (default 24 h).
 //
 // # Safety
-// As `poto_module_get_user_session_async`.
-poto_status poto_module_update_user_session_async(const poto_module *module,
-                                                  const char *user_id,
-                                                  poto_update_fn update,
-                                                  void *update_user_data,
-                                                  poto_done_fn done,
-                                                  void *user_data);
+// `options` is NULL or live.
+poto_status poto_redis_options_set_ttl_ms(poto_redis_options *options, uint64_t ttl_ms);
 
-// `poto_module_delete_user_session` for event loops: `done` receives `null`.
+// Time allowed to open a connection (default 5 s).
 //
 // # Safety
-// As `poto_module_get_user_session_async`.
-poto_status poto_module_delete_user_session_async(const poto_module *module,
-                                                  const char *user_id,
-                                                  poto_done_fn done,
-                                                  void *user_data);
+// `options` is NULL or live.
+poto_status poto_redis_options_set_connect_timeout_ms(poto_redis_options *options,
+                                                      uint64_t timeout_ms);
 
-// `poto_module_get_session_stats` for event loops: `done` receives the stats JSON.
+// Time allowed for one reply (default 2 s); past it a read is `POTO_ERR_UNAVAILABLE` and a
+// write `POTO_ERR_OUTCOME_UNKNOWN`.
 //
 // # Safety
-// As `poto_module_get_user_session_async`.
-poto_status poto_module_get_session_stats_async(const poto_module *module,
-                                                poto_done_fn done,
-                                                void *user_data);
+// `options` is NULL or live.
+poto_status poto_redis_options_set_command_timeout_ms(poto_redis_options *options,
+                                                      uint64_t timeout_ms);
 
-// `poto_module_set_session_value` for event loops: `done` receives `null`.
+// Largest session accepted, in bytes (default 1 MiB).
 //
 // # Safety
-// As `poto_module_get_user_session_async`.
-poto_status poto_module_set_session_value_async(const poto_module *module,
-                                                const char *user_id,
-                                                const char *key,
-                                                const char *value_json,
-                                                poto_done_fn done,
-                                                void *user_data);
+// `options` is NULL or live.
+poto_status poto_redis_options_set_max_session_bytes(poto_redis_options *options,
+                                                     uint64_t max_bytes);
 
-// `poto_module_get_session_value` for event loops: `done` receives the value or `null`.
+// Redis Cluster: the URL lists seed nodes, comma-separated (a `redis+cluster://` URL selects
+// cluster mode on its own, so `REDIS_URL` can).
 //
 // # Safety
-// As `poto_module_get_user_session_async`.
-poto_status poto_module_get_session_value_async(const poto_module *module,
-                                                const char *user_id,
-                                                const char *key,
-                                                poto_done_fn done,
-                                                void *user_data);
+// `options` is NULL or live.
+poto_status poto_redis_options_set_cluster(poto_redis_options *options, bool cluster);
 
-// `poto_module_update_user_model` for event loops: `done` receives `null`.
+// Ids per index shard in one listing reply (default 2000), so no reply grows with the number
+// of sessions.
 //
 // # Safety
-// As `poto_module_get_user_session_async`.
-poto_status poto_module_update_user_model_async(const poto_module *module,
-                                                const char *user_id,
-                                                const char *model,
-                                                poto_done_fn done,
-                                                void *user_data);
+// `options` is NULL or live.
+poto_status poto_redis_options_set_list_page_size(poto_redis_options *options, uint64_t ids);
 
-// `poto_module_get_user_model` for event loops: `done` receives the model as a JSON string.
+// Time an atomic update keeps retrying under contention before `POTO_ERR_CONFLICT` (default 5 s).
 //
 // # Safety
-// As `poto_module_get_user_session_async`.
-poto_status poto_module_get_user_model_async(const poto_module *module,
-                                             const char *user_id,
-                                             poto_done_fn done,
-                                             void *user_data);
+// `options` is NULL or live.
+poto_status poto_redis_options_set_retry_budget_ms(poto_redis_options *options, uint64_t budget_ms);
+
+// First backoff ceiling between retries (default 0.5 ms); it doubles per attempt up to the
+// maximum delay, with full jitter, so racing writers spread out.
+//
+// # Safety
+// `options` is NULL or live.
+poto_status poto_redis_options_set_retry_base_delay_ms(poto_redis_options *options,
+                                                       uint64_t delay_ms);
+
+// Largest backoff between retries (default 50 ms).
+//
+// # Safety
+// `options` is NULL or live.
+poto_status poto_redis_options_set_retry_max_delay_ms(poto_redis_options *options,
+                                                      uint64_t delay_ms);
+
+// A Redis provider; connects now (blocking) and fails with `POTO_ERR_UNAVAILABLE` if Redis does
+// not answer, `POTO_ERR_INVALID_ARGUMENT` for an option the core rejects. `options` NULL: every
+// default.
+//
+// # Safety
+// `options` is NULL or live; `out` is NULL or valid for writes.
+poto_status poto_redis_provider_new(const poto_redis_options *options, poto_provider **out);
+
+// A provider backed by C functions. The library owns `callbacks->user_data` from this call
+// on, even when it fails (then `free_user_data` runs at once). `callbacks` itself is copied.
+//
+// # Safety
+// `callbacks` is NULL or valid, its functions honour the contract above; `out` is valid.
+poto_status poto_custom_provider_new(const poto_provider_callbacks *callbacks, poto_provider **out);
 
 // The session as JSON in `*out_json` (free with `poto_string_free`), or NULL when absent or
 // expired. Does not extend its life.
@@ -597,15 +521,253 @@ poto_status poto_provider_compare_and_set(const poto_provider *provider,
                                           uint64_t ttl_ms,
                                           bool *out_applied);
 
-// The name of a status, e.g. `"POTO_ERR_CONFLICT"`; `"POTO_UNKNOWN"` for a number that is no
-// `poto_status`. A static string, never freed.
-const char *poto_status_name(int status);
-
-// Frees a string returned by this library. NULL is ignored.
+// Runs the conformance suite (it calls `clear` first: use a store reserved for the test).
+// `a` and `b` are two handles on the same store — for a networked store, two connections as
+// two servers would have; `b` NULL uses `a` twice. `ttl_unit_ms` 0: 200 ms (sessions in the TTL
+// checks live a few units). `max_session_bytes` 0 skips the size checks. `*out_passed` tells
+// whether every check passed; `*out_report` (free with `poto_string_free`) says which failed.
 //
 // # Safety
-// `string` is NULL or was returned by a `poto_` function and not freed yet.
-void poto_string_free(char *string);
+// Handles are NULL or live; outputs valid for writes.
+poto_status poto_provider_run_conformance(const poto_provider *a,
+                                          const poto_provider *b,
+                                          uint64_t ttl_unit_ms,
+                                          uint64_t max_session_bytes,
+                                          bool *out_passed,
+                                          char **out_report);
+
+// New options: a generic module on the global provider.
+//
+// # Safety
+// `out` is NULL or valid for writes.
+poto_status poto_module_options_new(poto_module_options **out);
+
+// Frees options, and with them their hold on the provider and the defaults `user_data` (which
+// modules made from them keep on their own). NULL is ignored.
+//
+// # Safety
+// `options` is NULL or a live handle not used after this call.
+void poto_module_options_free(poto_module_options *options);
+
+// The module's own provider instead of the global one (`poto_set_session_provider`, read at
+// each call). The options and every module made from them keep it alive.
+//
+// # Safety
+// `options` is NULL or live; `provider` NULL or live.
+poto_status poto_module_options_set_provider(poto_module_options *options,
+                                             const poto_provider *provider);
+
+// An `LLMPotoModule`: sessions carry `currentModelName`, and the model calls work.
+//
+// # Safety
+// `options` is NULL or live.
+poto_status poto_module_options_set_llm(poto_module_options *options, bool llm);
+
+// Model of new sessions and of sessions without one (LLM modules; default `llm1`).
+//
+// # Safety
+// `options` is NULL or live; `model` NULL or NUL-terminated.
+poto_status poto_module_options_set_default_model(poto_module_options *options, const char *model);
+
+// TTL of the sessions the module writes (default: the provider's).
+//
+// # Safety
+// `options` is NULL or live.
+poto_status poto_module_options_set_ttl_ms(poto_module_options *options, uint64_t ttl_ms);
+
+// Extends the default data of new sessions (see `poto_defaults_fn`). The library owns
+// `user_data` from this call on, even when it fails: `free_user_data` (may be NULL) runs once,
+// when these options and every module made from them are freed, or when a later call replaces
+// the callback.
+//
+// # Safety
+// `options` is NULL or live; `defaults` honours `poto_defaults_fn`'s contract.
+poto_status poto_module_options_set_defaults(poto_module_options *options,
+                                             poto_defaults_fn defaults,
+                                             void *user_data,
+                                             poto_free_fn free_user_data);
+
+// Time `poto_module_update_user_session` keeps retrying under contention before
+// `POTO_ERR_CONFLICT`. The module's retry settings start from the defaults (5 s, 0.5 ms,
+// 50 ms), not from the provider's; without any, the provider's apply.
+//
+// # Safety
+// `options` is NULL or live.
+poto_status poto_module_options_set_retry_budget_ms(poto_module_options *options,
+                                                    uint64_t budget_ms);
+
+// First backoff ceiling between update retries; doubles per attempt up to the maximum delay.
+//
+// # Safety
+// `options` is NULL or live.
+poto_status poto_module_options_set_retry_base_delay_ms(poto_module_options *options,
+                                                        uint64_t delay_ms);
+
+// Largest backoff between update retries.
+//
+// # Safety
+// `options` is NULL or live.
+poto_status poto_module_options_set_retry_max_delay_ms(poto_module_options *options,
+                                                       uint64_t delay_ms);
+
+// A module. `options` NULL: a generic module on the global provider.
+//
+// # Safety
+// `options` is NULL or live; `out` is NULL or valid for writes.
+poto_status poto_module_new(const poto_module_options *options, poto_module **out);
+
+// The user's session as JSON, created from the defaults when absent; extends its life.
+//
+// # Safety
+// Pointers are NULL or valid; strings NUL-terminated.
+poto_status poto_module_get_user_session(const poto_module *module,
+                                         const char *user_id,
+                                         char **out_json);
+
+// Applies `update` to the user's session atomically (no concurrent write is lost) and returns
+// the session written in `*out_json` (may be NULL if not wanted). `update` may run more than
+// once under contention and runs on a library thread; if it fails, nothing is written.
+//
+// # Safety
+// As `poto_module_get_user_session`; `user_data` is valid until the call returns.
+poto_status poto_module_update_user_session(const poto_module *module,
+                                            const char *user_id,
+                                            poto_update_fn update,
+                                            void *user_data,
+                                            char **out_json);
+
+// Deletes the user's session.
+//
+// # Safety
+// As `poto_module_get_user_session`.
+poto_status poto_module_delete_user_session(const poto_module *module, const char *user_id);
+
+// `{"activeSessions": n, "userIds": [...]}` of the module's provider.
+//
+// # Safety
+// As `poto_module_get_user_session`.
+poto_status poto_module_get_session_stats(const poto_module *module, char **out_json);
+
+// Sets one top-level key to `value_json` (any JSON value) in one atomic step that does not
+// conflict with writes to other keys; creates the session from the defaults first if absent.
+//
+// # Safety
+// As `poto_module_get_user_session`.
+poto_status poto_module_set_session_value(const poto_module *module,
+                                          const char *user_id,
+                                          const char *key,
+                                          const char *value_json);
+
+// One top-level value as JSON in `*out_json`, or NULL when unset.
+//
+// # Safety
+// As `poto_module_get_user_session`.
+poto_status poto_module_get_session_value(const poto_module *module,
+                                          const char *user_id,
+                                          const char *key,
+                                          char **out_json);
+
+// Records the user's model (LLM modules only).
+//
+// # Safety
+// As `poto_module_get_user_session`.
+poto_status poto_module_update_user_model(const poto_module *module,
+                                          const char *user_id,
+                                          const char *model);
+
+// The user's model as plain text in `*out_model` (LLM modules only), the default model when
+// none is recorded.
+//
+// # Safety
+// As `poto_module_get_user_session`.
+poto_status poto_module_get_user_model(const poto_module *module,
+                                       const char *user_id,
+                                       char **out_model);
+
+// `poto_module_get_user_session` for event loops: `done` receives the session JSON.
+//
+// # Safety
+// As `poto_module_get_user_session`; `user_data` valid until `done` runs.
+poto_status poto_module_get_user_session_async(const poto_module *module,
+                                               const char *user_id,
+                                               poto_done_fn done,
+                                               void *user_data);
+
+// `poto_module_update_user_session` for event loops: `done` receives the session written.
+// `update_user_data` must stay valid until `done` runs.
+//
+// # Safety
+// As `poto_module_get_user_session_async`.
+poto_status poto_module_update_user_session_async(const poto_module *module,
+                                                  const char *user_id,
+                                                  poto_update_fn update,
+                                                  void *update_user_data,
+                                                  poto_done_fn done,
+                                                  void *user_data);
+
+// `poto_module_delete_user_session` for event loops: `done` receives `null`.
+//
+// # Safety
+// As `poto_module_get_user_session_async`.
+poto_status poto_module_delete_user_session_async(const poto_module *module,
+                                                  const char *user_id,
+                                                  poto_done_fn done,
+                                                  void *user_data);
+
+// `poto_module_get_session_stats` for event loops: `done` receives the stats JSON.
+//
+// # Safety
+// As `poto_module_get_user_session_async`.
+poto_status poto_module_get_session_stats_async(const poto_module *module,
+                                                poto_done_fn done,
+                                                void *user_data);
+
+// `poto_module_set_session_value` for event loops: `done` receives `null`.
+//
+// # Safety
+// As `poto_module_get_user_session_async`.
+poto_status poto_module_set_session_value_async(const poto_module *module,
+                                                const char *user_id,
+                                                const char *key,
+                                                const char *value_json,
+                                                poto_done_fn done,
+                                                void *user_data);
+
+// `poto_module_get_session_value` for event loops: `done` receives the value or `null`.
+//
+// # Safety
+// As `poto_module_get_user_session_async`.
+poto_status poto_module_get_session_value_async(const poto_module *module,
+                                                const char *user_id,
+                                                const char *key,
+                                                poto_done_fn done,
+                                                void *user_data);
+
+// `poto_module_update_user_model` for event loops: `done` receives `null`.
+//
+// # Safety
+// As `poto_module_get_user_session_async`.
+poto_status poto_module_update_user_model_async(const poto_module *module,
+                                                const char *user_id,
+                                                const char *model,
+                                                poto_done_fn done,
+                                                void *user_data);
+
+// `poto_module_get_user_model` for event loops: `done` receives the model as a JSON string.
+//
+// # Safety
+// As `poto_module_get_user_session_async`.
+poto_status poto_module_get_user_model_async(const poto_module *module,
+                                             const char *user_id,
+                                             poto_done_fn done,
+                                             void *user_data);
+
+// Called from inside a callback before it returns non-zero: the message the caller of the
+// failed operation receives (`POTO_ERR_PROVIDER`). NULL clears it.
+//
+// # Safety
+// `message` is NULL or a NUL-terminated string.
+void poto_callback_error(const char *message);
 
 #ifdef __cplusplus
 }  // extern "C"

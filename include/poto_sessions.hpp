@@ -51,32 +51,91 @@ struct provider_deleter {
 struct module_deleter {
   void operator()(poto_module *m) const noexcept { poto_module_free(m); }
 };
+struct memory_options_deleter {
+  void operator()(poto_memory_options *o) const noexcept { poto_memory_options_free(o); }
+};
+struct redis_options_deleter {
+  void operator()(poto_redis_options *o) const noexcept { poto_redis_options_free(o); }
+};
+struct module_options_deleter {
+  void operator()(poto_module_options *o) const noexcept { poto_module_options_free(o); }
+};
 }  // namespace detail
+
+/// Options of the in-memory provider; chain the setters: `memory_options().ttl_ms(60000)`.
+class memory_options {
+ public:
+  memory_options() {
+    poto_memory_options *o = nullptr;
+    detail::check(poto_memory_options_new(&o));
+    handle_.reset(o);
+  }
+  memory_options &ttl_ms(uint64_t ms) { return set(poto_memory_options_set_ttl_ms(get(), ms)); }
+  memory_options &max_session_bytes(uint64_t n) { return set(poto_memory_options_set_max_session_bytes(get(), n)); }
+
+  poto_memory_options *get() const noexcept { return handle_.get(); }
+
+ private:
+  memory_options &set(poto_status status) {
+    detail::check(status);
+    return *this;
+  }
+  std::unique_ptr<poto_memory_options, detail::memory_options_deleter> handle_;
+};
+
+/// Options of a Redis provider, one setter per option of poto_redis_options_set_*; unset
+/// options keep their defaults (the URL comes from REDIS_URL).
+class redis_options {
+ public:
+  redis_options() {
+    poto_redis_options *o = nullptr;
+    detail::check(poto_redis_options_new(&o));
+    handle_.reset(o);
+  }
+  redis_options &url(const std::string &url) { return set(poto_redis_options_set_url(get(), url.c_str())); }
+  redis_options &prefix(const std::string &prefix) { return set(poto_redis_options_set_prefix(get(), prefix.c_str())); }
+  redis_options &ttl_ms(uint64_t ms) { return set(poto_redis_options_set_ttl_ms(get(), ms)); }
+  redis_options &connect_timeout_ms(uint64_t ms) { return set(poto_redis_options_set_connect_timeout_ms(get(), ms)); }
+  redis_options &command_timeout_ms(uint64_t ms) { return set(poto_redis_options_set_command_timeout_ms(get(), ms)); }
+  redis_options &max_session_bytes(uint64_t n) { return set(poto_redis_options_set_max_session_bytes(get(), n)); }
+  redis_options &cluster(bool on) { return set(poto_redis_options_set_cluster(get(), on)); }
+  redis_options &list_page_size(uint64_t ids) { return set(poto_redis_options_set_list_page_size(get(), ids)); }
+  redis_options &retry_budget_ms(uint64_t ms) { return set(poto_redis_options_set_retry_budget_ms(get(), ms)); }
+  redis_options &retry_base_delay_ms(uint64_t ms) { return set(poto_redis_options_set_retry_base_delay_ms(get(), ms)); }
+  redis_options &retry_max_delay_ms(uint64_t ms) { return set(poto_redis_options_set_retry_max_delay_ms(get(), ms)); }
+
+  poto_redis_options *get() const noexcept { return handle_.get(); }
+
+ private:
+  redis_options &set(poto_status status) {
+    detail::check(status);
+    return *this;
+  }
+  std::unique_ptr<poto_redis_options, detail::redis_options_deleter> handle_;
+};
 
 /// A session store. Sessions are JSON object text.
 class provider {
  public:
-  /// The in-memory provider (`ttl_ms` 0: 24 h).
-  static provider memory(uint64_t ttl_ms = 0) {
+  /// The in-memory provider.
+  static provider memory(const memory_options &options = memory_options()) {
     poto_provider *p = nullptr;
-    detail::check(poto_memory_provider_new(ttl_ms, &p));
+    detail::check(poto_memory_provider_new(options.get(), &p));
     return provider(p);
   }
 
-  /// A Redis provider; `url` empty: REDIS_URL, else redis://127.0.0.1:6379.
-  static provider redis(const std::string &url = "", const std::string &prefix = "") {
-    poto_redis_options options{};
-    options.url = url.empty() ? nullptr : url.c_str();
-    options.prefix = prefix.empty() ? nullptr : prefix.c_str();
-    poto_provider *p = nullptr;
-    detail::check(poto_redis_provider_new(&options, &p));
-    return provider(p);
+  /// A Redis provider; `url` empty: REDIS_URL, else redis://127.0.0.1:6379; `prefix` empty: poto:.
+  static provider redis(const std::string &url, const std::string &prefix = "") {
+    redis_options options;
+    if (!url.empty()) options.url(url);
+    if (!prefix.empty()) options.prefix(prefix);
+    return redis(options);
   }
 
-  /// A Redis provider with every option of `poto_redis_options` (TTL, timeouts, cluster ...).
-  static provider redis(const poto_redis_options &options) {
+  /// A Redis provider with any of its options: `redis(redis_options().prefix("chat:").ttl_ms(...))`.
+  static provider redis(const redis_options &options = redis_options()) {
     poto_provider *p = nullptr;
-    detail::check(poto_redis_provider_new(&options, &p));
+    detail::check(poto_redis_provider_new(options.get(), &p));
     return provider(p);
   }
 
@@ -109,6 +168,16 @@ class provider {
     detail::check(poto_provider_count(get(), &n));
     return n;
   }
+  std::string get_active_sessions() const {
+    char *json = nullptr;
+    detail::check(poto_provider_get_active_sessions(get(), &json));
+    return detail::take_required(json);
+  }
+  uint64_t clear() const {
+    uint64_t removed = 0;
+    detail::check(poto_provider_clear(get(), &removed));
+    return removed;
+  }
   /// Makes this the provider of every module without its own.
   void install_globally() const { detail::check(poto_set_session_provider(get())); }
 
@@ -119,19 +188,50 @@ class provider {
   std::unique_ptr<poto_provider, detail::provider_deleter> handle_;
 };
 
+/// Options of a module, one setter per poto_module_options_set_* (the defaults callback is
+/// C-only); unset options keep their defaults: a generic module on the global provider.
+class module_options {
+ public:
+  module_options() {
+    poto_module_options *o = nullptr;
+    detail::check(poto_module_options_new(&o));
+    handle_.reset(o);
+  }
+  /// The module keeps the provider alive on its own.
+  module_options &provider(const poto::provider &p) { return set(poto_module_options_set_provider(get(), p.get())); }
+  module_options &llm(bool on = true) { return set(poto_module_options_set_llm(get(), on)); }
+  module_options &default_model(const std::string &model) {
+    return set(poto_module_options_set_default_model(get(), model.c_str()));
+  }
+  module_options &ttl_ms(uint64_t ms) { return set(poto_module_options_set_ttl_ms(get(), ms)); }
+  module_options &retry_budget_ms(uint64_t ms) { return set(poto_module_options_set_retry_budget_ms(get(), ms)); }
+  module_options &retry_base_delay_ms(uint64_t ms) { return set(poto_module_options_set_retry_base_delay_ms(get(), ms)); }
+  module_options &retry_max_delay_ms(uint64_t ms) { return set(poto_module_options_set_retry_max_delay_ms(get(), ms)); }
+
+  poto_module_options *get() const noexcept { return handle_.get(); }
+
+ private:
+  module_options &set(poto_status status) {
+    detail::check(status);
+    return *this;
+  }
+  std::unique_ptr<poto_module_options, detail::module_options_deleter> handle_;
+};
+
 /// A PotoModule (or LLMPotoModule with `llm = true`); the user id is explicit.
 class module {
  public:
   /// `p` null: the global provider.
   explicit module(const provider *p = nullptr, bool llm = false, const std::string &default_model = "") {
-    poto_module_options options{};
-    options.provider = p ? p->get() : nullptr;
-    options.llm = llm;
-    options.default_model = default_model.empty() ? nullptr : default_model.c_str();
-    poto_module *m = nullptr;
-    detail::check(poto_module_new(&options, &m));
-    handle_.reset(m);
+    module_options options;
+    if (p) options.provider(*p);
+    options.llm(llm);
+    if (!default_model.empty()) options.default_model(default_model);
+    create(options);
   }
+
+  /// A module with any of its options: `module(module_options().llm().ttl_ms(...))`.
+  explicit module(const module_options &options) { create(options); }
 
   std::string get_user_session(const std::string &user_id) const {
     char *json = nullptr;
@@ -178,6 +278,12 @@ class module {
   poto_module *get() const noexcept { return handle_.get(); }
 
  private:
+  void create(const module_options &options) {
+    poto_module *m = nullptr;
+    detail::check(poto_module_new(options.get(), &m));
+    handle_.reset(m);
+  }
+
   static int call_update(void *user_data, const char *session_json, char **out_json) {
     const auto &fn = *static_cast<const std::function<std::string(const std::string &)> *>(user_data);
     try {

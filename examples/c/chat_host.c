@@ -38,18 +38,28 @@ int main(void) {
   poto_status status;
   const char *redis_url = getenv("REDIS_URL");
   if (redis_url && *redis_url) {
+    /* Options are a handle with one setter per option; unset ones keep their defaults (the URL
+       comes from REDIS_URL). */
+    poto_redis_options *options = NULL;
     poto_provider *redis = NULL;
-    poto_redis_options options = {0};
-    options.prefix = "poto-demo:";
-    if ((status = poto_redis_provider_new(&options, &redis)) != POTO_OK) return fail("connecting to Redis", status);
+    if ((status = poto_redis_options_new(&options)) == POTO_OK &&
+        (status = poto_redis_options_set_prefix(options, "poto-demo:")) == POTO_OK) {
+      status = poto_redis_provider_new(options, &redis);
+    }
+    poto_redis_options_free(options);
+    if (status != POTO_OK) return fail("connecting to Redis", status);
     poto_set_session_provider(redis); /* every module now uses Redis */
     poto_provider_free(redis);
   }
 
-  poto_module_options options = {0};
-  options.llm = true;
+  poto_module_options *options = NULL;
   poto_module *llm = NULL;
-  if ((status = poto_module_new(&options, &llm)) != POTO_OK) return fail("poto_module_new", status);
+  if ((status = poto_module_options_new(&options)) == POTO_OK &&
+      (status = poto_module_options_set_llm(options, true)) == POTO_OK) {
+    status = poto_module_new(options, &llm);
+  }
+  poto_module_options_free(options);
+  if (status != POTO_OK) return fail("poto_module_new", status);
 
   char *model = NULL;
   if ((status = poto_module_get_user_model(llm, "alice", &model)) != POTO_OK) return fail("get_user_model", status);

@@ -9,14 +9,15 @@ int main() {
   try {
     const char *redis_url = std::getenv("REDIS_URL");
     if (redis_url && *redis_url) {
-      poto_redis_options options{};  // zero fields take the defaults; the URL comes from REDIS_URL
-      options.prefix = "poto-demo:";
-      options.ttl_ms = 2 * 60 * 60 * 1000;     // sessions idle for two hours expire
-      options.command_timeout_ms = 500;        // fail a request fast when Redis is down
-      poto::provider::redis(options).install_globally();
+      // Unset options keep their defaults; the URL comes from REDIS_URL.
+      poto::provider::redis(poto::redis_options()
+                                .prefix("poto-demo:")
+                                .ttl_ms(2 * 60 * 60 * 1000)  // sessions idle for two hours expire
+                                .command_timeout_ms(500))    // fail a request fast when Redis is down
+          .install_globally();
     }
 
-    poto::module llm(nullptr, /*llm=*/true);
+    poto::module llm(poto::module_options().llm().retry_budget_ms(2000));
     std::cout << "alice starts on " << llm.get_user_model("alice") << "\n";
     llm.update_user_model("alice", "llm2");
     llm.set_session_value("alice", "theme", "\"dark\"");

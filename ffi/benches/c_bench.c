@@ -101,15 +101,18 @@ int main(int argc, char **argv) {
   const int memory_threads[] = {1, 2};
   const int redis_threads[] = {1, 4, 16};
   poto_provider *memory = NULL;
-  if (poto_memory_provider_new(0, &memory) != POTO_OK) return 1;
+  if (poto_memory_provider_new(NULL, &memory) != POTO_OK) return 1;
   int failed = run("memory", memory, seconds, memory_threads, 2);
   poto_provider_free(memory);
   if (argc > 2) {
-    poto_redis_options options = {0};
-    options.url = argv[2];
-    options.prefix = "c-bench:";
+    poto_redis_options *options = NULL;
     poto_provider *redis = NULL;
-    if (poto_redis_provider_new(&options, &redis) != POTO_OK) {
+    poto_status status = poto_redis_options_new(&options);
+    if (status == POTO_OK) status = poto_redis_options_set_url(options, argv[2]);
+    if (status == POTO_OK) status = poto_redis_options_set_prefix(options, "c-bench:");
+    if (status == POTO_OK) status = poto_redis_provider_new(options, &redis);
+    poto_redis_options_free(options);
+    if (status != POTO_OK) {
       fprintf(stderr, "redis: %s\n", poto_last_error_message());
       return 1;
     }

@@ -17,18 +17,6 @@ pub unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a str> {
     CStr::from_ptr(ptr).to_str().map_err(|_| SessionError::InvalidArgument(format!("{name} is not valid UTF-8")))
 }
 
-/// An optional string argument: NULL gives `None`.
-///
-/// # Safety
-/// As [`str_arg`].
-pub unsafe fn opt_str_arg<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>> {
-    if ptr.is_null() {
-        Ok(None)
-    } else {
-        str_arg(ptr, name).map(Some)
-    }
-}
-
 pub use poto_sessions::value::{parse_session, parse_value as parse_json};
 
 /// A required output pointer.

@@ -1,6 +1,7 @@
 /* One C server instance of the cross-language test (same commands as the other workers). */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,19 +188,27 @@ static void bench(const poto_module *llm, const char *prefix, double seconds, in
 
 int main(int argc, char **argv) {
   if (argc < 3) return 2;
-  poto_redis_options redis = {0};
-  redis.prefix = getenv("POTO_PREFIX");
-  if (getenv("POTO_TIMEOUT_MS")) {
-    redis.connect_timeout_ms = redis.command_timeout_ms = strtoull(getenv("POTO_TIMEOUT_MS"), NULL, 10);
+  poto_redis_options *redis = NULL;
+  poto_status status = poto_redis_options_new(&redis);
+  if (status == POTO_OK && getenv("POTO_PREFIX")) status = poto_redis_options_set_prefix(redis, getenv("POTO_PREFIX"));
+  if (status == POTO_OK && getenv("POTO_TIMEOUT_MS")) {
+    uint64_t timeout_ms = strtoull(getenv("POTO_TIMEOUT_MS"), NULL, 10);
+    status = poto_redis_options_set_connect_timeout_ms(redis, timeout_ms);
+    if (status == POTO_OK) status = poto_redis_options_set_command_timeout_ms(redis, timeout_ms);
   }
   poto_provider *provider = NULL;
-  poto_status status = poto_redis_provider_new(&redis, &provider);
+  if (status == POTO_OK) status = poto_redis_provider_new(redis, &provider);
+  poto_redis_options_free(redis);
   if (status != POTO_OK) return fail(status);
-  poto_module_options options = {0};
-  options.provider = provider;
-  options.llm = true;
+  poto_module_options *options = NULL;
   poto_module *llm = NULL;
-  if ((status = poto_module_new(&options, &llm)) != POTO_OK) return fail(status);
+  if ((status = poto_module_options_new(&options)) == POTO_OK &&
+      (status = poto_module_options_set_provider(options, provider)) == POTO_OK &&
+      (status = poto_module_options_set_llm(options, true)) == POTO_OK) {
+    status = poto_module_new(options, &llm);
+  }
+  poto_module_options_free(options);
+  if (status != POTO_OK) return fail(status);
   poto_provider_free(provider);
 
   const char *command = argv[1], *user = argv[2];

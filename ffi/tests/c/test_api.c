@@ -86,14 +86,16 @@ static void wait_done(struct waiter *w) {
 
 static void module_flow(poto_provider *provider) {
   defaults_freed = 0;
-  poto_module_options options = {0};
-  options.provider = provider;
-  options.llm = true;
-  options.defaults = add_defaults;
-  options.defaults_user_data = &defaults_freed;
-  options.defaults_free = free_defaults;
+  poto_module_options *options = NULL;
+  OK(poto_module_options_new(&options));
+  OK(poto_module_options_set_provider(options, provider));
+  OK(poto_module_options_set_llm(options, true));
+  OK(poto_module_options_set_defaults(options, add_defaults, &defaults_freed, free_defaults));
+  OK(poto_module_options_set_retry_budget_ms(options, 120000)); /* 64 contending updates, even under valgrind */
   poto_module *llm = NULL;
-  OK(poto_module_new(&options, &llm));
+  OK(poto_module_new(options, &llm));
+  poto_module_options_free(options);
+  CHECK(defaults_freed == 0); /* the module holds the defaults callback */
 
   char *json = NULL;
   OK(poto_module_get_user_session(llm, "alice", &json));
@@ -204,6 +206,15 @@ static void provider_ops(poto_provider *provider) {
   CHECK(json == NULL);
 }
 
+/* A size limit set through the options reaches the provider: a session over it is refused. */
+static void size_limit(poto_provider *small) {
+  char big[512];
+  snprintf(big, sizeof big, "{\"pad\":\"%0400d\"}", 0);
+  FAILS(POTO_ERR_TOO_LARGE, poto_provider_set_session(small, "big", big, 0));
+  OK(poto_provider_set_session(small, "big", "{\"pad\":\"short\"}", 0));
+  OK(poto_provider_delete_session(small, "big"));
+}
+
 /* Skipped with POTO_CONFORMANCE=0 (under valgrind, where its timing is too slow to mean much). */
 static void conformance(poto_provider *a, poto_provider *b) {
   const char *enabled = getenv("POTO_CONFORMANCE");
@@ -219,20 +230,44 @@ static void conformance(poto_provider *a, poto_provider *b) {
 
 int main(int argc, char **argv) {
   poto_provider *memory = NULL;
-  OK(poto_memory_provider_new(0, &memory));
+  poto_memory_options *memory_options = NULL;
+  OK(poto_memory_options_new(&memory_options));
+  OK(poto_memory_options_set_ttl_ms(memory_options, 24 * 60 * 60 * 1000)); /* the default, said explicitly */
+  OK(poto_memory_options_set_max_session_bytes(memory_options, 1024 * 1024));
+  OK(poto_memory_provider_new(memory_options, &memory));
+  poto_memory_options_free(memory_options);
   provider_ops(memory);
   conformance(memory, NULL);
   module_flow(memory);
   poto_provider_free(memory);
 
+  poto_memory_options *small_options = NULL;
+  poto_provider *small = NULL;
+  OK(poto_memory_options_new(&small_options));
+  OK(poto_memory_options_set_max_session_bytes(small_options, 300));
+  OK(poto_memory_provider_new(small_options, &small));
+  poto_memory_options_free(small_options);
+  size_limit(small);
+  poto_provider_free(small);
+
   if (argc > 1) {
-    poto_redis_options options = {0};
-    options.url = argv[1];
-    options.prefix = "c-test:";
-    options.retry_budget_ms = 120000; /* 64 contending updaters stay within budget even under valgrind */
-    poto_provider *a = NULL, *b = NULL;
-    OK(poto_redis_provider_new(&options, &a));
-    OK(poto_redis_provider_new(&options, &b));
+    poto_redis_options *options = NULL;
+    OK(poto_redis_options_new(&options));
+    OK(poto_redis_options_set_url(options, argv[1]));
+    OK(poto_redis_options_set_prefix(options, "c-test:"));
+    /* 64 contending updaters stay within budget even under valgrind */
+    OK(poto_redis_options_set_retry_budget_ms(options, 120000));
+    OK(poto_redis_options_set_retry_base_delay_ms(options, 1));
+    OK(poto_redis_options_set_retry_max_delay_ms(options, 20));
+    OK(poto_redis_options_set_list_page_size(options, 100));
+    poto_provider *a = NULL, *b = NULL, *small_redis = NULL;
+    OK(poto_redis_provider_new(options, &a));
+    OK(poto_redis_provider_new(options, &b));
+    OK(poto_redis_options_set_max_session_bytes(options, 300));
+    OK(poto_redis_provider_new(options, &small_redis));
+    poto_redis_options_free(options);
+    size_limit(small_redis);
+    poto_provider_free(small_redis);
     provider_ops(a);
     conformance(a, b);
     module_flow(b);

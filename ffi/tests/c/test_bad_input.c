@@ -8,10 +8,18 @@
 
 static void count_release(void *user_data) { ++*(int *)user_data; }
 
+static int keep_defaults(void *user_data, const char *user_id, const char *base_json, char **out_json) {
+  (void)user_data;
+  (void)user_id;
+  (void)base_json;
+  *out_json = NULL;
+  return 0;
+}
+
 int main(void) {
   poto_provider *p = NULL;
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_memory_provider_new(0, NULL));
-  OK(poto_memory_provider_new(0, &p));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_memory_provider_new(NULL, NULL));
+  OK(poto_memory_provider_new(NULL, &p));
   poto_module *m = NULL;
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_new(NULL, NULL));
   OK(poto_module_new(NULL, &m));
@@ -99,41 +107,91 @@ int main(void) {
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_session_value_async(m, "u", NULL, NULL, NULL));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_update_user_model_async(m, "u", "m", NULL, NULL));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_user_model_async(m, "u", NULL, NULL));
-  /* Options with invalid text. */
-  poto_redis_options bad_redis = {0};
-  bad_redis.url = "not a url";
+  /* Options: setters refuse a NULL handle or text; values the core rejects fail at creation. */
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_new(NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_memory_options_new(NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_new(NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_url(NULL, "redis://h"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_prefix(NULL, "p:"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_ttl_ms(NULL, 1));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_connect_timeout_ms(NULL, 1));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_command_timeout_ms(NULL, 1));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_max_session_bytes(NULL, 1));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_cluster(NULL, true));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_list_page_size(NULL, 1));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_retry_budget_ms(NULL, 1));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_retry_base_delay_ms(NULL, 1));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_retry_max_delay_ms(NULL, 1));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_memory_options_set_ttl_ms(NULL, 1));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_memory_options_set_max_session_bytes(NULL, 1));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_provider(NULL, p));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_llm(NULL, true));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_default_model(NULL, "m"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_ttl_ms(NULL, 1));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_retry_budget_ms(NULL, 1));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_retry_base_delay_ms(NULL, 1));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_retry_max_delay_ms(NULL, 1));
   poto_provider *unused = NULL;
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_provider_new(&bad_redis, &unused));
-  bad_redis.url = NULL;
-  bad_redis.prefix = "a{b}";
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_provider_new(&bad_redis, &unused));
-  bad_redis.prefix = "\xff";
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_provider_new(&bad_redis, &unused));
-  poto_module_options bad_module = {0};
-  bad_module.llm = true;
-  bad_module.default_model = "";
   poto_module *unused_module = NULL;
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_new(&bad_module, &unused_module));
+  poto_redis_options *bad_url = NULL, *bad_prefix = NULL, *bad_ttl = NULL;
+  OK(poto_redis_options_new(&bad_url));
+  OK(poto_redis_options_new(&bad_prefix));
+  OK(poto_redis_options_new(&bad_ttl));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_url(bad_url, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_prefix(bad_prefix, "\xff"));
+  CHECK(strstr(poto_last_error_message(), "UTF-8") != NULL);
+  OK(poto_redis_options_set_url(bad_url, "not a url"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_provider_new(bad_url, &unused));
+  OK(poto_redis_options_set_prefix(bad_prefix, "a{b}"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_provider_new(bad_prefix, &unused));
+  OK(poto_redis_options_set_ttl_ms(bad_ttl, 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_provider_new(bad_ttl, &unused));
+  poto_redis_options_free(bad_url);
+  poto_redis_options_free(bad_prefix);
+  poto_redis_options_free(bad_ttl);
+  poto_memory_options *bad_memory = NULL;
+  OK(poto_memory_options_new(&bad_memory));
+  OK(poto_memory_options_set_ttl_ms(bad_memory, 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_memory_provider_new(bad_memory, &unused));
+  poto_memory_options_free(bad_memory);
+  poto_module_options *bad_module = NULL;
+  OK(poto_module_options_new(&bad_module));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_provider(bad_module, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_default_model(bad_module, NULL));
+  OK(poto_module_options_set_llm(bad_module, true));
+  OK(poto_module_options_set_default_model(bad_module, ""));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_new(bad_module, &unused_module));
   CHECK(unused == NULL && unused_module == NULL);
-  /* User data given with a finalizer is released when creation fails, NULL `out` included. */
+  /* User data given with a finalizer is released when the setter fails, NULL handle included,
+   * and otherwise once, by the last of the options and the modules made from them. */
   int released = 0;
-  poto_module_options owned = {0};
-  owned.defaults_user_data = &released;
-  owned.defaults_free = count_release;
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_new(&owned, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_defaults(NULL, NULL, &released, count_release));
   CHECK(released == 1);
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_defaults(bad_module, NULL, &released, count_release));
+  CHECK(released == 2);
+  OK(poto_module_options_set_llm(bad_module, false));
+  OK(poto_module_options_set_defaults(bad_module, keep_defaults, &released, count_release));
+  poto_module *holder = NULL;
+  OK(poto_module_new(bad_module, &holder));
+  OK(poto_module_options_set_defaults(bad_module, keep_defaults, &released, count_release)); /* replaces */
+  CHECK(released == 2);
+  poto_module_options_free(bad_module);
+  CHECK(released == 3);
+  poto_module_free(holder);
+  CHECK(released == 4);
   CHECK(out == SENTINEL && flag && n == 7);
 
   /* A model name C cannot hold (stored by another language): an error, never OK with NULL. */
-  poto_module_options llm_options = {0};
-  llm_options.llm = true;
+  poto_module_options *llm_options = NULL;
+  OK(poto_module_options_new(&llm_options));
+  OK(poto_module_options_set_llm(llm_options, true));
   poto_module *llm = NULL;
-  OK(poto_module_new(&llm_options, &llm));
+  OK(poto_module_new(llm_options, &llm));
+  poto_module_options_free(llm_options);
   /* The LLM module refuses such a model name; a generic module may store anything there. */
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_session_value(llm, "nul-model", "currentModelName", "\"a\\u0000b\""));
-  poto_module_options plain_options = {0};
   poto_module *plain = NULL;
-  OK(poto_module_new(&plain_options, &plain));
+  OK(poto_module_new(NULL, &plain));
   OK(poto_module_set_session_value(plain, "nul-model", "currentModelName", "\"a\\u0000b\""));
   poto_module_free(plain);
   FAILS(POTO_ERR_CORRUPT_DATA, poto_module_get_user_model(llm, "nul-model", &out));
@@ -144,7 +202,7 @@ int main(void) {
   /* A generic module has no model. */
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_update_user_model(m, "u", "llm2"));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_user_model(m, "u", &out));
-  CHECK(strstr(poto_last_error_message(), "llm") != NULL);
+  CHECK(strstr(poto_last_error_message(), "LLM") != NULL);
 
   /* Invalid UTF-8, bad ids. */
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_provider_set_session(p, "bad\xff\xfe", "{}", 0));

@@ -35,13 +35,20 @@ int main(void) {
     if (!passed && report) fprintf(stderr, "versioned=%d: %s", versioned, report);
     poto_string_free(report);
 
-    poto_module_options options = {0};
-    options.provider = provider;
-    options.llm = true;
+    poto_module_options *options = NULL;
+    OK(poto_module_options_new(&options));
+    OK(poto_module_options_set_provider(options, provider));
+    OK(poto_module_options_set_llm(options, true));
+    OK(poto_module_options_set_default_model(options, "llm0"));
+    OK(poto_module_options_set_ttl_ms(options, 60 * 60 * 1000));
     poto_module *module = NULL;
-    OK(poto_module_new(&options, &module));
-    OK(poto_module_update_user_model(module, "carol", "llm3"));
+    OK(poto_module_new(options, &module));
+    poto_module_options_free(options);
     char *model = NULL;
+    OK(poto_module_get_user_model(module, "frank", &model));
+    CHECK(model && strcmp(model, "llm0") == 0);
+    poto_string_free(model);
+    OK(poto_module_update_user_model(module, "carol", "llm3"));
     OK(poto_module_get_user_model(module, "carol", &model));
     CHECK(model && strcmp(model, "llm3") == 0);
     poto_string_free(model);

@@ -1,0 +1,218 @@
+//! Redis provider options as an opaque builder: a new option is a new setter, so no caller's
+//! struct layout ever changes. Each setter maps onto `RedisOptions` and nothing more; the values
+//! are checked by the core when the provider is created.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+use std::time::Duration;
+
+use poto_sessions::{runtime, RedisOptions, RedisSessionProvider, Result, RetryPolicy};
+
+use crate::call::guard;
+use crate::handles::{free_handle, new_handle, poto_provider, set_option};
+use crate::status::poto_status;
+use crate::strings::{out_arg, str_arg};
+
+/// Options of `poto_redis_provider_new`, with the defaults until a setter changes one. Not
+/// thread-safe: set it up on one thread; it may be used for any number of providers.
+pub struct poto_redis_options {
+    inner: RedisOptions,
+}
+
+/// Applies one builder step; a failing argument leaves the options as they were.
+unsafe fn with_redis(
+    options: *mut poto_redis_options,
+    step: impl FnOnce(RedisOptions) -> Result<RedisOptions>,
+) -> poto_status {
+    set_option(options, |o| {
+        o.inner = step(o.inner.clone())?;
+        Ok(())
+    })
+}
+
+fn bytes(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// New options with every default (URL from `REDIS_URL`, else `redis://127.0.0.1:6379`).
+///
+/// # Safety
+/// `out` is NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_new(out: *mut *mut poto_redis_options) -> poto_status {
+    guard(|| {
+        new_handle(out_arg(out, "out")?, poto_redis_options { inner: RedisOptions::new() });
+        Ok(())
+    })
+}
+
+/// Frees options. NULL is ignored. Providers made from them do not need them.
+///
+/// # Safety
+/// `options` is NULL or a live handle not used after this call.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_free(options: *mut poto_redis_options) {
+    free_handle(options);
+}
+
+/// `redis://`, `rediss://` (TLS) or `redis+cluster://` URL, with `user:password@` if needed.
+///
+/// # Safety
+/// `options` is NULL or live; `url` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_url(
+    options: *mut poto_redis_options,
+    url: *const c_char,
+) -> poto_status {
+    with_redis(options, |o| Ok(o.url(str_arg(url, "url")?)))
+}
+
+/// Namespace of every key (default `poto:`); two prefixes on one Redis never see each other.
+///
+/// # Safety
+/// `options` is NULL or live; `prefix` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_prefix(
+    options: *mut poto_redis_options,
+    prefix: *const c_char,
+) -> poto_status {
+    with_redis(options, |o| Ok(o.prefix(str_arg(prefix, "prefix")?)))
+}
+
+/// Lifetime of a session after its last write or touch (default 24 h).
+///
+/// # Safety
+/// `options` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_ttl_ms(options: *mut poto_redis_options, ttl_ms: u64) -> poto_status {
+    with_redis(options, |o| Ok(o.ttl(Duration::from_millis(ttl_ms))))
+}
+
+/// Time allowed to open a connection (default 5 s).
+///
+/// # Safety
+/// `options` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_connect_timeout_ms(
+    options: *mut poto_redis_options,
+    timeout_ms: u64,
+) -> poto_status {
+    with_redis(options, |o| Ok(o.connect_timeout(Duration::from_millis(timeout_ms))))
+}
+
+/// Time allowed for one reply (default 2 s); past it a read is `POTO_ERR_UNAVAILABLE` and a
+/// write `POTO_ERR_OUTCOME_UNKNOWN`.
+///
+/// # Safety
+/// `options` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_command_timeout_ms(
+    options: *mut poto_redis_options,
+    timeout_ms: u64,
+) -> poto_status {
+    with_redis(options, |o| Ok(o.command_timeout(Duration::from_millis(timeout_ms))))
+}
+
+/// Largest session accepted, in bytes (default 1 MiB).
+///
+/// # Safety
+/// `options` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_max_session_bytes(
+    options: *mut poto_redis_options,
+    max_bytes: u64,
+) -> poto_status {
+    with_redis(options, |o| Ok(o.max_session_bytes(bytes(max_bytes))))
+}
+
+/// Redis Cluster: the URL lists seed nodes, comma-separated (a `redis+cluster://` URL selects
+/// cluster mode on its own, so `REDIS_URL` can).
+///
+/// # Safety
+/// `options` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_cluster(
+    options: *mut poto_redis_options,
+    cluster: bool,
+) -> poto_status {
+    with_redis(options, |o| Ok(o.cluster(cluster)))
+}
+
+/// Ids per index shard in one listing reply (default 2000), so no reply grows with the number
+/// of sessions.
+///
+/// # Safety
+/// `options` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_list_page_size(
+    options: *mut poto_redis_options,
+    ids: u64,
+) -> poto_status {
+    with_redis(options, |o| Ok(o.list_page_size(bytes(ids))))
+}
+
+/// Time an atomic update keeps retrying under contention before `POTO_ERR_CONFLICT` (default 5 s).
+///
+/// # Safety
+/// `options` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_retry_budget_ms(
+    options: *mut poto_redis_options,
+    budget_ms: u64,
+) -> poto_status {
+    with_redis(options, |o| {
+        let retry = RetryPolicy { budget: Duration::from_millis(budget_ms), ..o.retry.clone() };
+        Ok(o.retry(retry))
+    })
+}
+
+/// First backoff ceiling between retries (default 0.5 ms); it doubles per attempt up to the
+/// maximum delay, with full jitter, so racing writers spread out.
+///
+/// # Safety
+/// `options` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_retry_base_delay_ms(
+    options: *mut poto_redis_options,
+    delay_ms: u64,
+) -> poto_status {
+    with_redis(options, |o| {
+        let retry = RetryPolicy { base_delay: Duration::from_millis(delay_ms), ..o.retry.clone() };
+        Ok(o.retry(retry))
+    })
+}
+
+/// Largest backoff between retries (default 50 ms).
+///
+/// # Safety
+/// `options` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_retry_max_delay_ms(
+    options: *mut poto_redis_options,
+    delay_ms: u64,
+) -> poto_status {
+    with_redis(options, |o| {
+        let retry = RetryPolicy { max_delay: Duration::from_millis(delay_ms), ..o.retry.clone() };
+        Ok(o.retry(retry))
+    })
+}
+
+/// A Redis provider; connects now (blocking) and fails with `POTO_ERR_UNAVAILABLE` if Redis does
+/// not answer, `POTO_ERR_INVALID_ARGUMENT` for an option the core rejects. `options` NULL: every
+/// default.
+///
+/// # Safety
+/// `options` is NULL or live; `out` is NULL or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_provider_new(
+    options: *const poto_redis_options,
+    out: *mut *mut poto_provider,
+) -> poto_status {
+    guard(|| {
+        let out = out_arg(out, "out")?;
+        let config = options.as_ref().map_or_else(RedisOptions::new, |o| o.inner.clone());
+        let provider = runtime::block_on(RedisSessionProvider::connect(config))??;
+        new_handle(out, poto_provider { inner: Arc::new(provider) });
+        Ok(())
+    })
+}
