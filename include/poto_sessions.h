@@ -116,7 +116,13 @@ typedef int (*poto_compare_and_set_fn)(void *user_data,
 // The functions run on library threads, possibly several at once: they must be thread-safe.
 // They must not call blocking `poto_` functions (those fail with `POTO_ERR_INVALID_ARGUMENT`
 // inside callbacks).
+//
+// Zero it, set `struct_size`, then the functions: later releases add fields only at the end,
+// and read only the fields a caller's `struct_size` covers (docs/c-api.md, "ABI stability").
 typedef struct {
+  // `sizeof(poto_provider_callbacks)` as the caller was compiled with it; any other value is
+  // `POTO_ERR_INVALID_ARGUMENT`.
+  size_t struct_size;
   // Passed to every function.
   void *user_data;
   // Called once with `user_data` when the provider is freed (or its creation fails); may be NULL.
@@ -333,7 +339,8 @@ poto_status poto_redis_provider_new(const poto_redis_options *options, poto_prov
 // on, even when it fails (then `free_user_data` runs at once). `callbacks` itself is copied.
 //
 // # Safety
-// `callbacks` is NULL or valid, its functions honour the contract above; `out` is valid.
+// `callbacks` is NULL or valid for its `struct_size`, its functions honour the contract above;
+// `out` is NULL or valid.
 poto_status poto_custom_provider_new(const poto_provider_callbacks *callbacks, poto_provider **out);
 
 // The session as JSON in `*out_json` (free with `poto_string_free`), or NULL when absent or

@@ -2,6 +2,8 @@
 //! finalizer, usable wherever a built-in provider is.
 
 use std::ffi::{c_char, c_int, c_void, CString};
+use std::mem::size_of;
+use std::ptr::{addr_of, addr_of_mut};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,8 +27,14 @@ use crate::strings::{out_arg, parse_json, parse_session, session_json};
 /// The functions run on library threads, possibly several at once: they must be thread-safe.
 /// They must not call blocking `poto_` functions (those fail with `POTO_ERR_INVALID_ARGUMENT`
 /// inside callbacks).
+///
+/// Zero it, set `struct_size`, then the functions: later releases add fields only at the end,
+/// and read only the fields a caller's `struct_size` covers (docs/c-api.md, "ABI stability").
 #[repr(C)]
 pub struct poto_provider_callbacks {
+    /// `sizeof(poto_provider_callbacks)` as the caller was compiled with it; any other value is
+    /// `POTO_ERR_INVALID_ARGUMENT`.
+    pub struct_size: usize,
     /// Passed to every function.
     pub user_data: *mut c_void,
     /// Called once with `user_data` when the provider is freed (or its creation fails); may be NULL.
@@ -273,19 +281,51 @@ impl SessionProvider for CProvider {
     }
 }
 
+/// `struct_size` of every released layout of `poto_provider_callbacks`, oldest first. A release
+/// that appends fields appends its size here; older sizes stay accepted.
+const KNOWN_SIZES: [usize; 1] = [size_of::<poto_provider_callbacks>()];
+
+/// Copies the caller's callbacks, of whichever released layout; fields it predates stay NULL.
+///
+/// # Safety
+/// `callbacks` points to a `poto_provider_callbacks` of the layout its `struct_size` names.
+unsafe fn read_callbacks(callbacks: *const poto_provider_callbacks) -> Result<poto_provider_callbacks> {
+    let size = addr_of!((*callbacks).struct_size).read();
+    if !KNOWN_SIZES.contains(&size) {
+        return Err(SessionError::InvalidArgument(format!(
+            "callbacks->struct_size is {size}, not sizeof(poto_provider_callbacks) of any release (this one: {})",
+            size_of::<poto_provider_callbacks>()
+        )));
+    }
+    // SAFETY: all-zero is a valid value (NULL pointers, `None` functions), and `size` bytes are
+    // readable by the caller's promise.
+    let mut copy: poto_provider_callbacks = std::mem::zeroed();
+    std::ptr::copy_nonoverlapping(callbacks.cast::<u8>(), addr_of_mut!(copy).cast::<u8>(), size);
+    Ok(copy)
+}
+
 /// A provider backed by C functions. The library owns `callbacks->user_data` from this call
 /// on, even when it fails (then `free_user_data` runs at once). `callbacks` itself is copied.
 ///
 /// # Safety
-/// `callbacks` is NULL or valid, its functions honour the contract above; `out` is valid.
+/// `callbacks` is NULL or valid for its `struct_size`, its functions honour the contract above;
+/// `out` is NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn poto_custom_provider_new(
     callbacks: *const poto_provider_callbacks,
     out: *mut *mut poto_provider,
 ) -> poto_status {
     guard(|| {
-        let c = callbacks.as_ref().ok_or_else(|| SessionError::InvalidArgument("callbacks is NULL".into()))?;
-        let user_data = Arc::new(UserData::new(c.user_data, c.free_user_data));
+        if callbacks.is_null() {
+            return Err(SessionError::InvalidArgument("callbacks is NULL".into()));
+        }
+        // `user_data` and its finalizer lead every layout: owned before any other check, so
+        // they are released whatever fails (`struct_size` included).
+        let user_data = Arc::new(UserData::new(
+            addr_of!((*callbacks).user_data).read(),
+            addr_of!((*callbacks).free_user_data).read(),
+        ));
+        let c = read_callbacks(callbacks)?;
         let out = out_arg(out, "out")?;
         let required = [
             ("get_session", c.get_session.is_some()),

@@ -254,6 +254,7 @@ void memory_store_callbacks(poto_provider_callbacks *cb, int versioned, enum sto
   s->mode = mode;
   s->freed = freed;
   memset(cb, 0, sizeof *cb);
+  cb->struct_size = sizeof *cb;
   cb->user_data = s;
   cb->free_user_data = free_store;
   cb->get_session = get_session;

@@ -99,5 +99,17 @@ int main(void) {
   callbacks.compare_and_set = NULL;
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_custom_provider_new(&callbacks, &incomplete));
   CHECK(freed == 1);
+
+  /* struct_size must name a released layout: unset (0), a newer or an unknown size is refused,
+   * and user_data is still released. */
+  const size_t wrong_sizes[] = {0, sizeof callbacks + sizeof(void *), sizeof callbacks - sizeof(void *), 1};
+  for (size_t i = 0; i < sizeof wrong_sizes / sizeof wrong_sizes[0]; i++) {
+    freed = 0;
+    memory_store_callbacks(&callbacks, 1, STORE_OK, &freed);
+    callbacks.struct_size = wrong_sizes[i];
+    FAILS(POTO_ERR_INVALID_ARGUMENT, poto_custom_provider_new(&callbacks, &incomplete));
+    CHECK(incomplete == NULL && freed == 1);
+    CHECK(strstr(poto_last_error_message(), "struct_size") != NULL);
+  }
   return check_summary("test_custom_provider");
 }
