@@ -159,7 +159,9 @@ typedef void (*poto_done_fn)(void *user_data, poto_status status, const char *re
 
 // Default data of a new session: receives the module's own defaults as JSON (`base_json`) and
 // may set `*out_json` to a `malloc`ed JSON object the library frees; leaving it NULL keeps
-// `base_json`. Returns 0 on success, anything else is a failure (see `poto_callback_error`).
+// `base_json`. Returns 0 on success; anything else fails the call with `POTO_ERR_PROVIDER`
+// (message: `poto_callback_error`). A result that is not a JSON object fails it with
+// `POTO_ERR_INVALID_ARGUMENT`, as in Python and Node. Nothing is written on failure.
 typedef int (*poto_defaults_fn)(void *user_data,
                                 const char *user_id,
                                 const char *base_json,
@@ -167,8 +169,10 @@ typedef int (*poto_defaults_fn)(void *user_data,
 
 // An update function: receives the session as JSON and sets `*out_json` to the `malloc`ed JSON
 // object to write (the library frees it); leaving it NULL writes the session unchanged. Returns
-// 0 on success; anything else aborts the update and nothing is written. May be called more
-// than once when other writers race.
+// 0 on success; anything else aborts the update with `POTO_ERR_PROVIDER` (message:
+// `poto_callback_error`). A result that is not a JSON object aborts it with
+// `POTO_ERR_INVALID_ARGUMENT`, as in Python and Node. Nothing is written on failure. May be
+// called more than once when other writers race.
 typedef int (*poto_update_fn)(void *user_data, const char *session_json, char **out_json);
 
 #ifdef __cplusplus

@@ -17,7 +17,9 @@ pub type poto_free_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
 /// Default data of a new session: receives the module's own defaults as JSON (`base_json`) and
 /// may set `*out_json` to a `malloc`ed JSON object the library frees; leaving it NULL keeps
-/// `base_json`. Returns 0 on success, anything else is a failure (see `poto_callback_error`).
+/// `base_json`. Returns 0 on success; anything else fails the call with `POTO_ERR_PROVIDER`
+/// (message: `poto_callback_error`). A result that is not a JSON object fails it with
+/// `POTO_ERR_INVALID_ARGUMENT`, as in Python and Node. Nothing is written on failure.
 pub type poto_defaults_fn = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -29,8 +31,10 @@ pub type poto_defaults_fn = Option<
 
 /// An update function: receives the session as JSON and sets `*out_json` to the `malloc`ed JSON
 /// object to write (the library frees it); leaving it NULL writes the session unchanged. Returns
-/// 0 on success; anything else aborts the update and nothing is written. May be called more
-/// than once when other writers race.
+/// 0 on success; anything else aborts the update with `POTO_ERR_PROVIDER` (message:
+/// `poto_callback_error`). A result that is not a JSON object aborts it with
+/// `POTO_ERR_INVALID_ARGUMENT`, as in Python and Node. Nothing is written on failure. May be
+/// called more than once when other writers race.
 pub type poto_update_fn = Option<
     unsafe extern "C" fn(user_data: *mut c_void, session_json: *const c_char, out_json: *mut *mut c_char) -> c_int,
 >;
@@ -109,7 +113,8 @@ pub async fn run_c<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'st
     }
 }
 
-/// Takes a `malloc`ed string returned by a callback.
+/// Takes a `malloc`ed string returned by a callback. Text that is not UTF-8 is an invalid value,
+/// as a non-object is (`custom.rs` turns both into a provider fault).
 ///
 /// # Safety
 /// `ptr` is NULL or a `malloc`ed NUL-terminated string nobody else frees.
@@ -119,7 +124,24 @@ pub unsafe fn take_c_string(ptr: *mut c_char, what: &str) -> Result<Option<Strin
     }
     let text = CStr::from_ptr(ptr).to_str().map(str::to_owned);
     libc::free(ptr.cast());
-    text.map(Some).map_err(|_| SessionError::Provider(format!("{what} returned invalid UTF-8")))
+    text.map(Some).map_err(|_| SessionError::InvalidArgument(format!("{what} returned invalid UTF-8")))
+}
+
+/// The session a host function returned: its error if it reported one (`POTO_ERR_PROVIDER`),
+/// else its text (NULL: `unchanged`), which must be a JSON object — anything else is
+/// `POTO_ERR_INVALID_ARGUMENT`, as a Python or Node function returning a non-object is.
+///
+/// # Safety
+/// As [`take_c_string`] for `out`.
+unsafe fn returned_session(what: &str, code: c_int, out: *mut c_char, unchanged: &CString) -> Result<SessionData> {
+    let returned = take_c_string(out, what);
+    if code != 0 {
+        return Err(callback_failed(what, code));
+    }
+    match returned? {
+        Some(text) => parse_session(&text, &format!("{what} result")),
+        None => parse_session(&unchanged.to_string_lossy(), &format!("{what} result")),
+    }
 }
 
 pub fn c_string(text: &str) -> Result<CString> {
@@ -149,12 +171,7 @@ impl SessionDefaults for CDefaults {
             let mut out = std::ptr::null_mut();
             // SAFETY: arguments are valid NUL-terminated strings for the call's duration.
             let code = unsafe { f(user_data.ptr.0, user_id.as_ptr(), base_json.as_ptr(), &mut out) };
-            let returned = unsafe { take_c_string(out, "defaults callback") }?;
-            if code != 0 {
-                return Err(callback_failed("defaults callback", code));
-            }
-            let text = returned.unwrap_or_else(|| base_json.to_string_lossy().into_owned());
-            parse_session(&text, "defaults callback result").map_err(|e| SessionError::Provider(e.to_string()))
+            unsafe { returned_session("defaults callback", code, out, &base_json) }
         })
         .await
     }
@@ -171,12 +188,7 @@ pub async fn call_update(
         let mut out = std::ptr::null_mut();
         // SAFETY: `json` is valid for the call; `out` is ours.
         let code = unsafe { f(user_data.get(), json.as_ptr(), &mut out) };
-        let returned = unsafe { take_c_string(out, "update callback") }?;
-        if code != 0 {
-            return Err(callback_failed("update callback", code));
-        }
-        let text = returned.unwrap_or_else(|| json.to_string_lossy().into_owned());
-        parse_session(&text, "update callback result").map_err(|e| SessionError::Provider(e.to_string()))
+        unsafe { returned_session("update callback", code, out, &json) }
     })
     .await
 }

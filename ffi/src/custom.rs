@@ -140,8 +140,25 @@ fn ttl_ms(ttl: Option<Duration>) -> u64 {
     ttl.map_or(0, |t| t.as_millis().min(u128::from(u64::MAX)) as u64)
 }
 
+/// A bad value from the store (not UTF-8, not JSON) is the store's fault, not the caller's.
+fn provider_fault(error: SessionError) -> SessionError {
+    match error {
+        SessionError::InvalidArgument(message) => SessionError::Provider(message),
+        other => other,
+    }
+}
+
+/// Takes a string a store function returned (always, so it is freed even when the function
+/// failed; its own error comes first); see [`provider_fault`].
+///
+/// # Safety
+/// As [`take_c_string`].
+unsafe fn take_text(ptr: *mut c_char, name: &str) -> Result<Option<String>> {
+    take_c_string(ptr, name).map_err(provider_fault)
+}
+
 fn returned_session(text: Option<String>, name: &str) -> Result<Option<SessionData>> {
-    text.map(|t| parse_session(&t, name).map_err(|e| SessionError::Provider(e.to_string()))).transpose()
+    text.map(|t| parse_session(&t, name).map_err(provider_fault)).transpose()
 }
 
 impl CProvider {
@@ -160,8 +177,8 @@ impl SessionProvider for CProvider {
             .call(move |ud| {
                 let mut out = std::ptr::null_mut();
                 let code = unsafe { get(ud, id.as_ptr(), &mut out) };
-                let text = unsafe { take_c_string(out, "get_session") }?;
-                check("get_session", code).map(|_| text)
+                let text = unsafe { take_text(out, "get_session") };
+                check("get_session", code).and(text)
             })
             .await?;
         returned_session(text, "get_session result")
@@ -202,12 +219,12 @@ impl SessionProvider for CProvider {
             .call(move |ud| {
                 let mut out = std::ptr::null_mut();
                 let code = unsafe { list(ud, &mut out) };
-                let text = unsafe { take_c_string(out, "get_active_sessions") }?;
-                check("get_active_sessions", code).map(|_| text)
+                let text = unsafe { take_text(out, "get_active_sessions") };
+                check("get_active_sessions", code).and(text)
             })
             .await?;
         let ids = parse_json(&text.unwrap_or_else(|| "[]".into()), "get_active_sessions result")
-            .map_err(|e| SessionError::Provider(e.to_string()))?;
+            .map_err(provider_fault)?;
         match ids {
             Value::Array(items) => items
                 .into_iter()
@@ -253,8 +270,8 @@ impl SessionProvider for CProvider {
             .call(move |ud| {
                 let (mut out, mut version) = (std::ptr::null_mut(), 0u64);
                 let code = unsafe { get(ud, id.as_ptr(), &mut out, &mut version) };
-                let text = unsafe { take_c_string(out, "get_versioned") }?;
-                check("get_versioned", code).map(|_| (text, version))
+                let text = unsafe { take_text(out, "get_versioned") };
+                check("get_versioned", code).and(text).map(|text| (text, version))
             })
             .await?;
         Ok(returned_session(text, "get_versioned result")?.map(|data| Versioned { data, version }))

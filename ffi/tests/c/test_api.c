@@ -27,6 +27,27 @@ static int failing_update(void *user_data, const char *session_json, char **out_
   return 3;
 }
 
+/* Returns `user_data` as its result: the text under test. */
+static int update_returning(void *user_data, const char *session_json, char **out_json) {
+  (void)session_json;
+  *out_json = strdup(user_data);
+  return 0;
+}
+static int defaults_returning(void *user_data, const char *user_id, const char *base_json, char **out_json) {
+  (void)user_id;
+  (void)base_json;
+  *out_json = strdup(user_data);
+  return 0;
+}
+static int failing_defaults(void *user_data, const char *user_id, const char *base_json, char **out_json) {
+  (void)user_data;
+  (void)user_id;
+  (void)base_json;
+  *out_json = strdup("[\"ignored\"]"); /* the callback's own error wins over what it returned */
+  poto_callback_error("no defaults for this user");
+  return 2;
+}
+
 static void *updater(void *module) {
   for (int i = 0; i < INCREMENTS; i++) {
     if (poto_module_update_user_session(module, "counter", increment, NULL, NULL) != POTO_OK) {
@@ -206,6 +227,49 @@ static void provider_ops(poto_provider *provider) {
   CHECK(json == NULL);
 }
 
+static const char *const NOT_OBJECTS[] = {"[1,2]", "null", "42", "\"text\"", "{not json", "{\"a\":1} 2", "\xff"};
+#define NOT_OBJECT_COUNT (sizeof NOT_OBJECTS / sizeof NOT_OBJECTS[0])
+
+/* A host function returning anything but a JSON object is an invalid value, as a Python or Node
+ * function returning a non-object is, and writes nothing; an error the function reports itself
+ * is POTO_ERR_PROVIDER with its message. */
+static void callback_results(poto_provider *provider) {
+  poto_module_options *options = NULL;
+  poto_module *module = NULL;
+  char *value = NULL;
+  bool has = true;
+  OK(poto_module_options_new(&options));
+  OK(poto_module_options_set_provider(options, provider));
+  OK(poto_module_new(options, &module));
+  OK(poto_module_set_session_value(module, "erin", "n", "5"));
+  for (size_t i = 0; i < NOT_OBJECT_COUNT; i++) {
+    FAILS(POTO_ERR_INVALID_ARGUMENT,
+          poto_module_update_user_session(module, "erin", update_returning, (void *)NOT_OBJECTS[i], NULL));
+  }
+  OK(poto_module_get_session_value(module, "erin", "n", &value));
+  CHECK(value && strcmp(value, "5") == 0);
+  poto_string_free(value);
+  value = NULL;
+  OK(poto_module_delete_user_session(module, "erin"));
+  poto_module_free(module);
+
+  for (size_t i = 0; i < NOT_OBJECT_COUNT; i++) {
+    OK(poto_module_options_set_defaults(options, defaults_returning, (void *)NOT_OBJECTS[i], NULL));
+    OK(poto_module_new(options, &module));
+    FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_user_session(module, "frank", &value));
+    FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_session_value(module, "frank", "k", "1"));
+    poto_module_free(module);
+  }
+  OK(poto_module_options_set_defaults(options, failing_defaults, NULL, NULL));
+  OK(poto_module_new(options, &module));
+  FAILS(POTO_ERR_PROVIDER, poto_module_get_user_session(module, "frank", &value));
+  CHECK(strstr(poto_last_error_message(), "no defaults for this user") != NULL);
+  poto_module_free(module);
+  OK(poto_provider_has_session(provider, "frank", &has));
+  CHECK(!has && value == NULL);
+  poto_module_options_free(options);
+}
+
 /* A size limit set through the options reaches the provider: a session over it is refused. */
 static void size_limit(poto_provider *small) {
   char big[512];
@@ -239,6 +303,7 @@ int main(int argc, char **argv) {
   provider_ops(memory);
   conformance(memory, NULL);
   module_flow(memory);
+  callback_results(memory);
   poto_provider_free(memory);
 
   poto_memory_options *small_options = NULL;
@@ -271,6 +336,7 @@ int main(int argc, char **argv) {
     provider_ops(a);
     conformance(a, b);
     module_flow(b);
+    callback_results(a);
     poto_provider_free(a);
     poto_provider_free(b);
   }
