@@ -9,8 +9,12 @@
  *   no panic crosses the boundary.
  * - Handles come from *_new and go to *_free; every returned char* goes to poto_string_free.
  *   Strings passed in are only read during the call.
- * - Handles are thread-safe. Blocking calls run on the calling thread; *_async forms call
- *   done() once, later, on a library thread.
+ * - Provider and module handles are thread-safe. Blocking calls run on the calling thread;
+ *   *_async forms call done() once, later, on a library thread.
+ * - Options are opaque handles with one setter per option (unset: the default); the values
+ *   are checked when a provider or module is made from them.
+ * - ABI: functions and status codes are only added; the one public struct,
+ *   poto_provider_callbacks, starts with struct_size = sizeof(poto_provider_callbacks).
  * - Callbacks run on library threads, possibly concurrently; strings they return must be
  *   malloc'ed (the library frees them); they must not call blocking poto_ functions.
  */

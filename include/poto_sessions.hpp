@@ -241,7 +241,8 @@ class module {
 
   /// Atomic update: `fn` receives the session JSON and returns the JSON to write; it may run
   /// more than once under contention, on a library thread. An exception from `fn` writes nothing
-  /// and is reported as poto::error(POTO_ERR_PROVIDER, its message).
+  /// and is reported as poto::error(POTO_ERR_PROVIDER, its message); a result that is not a JSON
+  /// object, as poto::error(POTO_ERR_INVALID_ARGUMENT).
   std::string update_user_session(const std::string &user_id, const std::function<std::string(const std::string &)> &fn) const {
     char *json = nullptr;
     detail::check(poto_module_update_user_session(get(), user_id.c_str(), &call_update, const_cast<void *>(static_cast<const void *>(&fn)), &json));

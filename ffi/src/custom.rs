@@ -223,8 +223,8 @@ impl SessionProvider for CProvider {
                 check("get_active_sessions", code).and(text)
             })
             .await?;
-        let ids = parse_json(&text.unwrap_or_else(|| "[]".into()), "get_active_sessions result")
-            .map_err(provider_fault)?;
+        let ids =
+            parse_json(&text.unwrap_or_else(|| "[]".into()), "get_active_sessions result").map_err(provider_fault)?;
         match ids {
             Value::Array(items) => items
                 .into_iter()

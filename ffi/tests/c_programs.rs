@@ -7,6 +7,7 @@ mod support;
 
 mod built_lib;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -114,6 +115,29 @@ fn header_compiles_as_c11_and_cpp17() {
         .unwrap();
         compile(compiler, std, &[source], &dir.path().join(format!("{file}.out")), &["-pedantic"]);
     }
+}
+
+/// The library exports exactly the header's functions: no `#[no_mangle]` forgotten, and no stray
+/// symbol a host could come to depend on (docs/c-api.md, "ABI stability").
+#[test]
+fn library_exports_exactly_the_header_functions() {
+    let header = std::fs::read_to_string(repo().join("include/poto_sessions.h")).unwrap();
+    let declared: BTreeSet<&str> = header
+        .lines()
+        .filter(|line| !line.starts_with([' ', '/', '#', '}']) && !line.starts_with("typedef"))
+        .filter_map(|line| line[..line.find('(')?].rsplit([' ', '*']).next())
+        .filter(|name| name.starts_with("poto_"))
+        .collect();
+    let nm = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(lib_dir().join("libpoto_sessions.so"))
+        .output()
+        .expect("nm not found");
+    assert!(nm.status.success());
+    let symbols = String::from_utf8(nm.stdout).unwrap();
+    let exported: BTreeSet<&str> = symbols.lines().filter_map(|line| line.split_whitespace().nth(2)).collect();
+    assert!(declared.len() > 50, "{declared:?}");
+    assert_eq!(exported, declared, "exported symbols (left) differ from the header's functions (right)");
 }
 
 #[test]
