@@ -50,6 +50,10 @@ typedef enum {
   POTO_ERR_INTERNAL = 9,
 } poto_status;
 
+// Options of `poto_custom_provider_new` (see `redis_options.rs` for why a builder): each setter
+// is one `CustomOptions::set` of the core's options schema. Not thread-safe while set up.
+typedef struct poto_custom_options poto_custom_options;
+
 // Options of `poto_memory_provider_new`, with the defaults until a setter changes one. Not
 // thread-safe: set it up on one thread; it may be used for any number of providers.
 typedef struct poto_memory_options poto_memory_options;
@@ -336,20 +340,42 @@ poto_status poto_redis_options_set_retry_max_delay_ms(poto_redis_options *option
                                                       uint64_t delay_ms);
 
 // A Redis provider; connects now (blocking) and fails with `POTO_ERR_UNAVAILABLE` if Redis does
-// not answer, `POTO_ERR_INVALID_ARGUMENT` for an option the core rejects. `options` NULL: every
-// default.
+// not answer, `POTO_ERR_INVALID_ARGUMENT` for a URL or prefix it cannot use. `options` NULL:
+// every default.
 //
 // # Safety
 // `options` is NULL or live; `out` is NULL or valid for writes.
 poto_status poto_redis_provider_new(const poto_redis_options *options, poto_provider **out);
 
+// New options with every default.
+//
+// # Safety
+// `out` is NULL or valid for writes.
+poto_status poto_custom_options_new(poto_custom_options **out);
+
+// Frees options. NULL is ignored. Providers made from them do not need them.
+//
+// # Safety
+// `options` is NULL or a live handle not used after this call.
+void poto_custom_options_free(poto_custom_options *options);
+
+// Largest session the library lets through to your `set_session` (default 1 MiB).
+//
+// # Safety
+// `options` is NULL or live.
+poto_status poto_custom_options_set_max_session_bytes(poto_custom_options *options,
+                                                      uint64_t max_bytes);
+
 // A provider backed by C functions. The library owns `callbacks->user_data` from this call
 // on, even when it fails (then `free_user_data` runs at once). `callbacks` itself is copied.
+// `options` NULL: every default.
 //
 // # Safety
 // `callbacks` is NULL or valid for its `struct_size`, its functions honour the contract above;
-// `out` is NULL or valid.
-poto_status poto_custom_provider_new(const poto_provider_callbacks *callbacks, poto_provider **out);
+// `options` is NULL or live; `out` is NULL or valid.
+poto_status poto_custom_provider_new(const poto_provider_callbacks *callbacks,
+                                     const poto_custom_options *options,
+                                     poto_provider **out);
 
 // The session as JSON in `*out_json` (free with `poto_string_free`), or NULL when absent or
 // expired. Does not extend its life.
@@ -572,13 +598,14 @@ void poto_module_options_free(poto_module_options *options);
 poto_status poto_module_options_set_provider(poto_module_options *options,
                                              const poto_provider *provider);
 
-// An `LLMPotoModule`: sessions carry `currentModelName`, and the model calls work.
+// An `LLMPotoModule`: sessions carry `currentModelName`, and the LLM calls work.
 //
 // # Safety
 // `options` is NULL or live.
 poto_status poto_module_options_set_llm(poto_module_options *options, bool llm);
 
-// Model of new sessions and of sessions without one (LLM modules; default `llm1`).
+// Model of new sessions and of sessions without one (default `llm1`); LLM modules only, so
+// `poto_module_new` refuses it on a generic module.
 //
 // # Safety
 // `options` is NULL or live; `model` NULL or NUL-terminated.
@@ -682,23 +709,6 @@ poto_status poto_module_get_session_value(const poto_module *module,
                                           const char *key,
                                           char **out_json);
 
-// Records the user's model (LLM modules only).
-//
-// # Safety
-// As `poto_module_get_user_session`.
-poto_status poto_module_update_user_model(const poto_module *module,
-                                          const char *user_id,
-                                          const char *model);
-
-// The user's model as plain text in `*out_model` (LLM modules only), the default model when
-// none is recorded.
-//
-// # Safety
-// As `poto_module_get_user_session`.
-poto_status poto_module_get_user_model(const poto_module *module,
-                                       const char *user_id,
-                                       char **out_model);
-
 // `poto_module_get_user_session` for event loops: `done` receives the session JSON.
 //
 // # Safety
@@ -758,10 +768,59 @@ poto_status poto_module_get_session_value_async(const poto_module *module,
                                                 poto_done_fn done,
                                                 void *user_data);
 
+// Records the user's model (LLM modules only; `POTO_ERR_INVALID_ARGUMENT` for a generic one).
+//
+// # Safety
+// Pointers are NULL or valid; strings NUL-terminated.
+poto_status poto_module_update_user_model(const poto_module *module,
+                                          const char *user_id,
+                                          const char *model);
+
+// The user's model as plain text in `*out_model`, the default model when none is recorded.
+//
+// # Safety
+// As `poto_module_update_user_model`.
+poto_status poto_module_get_user_model(const poto_module *module,
+                                       const char *user_id,
+                                       char **out_model);
+
+// Records the user's system prompt (`systemPrompt`).
+//
+// # Safety
+// As `poto_module_update_user_model`.
+poto_status poto_module_set_system_prompt(const poto_module *module,
+                                          const char *user_id,
+                                          const char *prompt);
+
+// The user's system prompt as plain text in `*out_prompt`, or NULL when none is recorded.
+//
+// # Safety
+// As `poto_module_update_user_model`.
+poto_status poto_module_get_system_prompt(const poto_module *module,
+                                          const char *user_id,
+                                          char **out_prompt);
+
+// Records the user's current conversation (`currentConversationId`).
+//
+// # Safety
+// As `poto_module_update_user_model`.
+poto_status poto_module_set_current_conversation_id(const poto_module *module,
+                                                    const char *user_id,
+                                                    const char *conversation_id);
+
+// The user's current conversation id as plain text in `*out_conversation_id`, or NULL when
+// none is recorded.
+//
+// # Safety
+// As `poto_module_update_user_model`.
+poto_status poto_module_get_current_conversation_id(const poto_module *module,
+                                                    const char *user_id,
+                                                    char **out_conversation_id);
+
 // `poto_module_update_user_model` for event loops: `done` receives `null`.
 //
 // # Safety
-// As `poto_module_get_user_session_async`.
+// As `poto_module_update_user_model`; `user_data` valid until `done` runs.
 poto_status poto_module_update_user_model_async(const poto_module *module,
                                                 const char *user_id,
                                                 const char *model,
@@ -771,11 +830,50 @@ poto_status poto_module_update_user_model_async(const poto_module *module,
 // `poto_module_get_user_model` for event loops: `done` receives the model as a JSON string.
 //
 // # Safety
-// As `poto_module_get_user_session_async`.
+// As `poto_module_update_user_model_async`.
 poto_status poto_module_get_user_model_async(const poto_module *module,
                                              const char *user_id,
                                              poto_done_fn done,
                                              void *user_data);
+
+// `poto_module_set_system_prompt` for event loops: `done` receives `null`.
+//
+// # Safety
+// As `poto_module_update_user_model_async`.
+poto_status poto_module_set_system_prompt_async(const poto_module *module,
+                                                const char *user_id,
+                                                const char *prompt,
+                                                poto_done_fn done,
+                                                void *user_data);
+
+// `poto_module_get_system_prompt` for event loops: `done` receives a JSON string or `null`.
+//
+// # Safety
+// As `poto_module_update_user_model_async`.
+poto_status poto_module_get_system_prompt_async(const poto_module *module,
+                                                const char *user_id,
+                                                poto_done_fn done,
+                                                void *user_data);
+
+// `poto_module_set_current_conversation_id` for event loops: `done` receives `null`.
+//
+// # Safety
+// As `poto_module_update_user_model_async`.
+poto_status poto_module_set_current_conversation_id_async(const poto_module *module,
+                                                          const char *user_id,
+                                                          const char *conversation_id,
+                                                          poto_done_fn done,
+                                                          void *user_data);
+
+// `poto_module_get_current_conversation_id` for event loops: `done` receives a JSON string or
+// `null`.
+//
+// # Safety
+// As `poto_module_update_user_model_async`.
+poto_status poto_module_get_current_conversation_id_async(const poto_module *module,
+                                                          const char *user_id,
+                                                          poto_done_fn done,
+                                                          void *user_data);
 
 // Called from inside a callback before it returns non-zero: the message the caller of the
 // failed operation receives (`POTO_ERR_PROVIDER`). NULL clears it.

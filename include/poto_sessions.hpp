@@ -275,6 +275,22 @@ class module {
     detail::check(poto_module_get_user_model(get(), user_id.c_str(), &model));
     return detail::take_required(model);
   }
+  void set_system_prompt(const std::string &user_id, const std::string &prompt) const {
+    detail::check(poto_module_set_system_prompt(get(), user_id.c_str(), prompt.c_str()));
+  }
+  std::optional<std::string> get_system_prompt(const std::string &user_id) const {
+    char *prompt = nullptr;
+    detail::check(poto_module_get_system_prompt(get(), user_id.c_str(), &prompt));
+    return detail::take(prompt);
+  }
+  void set_current_conversation_id(const std::string &user_id, const std::string &id) const {
+    detail::check(poto_module_set_current_conversation_id(get(), user_id.c_str(), id.c_str()));
+  }
+  std::optional<std::string> get_current_conversation_id(const std::string &user_id) const {
+    char *id = nullptr;
+    detail::check(poto_module_get_current_conversation_id(get(), user_id.c_str(), &id));
+    return detail::take(id);
+  }
 
   poto_module *get() const noexcept { return handle_.get(); }
 

@@ -21,8 +21,10 @@ int main() {
     std::cout << "alice starts on " << llm.get_user_model("alice") << "\n";
     llm.update_user_model("alice", "llm2");
     llm.set_session_value("alice", "theme", "\"dark\"");
+    llm.set_system_prompt("alice", "Answer briefly.");
     std::cout << "alice now uses " << llm.get_user_model("alice") << " with theme "
-              << llm.get_session_value("alice", "theme").value_or("none") << "\n";
+              << llm.get_session_value("alice", "theme").value_or("none") << " and prompt "
+              << llm.get_system_prompt("alice").value_or("none") << "\n";
 
     try {
       llm.update_user_session("alice", [](const std::string &) -> std::string { throw std::runtime_error("rejected by the host"); });

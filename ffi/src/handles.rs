@@ -5,7 +5,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use poto_sessions::{LLMPotoModule, PotoModule, Result, SessionError, SessionProvider};
+use poto_sessions::{LLMPotoModule, OptionValue, PotoModule, Result, SessionError, SessionProvider};
 
 use crate::call::guard;
 use crate::status::poto_status;
@@ -18,29 +18,24 @@ pub struct poto_provider {
 
 /// Generic or LLM session module. Free with `poto_module_free`.
 pub struct poto_module {
-    pub(crate) generic: PotoModule,
-    pub(crate) llm: Option<LLMPotoModule>,
+    pub(crate) inner: PotoModule,
 }
 
 impl poto_module {
-    pub(crate) fn generic(module: PotoModule) -> Self {
-        poto_module { generic: module, llm: None }
-    }
-
-    pub(crate) fn llm(module: LLMPotoModule) -> Self {
-        poto_module { generic: (*module).clone(), llm: Some(module) }
-    }
-
-    pub(crate) fn as_llm(&self) -> Result<&LLMPotoModule> {
-        self.llm
-            .as_ref()
-            .ok_or_else(|| SessionError::InvalidArgument("not an LLM module (poto_module_options_set_llm)".into()))
+    /// The LLM view; an invalid argument for a generic module.
+    pub(crate) fn as_llm(&self) -> Result<LLMPotoModule> {
+        LLMPotoModule::of(&self.inner)
     }
 }
 
 /// A per-call TTL argument: 0 means "the provider's own".
 pub(crate) fn duration_ms(ms: u64) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(ms))
+}
+
+/// A duration option of the core's schema, which C spells in milliseconds.
+pub(crate) fn millis(ms: u64) -> OptionValue {
+    OptionValue::Duration(Duration::from_millis(ms))
 }
 
 /// # Safety

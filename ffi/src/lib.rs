@@ -20,6 +20,7 @@ mod memory_options;
 mod redis_options;
 
 mod custom;
+mod custom_adapter;
 
 mod provider_sessions;
 mod provider_store;
@@ -31,6 +32,8 @@ mod module_options;
 
 mod module_ops;
 
+mod llm_ops;
+
 mod callbacks;
 
 mod render;
@@ -40,6 +43,7 @@ pub use callbacks::{poto_callback_error, poto_defaults_fn, poto_done_fn, poto_fr
 pub use conformance::poto_provider_run_conformance;
 pub use custom::*;
 pub use handles::*;
+pub use llm_ops::*;
 pub use memory_options::*;
 pub use module_ops::*;
 pub use module_options::*;

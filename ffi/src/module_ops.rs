@@ -1,11 +1,10 @@
-//! Module and LLM operations (DESIGN §5) with the user id as an explicit argument, each
-//! blocking and `_async`.
+//! Module operations (DESIGN §5) with the user id as an explicit argument, each blocking and
+//! `_async`.
 
 use std::ffi::{c_char, c_void};
 use std::ptr::null_mut;
 
 use poto_sessions::{NumberModel, PotoModule, Result, SessionError};
-use serde_json::Value;
 
 use crate::call::guard;
 use crate::callbacks::{call_update, poto_done_fn, poto_update_fn, spawn_done, SendPtr};
@@ -16,7 +15,7 @@ use crate::status::poto_status;
 use crate::strings::{out_arg, parse_json, session_json, str_arg, to_c};
 
 unsafe fn generic_and_user(module: *const poto_module, user_id: *const c_char) -> Result<(PotoModule, String)> {
-    Ok((module_arg(module)?.generic.clone(), str_arg(user_id, "user_id")?.to_owned()))
+    Ok((module_arg(module)?.inner.clone(), str_arg(user_id, "user_id")?.to_owned()))
 }
 
 unsafe fn get_user_session_op(module: *const poto_module, user_id: *const c_char) -> Op<Json> {
@@ -46,7 +45,7 @@ unsafe fn delete_op(module: *const poto_module, user_id: *const c_char) -> Op<()
 }
 
 unsafe fn stats_op(module: *const poto_module) -> Op<Json> {
-    let m = module_arg(module)?.generic.clone();
+    let m = module_arg(module)?.inner.clone();
     Ok(Box::pin(async move { Ok(stats_json(m.get_session_stats().await?)) }))
 }
 
@@ -66,28 +65,6 @@ unsafe fn get_value_op(module: *const poto_module, user_id: *const c_char, key: 
     let (m, id) = generic_and_user(module, user_id)?;
     let key = str_arg(key, "key")?.to_owned();
     Ok(Box::pin(async move { Ok(m.get_session_value_for(&id, &key).await?.map(|v| Json(v.to_string()))) }))
-}
-
-unsafe fn update_model_op(module: *const poto_module, user_id: *const c_char, model: *const c_char) -> Op<()> {
-    let llm = module_arg(module)?.as_llm()?.clone();
-    let (id, model) = (str_arg(user_id, "user_id")?.to_owned(), str_arg(model, "model")?.to_owned());
-    Ok(Box::pin(async move { llm.update_user_model_for(&id, &model).await }))
-}
-
-unsafe fn get_model_op(module: *const poto_module, user_id: *const c_char) -> Op<String> {
-    let llm = module_arg(module)?.as_llm()?.clone();
-    let id = str_arg(user_id, "user_id")?.to_owned();
-    Ok(Box::pin(async move {
-        let model = llm.get_user_model_for(&id).await?;
-        if model.contains('\0') {
-            // Another language may have stored it; C cannot hold it as a string.
-            return Err(SessionError::CorruptData {
-                user_id: id,
-                detail: "currentModelName contains a NUL character, which a C string cannot hold".into(),
-            });
-        }
-        Ok(model)
-    }))
 }
 
 /// The user's session as JSON, created from the defaults when absent; extends its life.
@@ -194,37 +171,6 @@ pub unsafe extern "C" fn poto_module_get_session_value(
     })
 }
 
-/// Records the user's model (LLM modules only).
-///
-/// # Safety
-/// As `poto_module_get_user_session`.
-#[no_mangle]
-pub unsafe extern "C" fn poto_module_update_user_model(
-    module: *const poto_module,
-    user_id: *const c_char,
-    model: *const c_char,
-) -> poto_status {
-    guard(|| blocking(update_model_op(module, user_id, model)?))
-}
-
-/// The user's model as plain text in `*out_model` (LLM modules only), the default model when
-/// none is recorded.
-///
-/// # Safety
-/// As `poto_module_get_user_session`.
-#[no_mangle]
-pub unsafe extern "C" fn poto_module_get_user_model(
-    module: *const poto_module,
-    user_id: *const c_char,
-    out_model: *mut *mut c_char,
-) -> poto_status {
-    guard(|| {
-        let out = out_arg(out_model, "out_model")?;
-        *out = to_c(blocking(get_model_op(module, user_id)?)?)?;
-        Ok(())
-    })
-}
-
 /// `poto_module_get_user_session` for event loops: `done` receives the session JSON.
 ///
 /// # Safety
@@ -312,37 +258,4 @@ pub unsafe extern "C" fn poto_module_get_session_value_async(
     user_data: *mut c_void,
 ) -> poto_status {
     guard(|| spawn_done(done, user_data, rendered(get_value_op(module, user_id, key)?)))
-}
-
-/// `poto_module_update_user_model` for event loops: `done` receives `null`.
-///
-/// # Safety
-/// As `poto_module_get_user_session_async`.
-#[no_mangle]
-pub unsafe extern "C" fn poto_module_update_user_model_async(
-    module: *const poto_module,
-    user_id: *const c_char,
-    model: *const c_char,
-    done: poto_done_fn,
-    user_data: *mut c_void,
-) -> poto_status {
-    guard(|| spawn_done(done, user_data, rendered(update_model_op(module, user_id, model)?)))
-}
-
-/// `poto_module_get_user_model` for event loops: `done` receives the model as a JSON string.
-///
-/// # Safety
-/// As `poto_module_get_user_session_async`.
-#[no_mangle]
-pub unsafe extern "C" fn poto_module_get_user_model_async(
-    module: *const poto_module,
-    user_id: *const c_char,
-    done: poto_done_fn,
-    user_data: *mut c_void,
-) -> poto_status {
-    let model_json = |model: String| Json(Value::String(model).to_string());
-    guard(|| {
-        let op = get_model_op(module, user_id)?;
-        spawn_done(done, user_data, rendered(async move { op.await.map(model_json) }))
-    })
 }

@@ -1,16 +1,16 @@
-//! Module options as an opaque builder (see `redis_options.rs` for why a builder). Each setter
-//! records one `PotoModule::with_*` / `LLMPotoModule::with_*` step, applied by `poto_module_new`,
-//! where the core checks the values.
+//! Module options as an opaque builder (see `redis_options.rs` for why a builder). Value
+//! setters are one `ModuleOptions::set` of the core's options schema, which checks the value;
+//! the provider, the LLM flag and the defaults callback are objects, passed on their own to
+//! `PotoModule::from_options` as every binding does.
 
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
-use std::time::Duration;
 
-use poto_sessions::{llm::DEFAULT_MODEL, LLMPotoModule, PotoModule, RetryPolicy, SessionError, SessionProvider};
+use poto_sessions::{ModuleOptions, OptionValue, Options, PotoModule, SessionDefaults, SessionError, SessionProvider};
 
 use crate::call::guard;
 use crate::callbacks::{poto_defaults_fn, poto_free_fn, CDefaults};
-use crate::handles::{free_handle, new_handle, poto_module, poto_provider, provider_arg, set_option};
+use crate::handles::{free_handle, millis, new_handle, poto_module, poto_provider, provider_arg, set_option};
 use crate::status::poto_status;
 use crate::strings::{out_arg, str_arg};
 
@@ -19,35 +19,10 @@ use crate::strings::{out_arg, str_arg};
 /// any number of modules, which share its provider and defaults callback.
 #[derive(Default)]
 pub struct poto_module_options {
+    values: ModuleOptions,
     provider: Option<Arc<dyn SessionProvider>>,
     llm: bool,
-    default_model: Option<String>,
-    ttl: Option<Duration>,
     defaults: Option<Arc<CDefaults>>,
-    retry: Option<RetryPolicy>,
-}
-
-impl poto_module_options {
-    fn configure(&self, mut module: PotoModule) -> PotoModule {
-        if let Some(provider) = &self.provider {
-            module = module.with_provider(provider.clone());
-        }
-        if let Some(ttl) = self.ttl {
-            module = module.with_ttl(ttl);
-        }
-        if let Some(defaults) = &self.defaults {
-            module = module.with_defaults(defaults.clone());
-        }
-        if let Some(retry) = &self.retry {
-            module = module.with_retry(retry.clone());
-        }
-        module
-    }
-
-    /// The module's retry policy, started from the defaults the first time one part is set.
-    fn retry(&mut self) -> &mut RetryPolicy {
-        self.retry.get_or_insert_with(RetryPolicy::default)
-    }
 }
 
 /// New options: a generic module on the global provider.
@@ -88,7 +63,7 @@ pub unsafe extern "C" fn poto_module_options_set_provider(
     })
 }
 
-/// An `LLMPotoModule`: sessions carry `currentModelName`, and the model calls work.
+/// An `LLMPotoModule`: sessions carry `currentModelName`, and the LLM calls work.
 ///
 /// # Safety
 /// `options` is NULL or live.
@@ -100,7 +75,8 @@ pub unsafe extern "C" fn poto_module_options_set_llm(options: *mut poto_module_o
     })
 }
 
-/// Model of new sessions and of sessions without one (LLM modules; default `llm1`).
+/// Model of new sessions and of sessions without one (default `llm1`); LLM modules only, so
+/// `poto_module_new` refuses it on a generic module.
 ///
 /// # Safety
 /// `options` is NULL or live; `model` NULL or NUL-terminated.
@@ -109,10 +85,7 @@ pub unsafe extern "C" fn poto_module_options_set_default_model(
     options: *mut poto_module_options,
     model: *const c_char,
 ) -> poto_status {
-    set_option(options, |o| {
-        o.default_model = Some(str_arg(model, "model")?.to_owned());
-        Ok(())
-    })
+    set_option(options, |o| o.values.set("default_model", OptionValue::Text(str_arg(model, "model")?.to_owned())))
 }
 
 /// TTL of the sessions the module writes (default: the provider's).
@@ -121,10 +94,7 @@ pub unsafe extern "C" fn poto_module_options_set_default_model(
 /// `options` is NULL or live.
 #[no_mangle]
 pub unsafe extern "C" fn poto_module_options_set_ttl_ms(options: *mut poto_module_options, ttl_ms: u64) -> poto_status {
-    set_option(options, |o| {
-        o.ttl = Some(Duration::from_millis(ttl_ms));
-        Ok(())
-    })
+    set_option(options, |o| o.values.set("ttl", millis(ttl_ms)))
 }
 
 /// Extends the default data of new sessions (see `poto_defaults_fn`). The library owns
@@ -161,10 +131,7 @@ pub unsafe extern "C" fn poto_module_options_set_retry_budget_ms(
     options: *mut poto_module_options,
     budget_ms: u64,
 ) -> poto_status {
-    set_option(options, |o| {
-        o.retry().budget = Duration::from_millis(budget_ms);
-        Ok(())
-    })
+    set_option(options, |o| o.values.set("retry_budget", millis(budget_ms)))
 }
 
 /// First backoff ceiling between update retries; doubles per attempt up to the maximum delay.
@@ -176,10 +143,7 @@ pub unsafe extern "C" fn poto_module_options_set_retry_base_delay_ms(
     options: *mut poto_module_options,
     delay_ms: u64,
 ) -> poto_status {
-    set_option(options, |o| {
-        o.retry().base_delay = Duration::from_millis(delay_ms);
-        Ok(())
-    })
+    set_option(options, |o| o.values.set("retry_base_delay", millis(delay_ms)))
 }
 
 /// Largest backoff between update retries.
@@ -191,10 +155,7 @@ pub unsafe extern "C" fn poto_module_options_set_retry_max_delay_ms(
     options: *mut poto_module_options,
     delay_ms: u64,
 ) -> poto_status {
-    set_option(options, |o| {
-        o.retry().max_delay = Duration::from_millis(delay_ms);
-        Ok(())
-    })
+    set_option(options, |o| o.values.set("retry_max_delay", millis(delay_ms)))
 }
 
 /// A module. `options` NULL: a generic module on the global provider.
@@ -210,13 +171,9 @@ pub unsafe extern "C" fn poto_module_new(
         let out = out_arg(out, "out")?;
         let defaults = poto_module_options::default();
         let o = options.as_ref().unwrap_or(&defaults);
-        let handle = if o.llm {
-            let llm = LLMPotoModule::new().with_default_model(o.default_model.as_deref().unwrap_or(DEFAULT_MODEL))?;
-            poto_module::llm(llm.map_module(|module| o.configure(module)))
-        } else {
-            poto_module::generic(o.configure(PotoModule::new()))
-        };
-        new_handle(out, handle);
+        let host_defaults = o.defaults.clone().map(|d| d as Arc<dyn SessionDefaults>);
+        let module = PotoModule::from_options(o.llm, o.provider.clone(), host_defaults, o.values.clone())?;
+        new_handle(out, poto_module { inner: module });
         Ok(())
     })
 }

@@ -1,15 +1,15 @@
 //! Redis provider options as an opaque builder: a new option is a new setter, so no caller's
-//! struct layout ever changes. Each setter maps onto `RedisOptions` and nothing more; the values
-//! are checked by the core when the provider is created.
+//! struct layout ever changes. Each setter is one `RedisOptions::set` of the core's options
+//! schema, which checks the value; what depends on several options (the URL's scheme, the
+//! prefix's key layout) is checked when the provider is created.
 
 use std::ffi::c_char;
 use std::sync::Arc;
-use std::time::Duration;
 
-use poto_sessions::{runtime, RedisOptions, RedisSessionProvider, Result, RetryPolicy};
+use poto_sessions::{runtime, OptionValue, Options, RedisOptions, RedisSessionProvider};
 
 use crate::call::guard;
-use crate::handles::{free_handle, new_handle, poto_provider, set_option};
+use crate::handles::{free_handle, millis, new_handle, poto_provider, set_option};
 use crate::status::poto_status;
 use crate::strings::{out_arg, str_arg};
 
@@ -17,21 +17,6 @@ use crate::strings::{out_arg, str_arg};
 /// thread-safe: set it up on one thread; it may be used for any number of providers.
 pub struct poto_redis_options {
     inner: RedisOptions,
-}
-
-/// Applies one builder step; a failing argument leaves the options as they were.
-unsafe fn with_redis(
-    options: *mut poto_redis_options,
-    step: impl FnOnce(RedisOptions) -> Result<RedisOptions>,
-) -> poto_status {
-    set_option(options, |o| {
-        o.inner = step(o.inner.clone())?;
-        Ok(())
-    })
-}
-
-fn bytes(n: u64) -> usize {
-    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 /// New options with every default (URL from `REDIS_URL`, else `redis://127.0.0.1:6379`).
@@ -64,7 +49,7 @@ pub unsafe extern "C" fn poto_redis_options_set_url(
     options: *mut poto_redis_options,
     url: *const c_char,
 ) -> poto_status {
-    with_redis(options, |o| Ok(o.url(str_arg(url, "url")?)))
+    set_option(options, |o| o.inner.set("url", OptionValue::Text(str_arg(url, "url")?.to_owned())))
 }
 
 /// Namespace of every key (default `poto:`); two prefixes on one Redis never see each other.
@@ -76,7 +61,7 @@ pub unsafe extern "C" fn poto_redis_options_set_prefix(
     options: *mut poto_redis_options,
     prefix: *const c_char,
 ) -> poto_status {
-    with_redis(options, |o| Ok(o.prefix(str_arg(prefix, "prefix")?)))
+    set_option(options, |o| o.inner.set("prefix", OptionValue::Text(str_arg(prefix, "prefix")?.to_owned())))
 }
 
 /// Lifetime of a session after its last write or touch (default 24 h).
@@ -85,7 +70,7 @@ pub unsafe extern "C" fn poto_redis_options_set_prefix(
 /// `options` is NULL or live.
 #[no_mangle]
 pub unsafe extern "C" fn poto_redis_options_set_ttl_ms(options: *mut poto_redis_options, ttl_ms: u64) -> poto_status {
-    with_redis(options, |o| Ok(o.ttl(Duration::from_millis(ttl_ms))))
+    set_option(options, |o| o.inner.set("ttl", millis(ttl_ms)))
 }
 
 /// Time allowed to open a connection (default 5 s).
@@ -97,7 +82,7 @@ pub unsafe extern "C" fn poto_redis_options_set_connect_timeout_ms(
     options: *mut poto_redis_options,
     timeout_ms: u64,
 ) -> poto_status {
-    with_redis(options, |o| Ok(o.connect_timeout(Duration::from_millis(timeout_ms))))
+    set_option(options, |o| o.inner.set("connect_timeout", millis(timeout_ms)))
 }
 
 /// Time allowed for one reply (default 2 s); past it a read is `POTO_ERR_UNAVAILABLE` and a
@@ -110,7 +95,7 @@ pub unsafe extern "C" fn poto_redis_options_set_command_timeout_ms(
     options: *mut poto_redis_options,
     timeout_ms: u64,
 ) -> poto_status {
-    with_redis(options, |o| Ok(o.command_timeout(Duration::from_millis(timeout_ms))))
+    set_option(options, |o| o.inner.set("command_timeout", millis(timeout_ms)))
 }
 
 /// Largest session accepted, in bytes (default 1 MiB).
@@ -122,7 +107,7 @@ pub unsafe extern "C" fn poto_redis_options_set_max_session_bytes(
     options: *mut poto_redis_options,
     max_bytes: u64,
 ) -> poto_status {
-    with_redis(options, |o| Ok(o.max_session_bytes(bytes(max_bytes))))
+    set_option(options, |o| o.inner.set("max_session_bytes", OptionValue::Count(max_bytes)))
 }
 
 /// Redis Cluster: the URL lists seed nodes, comma-separated (a `redis+cluster://` URL selects
@@ -135,7 +120,7 @@ pub unsafe extern "C" fn poto_redis_options_set_cluster(
     options: *mut poto_redis_options,
     cluster: bool,
 ) -> poto_status {
-    with_redis(options, |o| Ok(o.cluster(cluster)))
+    set_option(options, |o| o.inner.set("cluster", OptionValue::Bool(cluster)))
 }
 
 /// Ids per index shard in one listing reply (default 2000), so no reply grows with the number
@@ -148,7 +133,7 @@ pub unsafe extern "C" fn poto_redis_options_set_list_page_size(
     options: *mut poto_redis_options,
     ids: u64,
 ) -> poto_status {
-    with_redis(options, |o| Ok(o.list_page_size(bytes(ids))))
+    set_option(options, |o| o.inner.set("list_page_size", OptionValue::Count(ids)))
 }
 
 /// Time an atomic update keeps retrying under contention before `POTO_ERR_CONFLICT` (default 5 s).
@@ -160,10 +145,7 @@ pub unsafe extern "C" fn poto_redis_options_set_retry_budget_ms(
     options: *mut poto_redis_options,
     budget_ms: u64,
 ) -> poto_status {
-    with_redis(options, |o| {
-        let retry = RetryPolicy { budget: Duration::from_millis(budget_ms), ..o.retry.clone() };
-        Ok(o.retry(retry))
-    })
+    set_option(options, |o| o.inner.set("retry_budget", millis(budget_ms)))
 }
 
 /// First backoff ceiling between retries (default 0.5 ms); it doubles per attempt up to the
@@ -176,10 +158,7 @@ pub unsafe extern "C" fn poto_redis_options_set_retry_base_delay_ms(
     options: *mut poto_redis_options,
     delay_ms: u64,
 ) -> poto_status {
-    with_redis(options, |o| {
-        let retry = RetryPolicy { base_delay: Duration::from_millis(delay_ms), ..o.retry.clone() };
-        Ok(o.retry(retry))
-    })
+    set_option(options, |o| o.inner.set("retry_base_delay", millis(delay_ms)))
 }
 
 /// Largest backoff between retries (default 50 ms).
@@ -191,15 +170,12 @@ pub unsafe extern "C" fn poto_redis_options_set_retry_max_delay_ms(
     options: *mut poto_redis_options,
     delay_ms: u64,
 ) -> poto_status {
-    with_redis(options, |o| {
-        let retry = RetryPolicy { max_delay: Duration::from_millis(delay_ms), ..o.retry.clone() };
-        Ok(o.retry(retry))
-    })
+    set_option(options, |o| o.inner.set("retry_max_delay", millis(delay_ms)))
 }
 
 /// A Redis provider; connects now (blocking) and fails with `POTO_ERR_UNAVAILABLE` if Redis does
-/// not answer, `POTO_ERR_INVALID_ARGUMENT` for an option the core rejects. `options` NULL: every
-/// default.
+/// not answer, `POTO_ERR_INVALID_ARGUMENT` for a URL or prefix it cannot use. `options` NULL:
+/// every default.
 ///
 /// # Safety
 /// `options` is NULL or live; `out` is NULL or valid for writes.

@@ -129,6 +129,23 @@ static void module_flow(poto_provider *provider) {
   CHECK(model && strcmp(model, "llm2") == 0);
   poto_string_free(model);
 
+  /* The rest of the LLM surface: system prompt and current conversation, NULL while unset. */
+  char *text = (char *)1;
+  OK(poto_module_get_system_prompt(llm, "alice", &text));
+  CHECK(text == NULL);
+  OK(poto_module_set_system_prompt(llm, "alice", "You are terse."));
+  OK(poto_module_get_system_prompt(llm, "alice", &text));
+  CHECK(text && strcmp(text, "You are terse.") == 0);
+  poto_string_free(text);
+  text = (char *)1;
+  OK(poto_module_get_current_conversation_id(llm, "alice", &text));
+  CHECK(text == NULL);
+  OK(poto_module_set_current_conversation_id(llm, "alice", "conv-42"));
+  OK(poto_module_get_current_conversation_id(llm, "alice", &text));
+  CHECK(text && strcmp(text, "conv-42") == 0);
+  poto_string_free(text);
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_session_value(llm, "alice", "systemPrompt", "7"));
+
   OK(poto_module_set_session_value(llm, "alice", "prefs", "{\"theme\":\"dark\",\"size\":[1,2]}"));
   char *value = NULL;
   OK(poto_module_get_session_value(llm, "alice", "prefs", &value));
@@ -181,6 +198,21 @@ static void module_flow(poto_provider *provider) {
   OK(poto_module_update_user_session_async(llm, "bob", increment, NULL, on_done, &w));
   wait_done(&w);
   CHECK(w.status == POTO_OK && json_int(w.result, "n") == 1);
+  OK(poto_module_set_system_prompt_async(llm, "bob", "Be kind.", on_done, &w));
+  wait_done(&w);
+  CHECK(w.status == POTO_OK && strcmp(w.result, "null") == 0);
+  OK(poto_module_get_system_prompt_async(llm, "bob", on_done, &w));
+  wait_done(&w);
+  CHECK(w.status == POTO_OK && strcmp(w.result, "\"Be kind.\"") == 0);
+  OK(poto_module_set_current_conversation_id_async(llm, "bob", "c-1", on_done, &w));
+  wait_done(&w);
+  CHECK(w.status == POTO_OK && strcmp(w.result, "null") == 0);
+  OK(poto_module_get_current_conversation_id_async(llm, "bob", on_done, &w));
+  wait_done(&w);
+  CHECK(w.status == POTO_OK && strcmp(w.result, "\"c-1\"") == 0);
+  OK(poto_module_get_current_conversation_id_async(llm, "carl", on_done, &w));
+  wait_done(&w);
+  CHECK(w.status == POTO_OK && strcmp(w.result, "null") == 0);
   OK(poto_provider_get_session_async(provider, "", on_done, &w));
   wait_done(&w);
   CHECK(w.status == POTO_ERR_INVALID_ARGUMENT && strstr(w.result, "empty"));

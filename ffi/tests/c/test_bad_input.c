@@ -50,7 +50,7 @@ int main(void) {
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_provider_compare_and_set(p, "u", 0, "{}", 0, NULL));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_set_session_provider(NULL));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_provider_new(NULL, NULL));
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_custom_provider_new(NULL, &p));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_custom_provider_new(NULL, NULL, &p));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_user_session(NULL, "u", &out));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_user_session(m, NULL, &out));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_user_session(m, "u", NULL));
@@ -88,6 +88,13 @@ int main(void) {
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_update_user_model(NULL, "u", "m"));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_user_model(NULL, "u", &out));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_user_model(m, "u", NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_system_prompt(NULL, "u", "p"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_system_prompt(m, "u", NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_system_prompt(m, "u", NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_system_prompt(NULL, "u", &out));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_current_conversation_id(m, NULL, "c"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_current_conversation_id(m, "u", NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_current_conversation_id(m, NULL, &out));
   /* The callback forms check their arguments before starting anything. */
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_provider_get_session_async(NULL, "u", NULL, NULL));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_provider_set_session_async(p, "u", NULL, 0, NULL, NULL));
@@ -107,7 +114,13 @@ int main(void) {
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_session_value_async(m, "u", NULL, NULL, NULL));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_update_user_model_async(m, "u", "m", NULL, NULL));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_user_model_async(m, "u", NULL, NULL));
-  /* Options: setters refuse a NULL handle or text; values the core rejects fail at creation. */
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_system_prompt_async(m, "u", "p", NULL, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_system_prompt_async(m, "u", NULL, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_current_conversation_id_async(m, "u", "c", NULL, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_current_conversation_id_async(m, "u", NULL, NULL));
+  /* Options: setters refuse a NULL handle, bad text and values the core's options schema
+   * rejects, and leave the options as they were; what depends on the whole (a URL, a prefix's
+   * key layout, a model name) is refused when the provider or module is made. */
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_new(NULL));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_memory_options_new(NULL));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_new(NULL));
@@ -133,49 +146,61 @@ int main(void) {
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_retry_max_delay_ms(NULL, 1));
   poto_provider *unused = NULL;
   poto_module *unused_module = NULL;
-  poto_redis_options *bad_url = NULL, *bad_prefix = NULL, *bad_ttl = NULL;
-  OK(poto_redis_options_new(&bad_url));
-  OK(poto_redis_options_new(&bad_prefix));
-  OK(poto_redis_options_new(&bad_ttl));
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_url(bad_url, NULL));
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_prefix(bad_prefix, "\xff"));
+  poto_redis_options *bad_redis = NULL;
+  OK(poto_redis_options_new(&bad_redis));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_url(bad_redis, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_prefix(bad_redis, "\xff"));
   CHECK(strstr(poto_last_error_message(), "UTF-8") != NULL);
-  OK(poto_redis_options_set_url(bad_url, "not a url"));
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_provider_new(bad_url, &unused));
-  OK(poto_redis_options_set_prefix(bad_prefix, "a{b}"));
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_provider_new(bad_prefix, &unused));
-  OK(poto_redis_options_set_ttl_ms(bad_ttl, 0));
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_provider_new(bad_ttl, &unused));
-  poto_redis_options_free(bad_url);
-  poto_redis_options_free(bad_prefix);
-  poto_redis_options_free(bad_ttl);
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_ttl_ms(bad_redis, 0));
+  CHECK(strstr(poto_last_error_message(), "ttl") != NULL);
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_connect_timeout_ms(bad_redis, 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_command_timeout_ms(bad_redis, 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_max_session_bytes(bad_redis, 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_list_page_size(bad_redis, 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_retry_budget_ms(bad_redis, 0));
+  OK(poto_redis_options_set_prefix(bad_redis, "a{b}"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_provider_new(bad_redis, &unused));
+  OK(poto_redis_options_set_prefix(bad_redis, "ok:"));
+  OK(poto_redis_options_set_url(bad_redis, "not a url"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_provider_new(bad_redis, &unused));
+  poto_redis_options_free(bad_redis);
   poto_memory_options *bad_memory = NULL;
   OK(poto_memory_options_new(&bad_memory));
-  OK(poto_memory_options_set_ttl_ms(bad_memory, 0));
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_memory_provider_new(bad_memory, &unused));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_memory_options_set_ttl_ms(bad_memory, 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_memory_options_set_max_session_bytes(bad_memory, 0));
+  OK(poto_memory_provider_new(bad_memory, &unused)); /* the refused values left the defaults */
+  poto_provider_free(unused);
+  unused = NULL;
   poto_memory_options_free(bad_memory);
   poto_module_options *bad_module = NULL;
   OK(poto_module_options_new(&bad_module));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_provider(bad_module, NULL));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_default_model(bad_module, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_ttl_ms(bad_module, 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_retry_max_delay_ms(bad_module, 0));
+  OK(poto_module_options_set_default_model(bad_module, "llm2"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_new(bad_module, &unused_module)); /* not an LLM module */
+  CHECK(strstr(poto_last_error_message(), "default_model") != NULL);
   OK(poto_module_options_set_llm(bad_module, true));
   OK(poto_module_options_set_default_model(bad_module, ""));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_new(bad_module, &unused_module));
+  poto_module_options_free(bad_module);
   CHECK(unused == NULL && unused_module == NULL);
   /* User data given with a finalizer is released when the setter fails, NULL handle included,
    * and otherwise once, by the last of the options and the modules made from them. */
   int released = 0;
+  poto_module_options *owner = NULL;
+  OK(poto_module_options_new(&owner));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_defaults(NULL, NULL, &released, count_release));
   CHECK(released == 1);
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_defaults(bad_module, NULL, &released, count_release));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_defaults(owner, NULL, &released, count_release));
   CHECK(released == 2);
-  OK(poto_module_options_set_llm(bad_module, false));
-  OK(poto_module_options_set_defaults(bad_module, keep_defaults, &released, count_release));
+  OK(poto_module_options_set_defaults(owner, keep_defaults, &released, count_release));
   poto_module *holder = NULL;
-  OK(poto_module_new(bad_module, &holder));
-  OK(poto_module_options_set_defaults(bad_module, keep_defaults, &released, count_release)); /* replaces */
+  OK(poto_module_new(owner, &holder));
+  OK(poto_module_options_set_defaults(owner, keep_defaults, &released, count_release)); /* replaces */
   CHECK(released == 2);
-  poto_module_options_free(bad_module);
+  poto_module_options_free(owner);
   CHECK(released == 3);
   poto_module_free(holder);
   CHECK(released == 4);
@@ -203,6 +228,8 @@ int main(void) {
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_update_user_model(m, "u", "llm2"));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_user_model(m, "u", &out));
   CHECK(strstr(poto_last_error_message(), "LLM") != NULL);
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_system_prompt(m, "u", "p"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_get_current_conversation_id(m, "u", &out));
 
   /* Invalid UTF-8, bad ids. */
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_provider_set_session(p, "bad\xff\xfe", "{}", 0));

@@ -10,7 +10,7 @@ static poto_provider *custom(int versioned, enum store_mode mode, int *freed) {
   poto_provider_callbacks callbacks;
   memory_store_callbacks(&callbacks, versioned, mode, freed);
   poto_provider *provider = NULL;
-  OK(poto_custom_provider_new(&callbacks, &provider));
+  OK(poto_custom_provider_new(&callbacks, NULL, &provider));
   return provider;
 }
 
@@ -91,13 +91,13 @@ int main(void) {
   memory_store_callbacks(&callbacks, 1, STORE_OK, &freed);
   callbacks.clear = NULL;
   poto_provider *incomplete = NULL;
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_custom_provider_new(&callbacks, &incomplete));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_custom_provider_new(&callbacks, NULL, &incomplete));
   CHECK(incomplete == NULL && freed == 1);
   CHECK(strstr(poto_last_error_message(), "clear") != NULL);
   freed = 0;
   memory_store_callbacks(&callbacks, 1, STORE_OK, &freed);
   callbacks.compare_and_set = NULL;
-  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_custom_provider_new(&callbacks, &incomplete));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_custom_provider_new(&callbacks, NULL, &incomplete));
   CHECK(freed == 1);
 
   /* struct_size must name a released layout: unset (0), a newer or an unknown size is refused,
@@ -107,9 +107,28 @@ int main(void) {
     freed = 0;
     memory_store_callbacks(&callbacks, 1, STORE_OK, &freed);
     callbacks.struct_size = wrong_sizes[i];
-    FAILS(POTO_ERR_INVALID_ARGUMENT, poto_custom_provider_new(&callbacks, &incomplete));
+    FAILS(POTO_ERR_INVALID_ARGUMENT, poto_custom_provider_new(&callbacks, NULL, &incomplete));
     CHECK(incomplete == NULL && freed == 1);
     CHECK(strstr(poto_last_error_message(), "struct_size") != NULL);
   }
+
+  /* The size limit of the custom options is enforced before the store sees a session. */
+  poto_custom_options *options = NULL;
+  poto_provider *small = NULL;
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_custom_options_new(NULL));
+  OK(poto_custom_options_new(&options));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_custom_options_set_max_session_bytes(NULL, 300));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_custom_options_set_max_session_bytes(options, 0));
+  OK(poto_custom_options_set_max_session_bytes(options, 300));
+  freed = 0;
+  memory_store_callbacks(&callbacks, 1, STORE_OK, &freed);
+  OK(poto_custom_provider_new(&callbacks, options, &small));
+  poto_custom_options_free(options);
+  char big[512];
+  snprintf(big, sizeof big, "{\"pad\":\"%0400d\"}", 0);
+  FAILS(POTO_ERR_TOO_LARGE, poto_provider_set_session(small, "big", big, 0));
+  OK(poto_provider_set_session(small, "big", "{\"pad\":\"short\"}", 0));
+  poto_provider_free(small);
+  CHECK(freed == 1);
   return check_summary("test_custom_provider");
 }
