@@ -13,7 +13,9 @@ use crate::data::{
     CREATED_AT_KEY, DEFAULT_MAX_SESSION_BYTES, LAST_ACTIVITY_KEY,
 };
 use crate::error::Result;
-use crate::provider::{Capabilities, CasOutcome, SessionProvider, SessionStats, Versioned};
+use crate::carry::NumberModel;
+use crate::error::SessionError;
+use crate::provider::{CasOutcome, SessionProvider, SessionStats, Versioned, VersionedProvider};
 use crate::update::{update_session, Change, RetryPolicy};
 
 /// Wraps a provider that only stores what it is given: validates ids and sessions, fills in
@@ -44,6 +46,10 @@ impl StampedProvider {
         data.insert(LAST_ACTIVITY_KEY.to_owned(), now);
         encode_fields(&data, self.max_session_bytes)?;
         Ok(data)
+    }
+
+    fn inner_versioned(&self) -> Result<&dyn VersionedProvider> {
+        self.inner.versioned().ok_or_else(|| SessionError::Internal("the inner store has no compare-and-set".into()))
     }
 
     fn checked(user_id: &str, data: Option<SessionData>) -> Result<Option<SessionData>> {
@@ -101,8 +107,8 @@ impl SessionProvider for StampedProvider {
         self.inner.count().await
     }
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { touch: true, versioned: self.inner.capabilities().versioned, changes: false }
+    fn versioned(&self) -> Option<&dyn VersionedProvider> {
+        self.inner.versioned().map(|_| self as &dyn VersionedProvider)
     }
 
     fn retry_policy(&self) -> RetryPolicy {
@@ -111,16 +117,21 @@ impl SessionProvider for StampedProvider {
 
     async fn touch(&self, user_id: &str, ttl: Option<Duration>) -> Result<bool> {
         validate_user_id(user_id)?;
-        let written = update_session(self, user_id, ttl, &self.retry_policy(), |current| {
+        // A stamped rewrite of what is stored (the trait's default), atomic as any update.
+        let written = update_session(self, user_id, ttl, &self.retry_policy(), NumberModel::Exact, |current| {
             std::future::ready(Ok(current.map_or(Change::Keep, Change::Write)))
         })
         .await?;
         Ok(written.is_some())
     }
+}
 
+/// Present only when the inner store compare-and-sets ([`SessionProvider::versioned`]).
+#[async_trait]
+impl VersionedProvider for StampedProvider {
     async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {
         validate_user_id(user_id)?;
-        let current = self.inner.get_versioned(user_id).await?;
+        let current = self.inner_versioned()?.get_versioned(user_id).await?;
         if let Some(v) = &current {
             check_loaded(user_id, &v.data)?;
         }
@@ -136,6 +147,6 @@ impl SessionProvider for StampedProvider {
     ) -> Result<CasOutcome> {
         validate_user_id(user_id)?;
         let data = self.stamp(user_id, data, None)?;
-        self.inner.compare_and_set(user_id, expected, data, ttl).await
+        self.inner_versioned()?.compare_and_set(user_id, expected, data, ttl).await
     }
 }

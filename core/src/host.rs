@@ -17,7 +17,7 @@ use crate::custom::StampedProvider;
 use crate::data::SessionData;
 use crate::error::{Result, SessionError};
 use crate::options::CustomOptions;
-use crate::provider::{Capabilities, CasOutcome, SessionProvider, SessionStats, Versioned};
+use crate::provider::{CasOutcome, SessionProvider, SessionStats, Versioned, VersionedProvider};
 use crate::value::kind_name;
 
 /// A method of the seed's provider interface, as a host object implements it.
@@ -331,10 +331,13 @@ impl SessionProvider for HostProvider {
         read.count(&value)
     }
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { touch: false, versioned: self.versioned, changes: false }
+    fn versioned(&self) -> Option<&dyn VersionedProvider> {
+        self.versioned.then_some(self as &dyn VersionedProvider)
     }
+}
 
+#[async_trait]
+impl VersionedProvider for HostProvider {
     async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {
         let (value, read) = self.call(HostCall::GetVersioned { user_id: user_id.to_owned() }).await?;
         read.versioned(value)

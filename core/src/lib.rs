@@ -28,6 +28,6 @@ pub use llm::LLMPotoModule;
 pub use memory::InMemorySessionProvider;
 pub use module::{defaults_fn, session_provider, set_session_provider, PotoModule, SessionDefaults};
 pub use options::{CustomOptions, MemoryOptions, ModuleOptions, OptionValue, Options};
-pub use provider::{Capabilities, CasOutcome, SessionProvider, SessionStats, Versioned};
+pub use provider::{CasOutcome, SessionProvider, SessionStats, Versioned, VersionedProvider};
 pub use redis::{RedisOptions, RedisSessionProvider};
 pub use update::RetryPolicy;

@@ -15,7 +15,7 @@ use crate::data::{
 };
 use crate::error::Result;
 use crate::options::MemoryOptions;
-use crate::provider::{Capabilities, CasOutcome, SessionProvider, Versioned};
+use crate::provider::{CasOutcome, SessionProvider, Versioned, VersionedProvider};
 use crate::value::{check_size, entry_size};
 
 /// Default time a session lives after its last write or touch.
@@ -240,30 +240,12 @@ impl SessionProvider for InMemorySessionProvider {
         Ok(removed)
     }
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { touch: true, versioned: true, changes: false }
+    fn versioned(&self) -> Option<&dyn VersionedProvider> {
+        Some(self)
     }
 
     async fn touch(&self, user_id: &str, ttl: Option<Duration>) -> Result<bool> {
         Ok(self.touch_and_get(user_id, ttl).await?.is_some())
-    }
-
-    async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {
-        validate_user_id(user_id)?;
-        Ok(self.live_entry(user_id).map(|e| Versioned { data: (*e.data).clone(), version: e.version }))
-    }
-
-    async fn compare_and_set(
-        &self,
-        user_id: &str,
-        expected: Option<u64>,
-        data: SessionData,
-        ttl: Option<Duration>,
-    ) -> Result<CasOutcome> {
-        Ok(match self.write(user_id, data, ttl, Some(expected))? {
-            Ok(version) => CasOutcome::Applied(version),
-            Err(current) => CasOutcome::Conflict(current),
-        })
     }
 
     async fn touch_and_get(&self, user_id: &str, ttl: Option<Duration>) -> Result<Option<SessionData>> {
@@ -328,6 +310,27 @@ impl SessionProvider for InMemorySessionProvider {
                 None => return Ok(false),
             }
         }
+    }
+}
+
+#[async_trait]
+impl VersionedProvider for InMemorySessionProvider {
+    async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {
+        validate_user_id(user_id)?;
+        Ok(self.live_entry(user_id).map(|e| Versioned { data: (*e.data).clone(), version: e.version }))
+    }
+
+    async fn compare_and_set(
+        &self,
+        user_id: &str,
+        expected: Option<u64>,
+        data: SessionData,
+        ttl: Option<Duration>,
+    ) -> Result<CasOutcome> {
+        Ok(match self.write(user_id, data, ttl, Some(expected))? {
+            Ok(version) => CasOutcome::Applied(version),
+            Err(current) => CasOutcome::Conflict(current),
+        })
     }
 }
 

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use once_cell::sync::Lazy;
 use serde_json::Value;
 
-use crate::carry::{carry_untouched, NumberModel};
+use crate::carry::NumberModel;
 use crate::context::current_user;
 use crate::data::{validate_field, validate_user_id, SessionData, USER_ID_KEY};
 use crate::error::{Result, SessionError};
@@ -230,16 +230,15 @@ impl PotoModule {
         let policy = self.retry.clone().unwrap_or_else(|| provider.retry_policy());
         let f = std::sync::Mutex::new(f);
         let f = &f;
-        let written = update_session(&*provider, user_id, self.ttl, &policy, |current| async move {
+        let written = update_session(&*provider, user_id, self.ttl, &policy, numbers, |current| async move {
             let data = match current {
                 Some(data) => data,
                 None => self.create_default_session_data(user_id).await?,
             };
-            let before = data.clone();
             let update = (f.lock().unwrap_or_else(|p| p.into_inner()))(data);
             let after = update.await?;
             self.check_typed_keys(&after)?;
-            Ok(Change::Write(carry_untouched(&before, after, numbers)))
+            Ok(Change::Write(after))
         })
         .await?;
         written.ok_or_else(|| SessionError::Internal("update wrote nothing".into()))

@@ -7,22 +7,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::data::SessionData;
-use crate::error::{Result, SessionError};
-use crate::update::{self, RetryPolicy};
-
-/// What a provider offers beyond the required methods. The module layer uses
-/// compare-and-set where offered; otherwise it serialises updates with a per-process lock,
-/// which makes such a provider atomic only within one process.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Capabilities {
-    /// [`SessionProvider::touch`] is implemented.
-    pub touch: bool,
-    /// [`SessionProvider::get_versioned`] and [`SessionProvider::compare_and_set`] are implemented.
-    pub versioned: bool,
-    /// [`SessionProvider::compare_and_set_changes`] writes less than a whole compare-and-set, so
-    /// an updater keeps a copy of the session it read to pass it.
-    pub changes: bool,
-}
+use crate::carry::NumberModel;
+use crate::error::Result;
+use crate::update::{self, Change, RetryPolicy};
 
 /// A session with the version a compare-and-set must name to replace it.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,24 +39,14 @@ pub struct SessionStats {
 
 /// A session store. Implementations must be cheap to share (`Arc<dyn SessionProvider>`).
 ///
-/// `ttl: None` means the provider's own default. Every write and touch stamps `lastActivity`
-/// (and `createdAt` when the session has none) from the provider's clock.
+/// Seven methods are required (the seed's); everything else has a default that is correct for
+/// any store. `ttl: None` means the provider's own default. Every write and touch stamps
+/// `lastActivity` (and `createdAt` when the session has none) from the provider's clock: a
+/// store that only keeps what it is given gets that from [`crate::custom::StampedProvider`].
 #[async_trait]
 pub trait SessionProvider: Send + Sync + 'static {
     /// The session, or `None` when absent or expired. Does not extend its life.
     async fn get_session(&self, user_id: &str) -> Result<Option<SessionData>>;
-    /// [`Self::get_session`] without copying where the provider holds sessions in memory: the
-    /// in-memory provider hands out its own snapshot (writes never change a snapshot in place).
-    async fn get_session_shared(&self, user_id: &str) -> Result<Option<Arc<SessionData>>> {
-        Ok(self.get_session(user_id).await?.map(Arc::new))
-    }
-
-    /// [`Self::get_session`] as JSON object text, for callers that hand sessions over as text
-    /// (C, Node); providers that hold text return it without re-serialising.
-    async fn get_session_json(&self, user_id: &str) -> Result<Option<String>> {
-        Ok(self.get_session(user_id).await?.map(|data| Value::Object(data).to_string()))
-    }
-
     /// Stores the whole object; the TTL restarts.
     async fn set_session(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<()>;
     /// Removes the session; no error when absent.
@@ -94,9 +71,21 @@ pub trait SessionProvider: Send + Sync + 'static {
         Ok(self.get_active_sessions().await?.len() as u64)
     }
 
-    /// The optional capabilities this provider implements.
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
+    /// Restarts the TTL and stamps `lastActivity`; `false` when absent. By default the stored
+    /// session is written again unchanged (which restamps it), atomically as any update.
+    async fn touch(&self, user_id: &str, ttl: Option<Duration>) -> Result<bool> {
+        let policy = self.retry_policy();
+        let written = update::update_session(self, user_id, ttl, &policy, NumberModel::Exact, |current| {
+            std::future::ready(Ok(current.map_or(Change::Keep, Change::Write)))
+        })
+        .await?;
+        Ok(written.is_some())
+    }
+
+    /// Compare-and-set, where the store offers it. Without it, atomic updates are serialised by
+    /// a per-process lock: such a provider is atomic only within one process.
+    fn versioned(&self) -> Option<&dyn VersionedProvider> {
+        None
     }
 
     /// Retry budget of atomic updates on this provider (modules may override it).
@@ -104,44 +93,23 @@ pub trait SessionProvider: Send + Sync + 'static {
         RetryPolicy::default()
     }
 
-    /// Restarts the TTL and stamps `lastActivity`; `false` when absent.
-    async fn touch(&self, _user_id: &str, _ttl: Option<Duration>) -> Result<bool> {
-        Err(unsupported("touch"))
+    // Fast paths: stores override them where one step or no copy pays (BENCHMARKS.md).
+
+    /// [`Self::get_session`] without copying where the provider holds sessions in memory: the
+    /// in-memory provider hands out its own snapshot (writes never change a snapshot in place).
+    async fn get_session_shared(&self, user_id: &str) -> Result<Option<Arc<SessionData>>> {
+        Ok(self.get_session(user_id).await?.map(Arc::new))
     }
 
-    /// The session with its version, or `None` when absent.
-    async fn get_versioned(&self, _user_id: &str) -> Result<Option<Versioned>> {
-        Err(unsupported("get_versioned"))
-    }
-
-    /// Writes `data` only if the session still has `expected` (`None`: only if absent).
-    async fn compare_and_set(
-        &self,
-        _user_id: &str,
-        _expected: Option<u64>,
-        _data: SessionData,
-        _ttl: Option<Duration>,
-    ) -> Result<CasOutcome> {
-        Err(unsupported("compare_and_set"))
-    }
-
-    /// [`Self::compare_and_set`] by a caller that still holds `before`, the session it read at
-    /// version `expected`: a provider may send only the fields that differ. The outcome is the
-    /// same as a whole compare-and-set of `data`.
-    async fn compare_and_set_changes(
-        &self,
-        user_id: &str,
-        expected: u64,
-        _before: &SessionData,
-        data: SessionData,
-        ttl: Option<Duration>,
-    ) -> Result<CasOutcome> {
-        self.compare_and_set(user_id, Some(expected), data, ttl).await
+    /// [`Self::get_session`] as JSON object text, for callers that hand sessions over as text
+    /// (C, Node); providers that hold text return it without re-serialising.
+    async fn get_session_json(&self, user_id: &str) -> Result<Option<String>> {
+        Ok(self.get_session(user_id).await?.map(|data| Value::Object(data).to_string()))
     }
 
     /// Touch then read, as one step where the provider can.
     async fn touch_and_get(&self, user_id: &str, ttl: Option<Duration>) -> Result<Option<SessionData>> {
-        if self.capabilities().touch && !self.touch(user_id, ttl).await? {
+        if !self.touch(user_id, ttl).await? {
             return Ok(None);
         }
         self.get_session(user_id).await
@@ -167,6 +135,31 @@ pub trait SessionProvider: Send + Sync + 'static {
     }
 }
 
-fn unsupported(what: &str) -> SessionError {
-    SessionError::Internal(format!("this provider does not implement {what}; check capabilities() first"))
+/// The ability to compare-and-set, which makes atomic updates safe across processes.
+#[async_trait]
+pub trait VersionedProvider: SessionProvider {
+    /// The session with its version, or `None` when absent.
+    async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>>;
+
+    /// Writes `data` only if the session still has `expected` (`None`: only if absent).
+    async fn compare_and_set(
+        &self,
+        user_id: &str,
+        expected: Option<u64>,
+        data: SessionData,
+        ttl: Option<Duration>,
+    ) -> Result<CasOutcome>;
+
+    /// [`Self::compare_and_set`] by a caller that still holds `before`, the session it read at
+    /// version `expected`: a provider may send only the fields that differ (a fast path).
+    async fn compare_and_set_changes(
+        &self,
+        user_id: &str,
+        expected: u64,
+        _before: &SessionData,
+        data: SessionData,
+        ttl: Option<Duration>,
+    ) -> Result<CasOutcome> {
+        self.compare_and_set(user_id, Some(expected), data, ttl).await
+    }
 }

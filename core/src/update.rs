@@ -10,6 +10,7 @@ use once_cell::sync::Lazy;
 use serde_json::Value;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use crate::carry::{carry_untouched, NumberModel};
 use crate::data::SessionData;
 use crate::error::{Result, SessionError};
 use crate::provider::{CasOutcome, SessionProvider, Versioned};
@@ -50,13 +51,16 @@ pub enum Change {
 }
 
 /// Reads the session, hands it to `f` and writes what `f` returns, so that no concurrent write is
-/// lost. `f` may run several times under contention; an error from `f` writes nothing. Returns the
-/// session as `f` last produced it, or `None` when `f` chose [`Change::Keep`].
+/// lost. `f` may run several times under contention; an error from `f` writes nothing. Of what
+/// `f` returns, values the same as those it was given (as `numbers` says the host sees them)
+/// keep their stored text ([`crate::carry`]). Returns the session as `f` last produced it, or
+/// `None` when `f` chose [`Change::Keep`].
 pub async fn update_session<P, F, Fut>(
     provider: &P,
     user_id: &str,
     ttl: Option<Duration>,
     policy: &RetryPolicy,
+    numbers: NumberModel,
     mut f: F,
 ) -> Result<Option<SessionData>>
 where
@@ -64,37 +68,36 @@ where
     F: FnMut(Option<SessionData>) -> Fut + Send,
     Fut: Future<Output = Result<Change>> + Send,
 {
-    if !provider.capabilities().versioned {
+    // What `f` returns, with the values it left as they were taken from `before`.
+    let apply = |before: &Option<SessionData>, change: Change| match (change, before) {
+        (Change::Write(new), Some(before)) => Some(carry_untouched(before, new, numbers)),
+        (Change::Write(new), None) => Some(new),
+        (Change::Keep, _) => None,
+    };
+    let Some(versioned) = provider.versioned() else {
         let _guard = lock_user(provider, user_id).await;
         let current = provider.get_session(user_id).await?;
-        return match f(current).await? {
-            Change::Write(data) => {
-                provider.set_session(user_id, data.clone(), ttl).await?;
-                Ok(Some(data))
-            }
-            Change::Keep => Ok(None),
-        };
-    }
+        let before = current.clone();
+        let Some(new) = apply(&before, f(current).await?) else { return Ok(None) };
+        provider.set_session(user_id, new.clone(), ttl).await?;
+        return Ok(Some(new));
+    };
     let started = Instant::now();
-    let keep_before = provider.capabilities().changes;
     let mut attempt = 0u32;
-    let mut current = provider.get_versioned(user_id).await?;
+    let mut current = versioned.get_versioned(user_id).await?;
     loop {
         attempt += 1;
         let (data, expected) = match current {
             Some(Versioned { data, version }) => (Some(data), Some(version)),
             None => (None, None),
         };
-        let before = if keep_before { data.clone() } else { None };
-        let new = match f(data).await? {
-            Change::Write(new) => new,
-            Change::Keep => return Ok(None),
-        };
+        let before = data.clone();
+        let Some(new) = apply(&before, f(data).await?) else { return Ok(None) };
         let outcome = match (expected, &before) {
             (Some(expected), Some(before)) => {
-                provider.compare_and_set_changes(user_id, expected, before, new.clone(), ttl).await?
+                versioned.compare_and_set_changes(user_id, expected, before, new.clone(), ttl).await?
             }
-            _ => provider.compare_and_set(user_id, expected, new.clone(), ttl).await?,
+            _ => versioned.compare_and_set(user_id, expected, new.clone(), ttl).await?,
         };
         current = match outcome {
             CasOutcome::Applied(_) => return Ok(Some(new)),
@@ -110,7 +113,7 @@ where
             tokio::time::sleep(policy.backoff(attempt - 1)).await;
         }
         if current.is_none() {
-            current = provider.get_versioned(user_id).await?;
+            current = versioned.get_versioned(user_id).await?;
         }
     }
 }
@@ -123,7 +126,7 @@ pub async fn insert_if_absent<P: SessionProvider + ?Sized>(
     ttl: Option<Duration>,
     policy: &RetryPolicy,
 ) -> Result<SessionData> {
-    let written = update_session(provider, user_id, ttl, policy, |current| {
+    let written = update_session(provider, user_id, ttl, policy, NumberModel::Exact, |current| {
         let change = if current.is_none() { Change::Write(data.clone()) } else { Change::Keep };
         async move { Ok(change) }
     })
@@ -148,7 +151,7 @@ pub async fn set_field<P: SessionProvider + ?Sized>(
     policy: &RetryPolicy,
 ) -> Result<bool> {
     crate::data::validate_field(key, &value)?;
-    let written = update_session(provider, user_id, ttl, policy, |current| {
+    let written = update_session(provider, user_id, ttl, policy, NumberModel::Exact, |current| {
         let change = match current.or_else(|| create_with.clone()) {
             Some(mut data) => {
                 data.insert(key.to_owned(), value.clone());

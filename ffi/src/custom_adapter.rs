@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use poto_sessions::{Capabilities, CasOutcome, Result, SessionData, SessionError, SessionProvider, Versioned};
+use poto_sessions::{CasOutcome, Result, SessionData, SessionError, SessionProvider, Versioned, VersionedProvider};
 use serde_json::Value;
 
 use crate::callbacks::{c_string, callback_failed, run_c, take_c_string, UserData};
@@ -183,10 +183,14 @@ impl SessionProvider for CProvider {
         .await
     }
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { touch: false, versioned: self.get_versioned.is_some(), changes: false }
+    fn versioned(&self) -> Option<&dyn VersionedProvider> {
+        self.get_versioned.is_some().then_some(self as &dyn VersionedProvider)
     }
 
+}
+
+#[async_trait]
+impl VersionedProvider for CProvider {
     async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {
         let get = present(self.get_versioned, "get_versioned")?;
         let id = c_string(user_id)?;

@@ -3,7 +3,6 @@
 use std::ffi::{c_char, c_void};
 use std::ptr::null_mut;
 
-use poto_sessions::SessionError;
 
 use crate::call::guard;
 use crate::callbacks::{poto_done_fn, spawn_done};
@@ -35,13 +34,7 @@ unsafe fn has_op(provider: *const poto_provider, user_id: *const c_char) -> Op<b
 
 unsafe fn touch_op(provider: *const poto_provider, user_id: *const c_char, ttl_ms: u64) -> Op<bool> {
     let (p, id) = (provider_arg(provider)?.inner.clone(), str_arg(user_id, "user_id")?.to_owned());
-    Ok(Box::pin(async move {
-        if p.capabilities().touch {
-            p.touch(&id, duration_ms(ttl_ms)).await
-        } else {
-            Err(SessionError::InvalidArgument("this provider does not implement touch".into()))
-        }
-    }))
+    Ok(Box::pin(async move { p.touch(&id, duration_ms(ttl_ms)).await }))
 }
 
 /// The session as JSON in `*out_json` (free with `poto_string_free`), or NULL when absent or

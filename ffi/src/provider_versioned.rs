@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 use std::ptr::null_mut;
 
-use poto_sessions::{CasOutcome, Result, SessionError, SessionProvider};
+use poto_sessions::{CasOutcome, Result, SessionError, SessionProvider, VersionedProvider};
 
 use crate::call::guard;
 use crate::handles::{duration_ms, poto_provider, provider_arg};
@@ -12,12 +12,8 @@ use crate::render::blocking;
 use crate::status::poto_status;
 use crate::strings::{out_arg, parse_session, session_json, str_arg, to_c};
 
-fn require_versioned(p: &dyn SessionProvider) -> Result<()> {
-    if p.capabilities().versioned {
-        Ok(())
-    } else {
-        Err(SessionError::InvalidArgument("this provider does not implement compare-and-set".into()))
-    }
+fn require_versioned(p: &dyn SessionProvider) -> Result<&dyn VersionedProvider> {
+    p.versioned().ok_or_else(|| SessionError::InvalidArgument("this provider does not implement compare-and-set".into()))
 }
 
 /// The session and its version (for `poto_provider_compare_and_set`); `*out_json` NULL and
@@ -35,8 +31,7 @@ pub unsafe extern "C" fn poto_provider_get_versioned(
     guard(|| {
         let (out_json, out_version) = (out_arg(out_json, "out_json")?, out_arg(out_version, "out_version")?);
         let (p, id) = (provider_arg(provider)?.inner.clone(), str_arg(user_id, "user_id")?);
-        require_versioned(&*p)?;
-        let current = blocking(p.get_versioned(id))?;
+        let current = blocking(require_versioned(&*p)?.get_versioned(id))?;
         (*out_json, *out_version) = match current {
             Some(v) => (to_c(session_json(v.data))?, v.version),
             None => (null_mut(), 0),
@@ -63,9 +58,8 @@ pub unsafe extern "C" fn poto_provider_compare_and_set(
         let out = out_arg(out_applied, "out_applied")?;
         let (p, id) = (provider_arg(provider)?.inner.clone(), str_arg(user_id, "user_id")?);
         let data = parse_session(str_arg(session_json, "session_json")?, "session_json")?;
-        require_versioned(&*p)?;
         let expected = (expected_version > 0).then_some(expected_version);
-        let outcome = blocking(p.compare_and_set(id, expected, data, duration_ms(ttl_ms)))?;
+        let outcome = blocking(require_versioned(&*p)?.compare_and_set(id, expected, data, duration_ms(ttl_ms)))?;
         *out = matches!(outcome, CasOutcome::Applied(_));
         Ok(())
     })

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use poto_sessions::{Capabilities, CasOutcome, Result, SessionData, SessionError, SessionProvider, Versioned};
+use poto_sessions::{CasOutcome, Result, SessionData, SessionError, SessionProvider, Versioned, VersionedProvider};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -119,10 +119,14 @@ impl SessionProvider for PyProvider {
         Self::extract(value, "count", "an int")
     }
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { touch: false, versioned: self.versioned, changes: false }
+    fn versioned(&self) -> Option<&dyn VersionedProvider> {
+        self.versioned.then_some(self as &dyn VersionedProvider)
     }
 
+}
+
+#[async_trait]
+impl VersionedProvider for PyProvider {
     async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {
         let value = self.host.call_provider("get_versioned", args1(user_id)).await?;
         let pair: Option<(Py<PyAny>, u64)> = Self::extract(value, "get_versioned", "(dict, int) or None")?;

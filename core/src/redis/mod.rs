@@ -23,7 +23,7 @@ use crate::data::{
     LAST_ACTIVITY_KEY,
 };
 use crate::error::{Result, SessionError};
-use crate::provider::{Capabilities, CasOutcome, SessionProvider, Versioned};
+use crate::provider::{CasOutcome, SessionProvider, Versioned, VersionedProvider};
 use crate::runtime::fork_generation;
 use crate::update::RetryPolicy;
 use connection::{Conn, Target};
@@ -369,8 +369,8 @@ impl SessionProvider for RedisSessionProvider {
         self.sweep("clear", 0).await
     }
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { touch: true, versioned: true, changes: true }
+    fn versioned(&self) -> Option<&dyn VersionedProvider> {
+        Some(self)
     }
 
     fn retry_policy(&self) -> RetryPolicy {
@@ -384,6 +384,44 @@ impl SessionProvider for RedisSessionProvider {
         self.query(&cmd, Access::Write, Some(user_id)).await
     }
 
+    async fn touch_and_get(&self, user_id: &str, ttl: Option<Duration>) -> Result<Option<SessionData>> {
+        validate_user_id(user_id)?;
+        let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
+        cmd.arg("get");
+        decode_data(user_id, self.query(&cmd, Access::Write, Some(user_id)).await?)
+    }
+
+    async fn insert_if_absent(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<SessionData> {
+        let reply = self.write(user_id, data, ttl, "nx", None).await?;
+        let (_, stored) = split_write_reply(user_id, reply)?;
+        decode_data(user_id, stored)?
+            .ok_or_else(|| SessionError::corrupt(user_id, "session vanished while it was being created"))
+    }
+
+    async fn set_field(
+        &self,
+        user_id: &str,
+        key: &str,
+        value: Value,
+        create_with: Option<SessionData>,
+        ttl: Option<Duration>,
+    ) -> Result<bool> {
+        validate_user_id(user_id)?;
+        validate_field(key, &value)?;
+        let text = value.to_string();
+        crate::value::check_size(crate::value::entry_size(key, &text), self.options.max_session_bytes)?;
+        let mut cmd = self.session_cmd(&scripts::FIELD, user_id, self.ttl_ms(ttl)?);
+        cmd.arg(self.options.max_session_bytes).arg(key).arg(text);
+        if let Some(defaults) = create_with {
+            self.push_session(&mut cmd, user_id, defaults)?;
+        }
+        let written: i64 = self.query(&cmd, Access::Write, Some(user_id)).await?;
+        Ok(written == 1)
+    }
+}
+
+#[async_trait]
+impl VersionedProvider for RedisSessionProvider {
     async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {
         validate_user_id(user_id)?;
         let cmd = redis::cmd("HGETALL").arg(self.session_key(user_id)).to_owned();
@@ -427,41 +465,6 @@ impl SessionProvider for RedisSessionProvider {
         }
         let reply = self.query(&cmd, Access::Write, Some(user_id)).await?;
         cas_outcome(user_id, reply)
-    }
-
-    async fn touch_and_get(&self, user_id: &str, ttl: Option<Duration>) -> Result<Option<SessionData>> {
-        validate_user_id(user_id)?;
-        let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
-        cmd.arg("get");
-        decode_data(user_id, self.query(&cmd, Access::Write, Some(user_id)).await?)
-    }
-
-    async fn insert_if_absent(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<SessionData> {
-        let reply = self.write(user_id, data, ttl, "nx", None).await?;
-        let (_, stored) = split_write_reply(user_id, reply)?;
-        decode_data(user_id, stored)?
-            .ok_or_else(|| SessionError::corrupt(user_id, "session vanished while it was being created"))
-    }
-
-    async fn set_field(
-        &self,
-        user_id: &str,
-        key: &str,
-        value: Value,
-        create_with: Option<SessionData>,
-        ttl: Option<Duration>,
-    ) -> Result<bool> {
-        validate_user_id(user_id)?;
-        validate_field(key, &value)?;
-        let text = value.to_string();
-        crate::value::check_size(crate::value::entry_size(key, &text), self.options.max_session_bytes)?;
-        let mut cmd = self.session_cmd(&scripts::FIELD, user_id, self.ttl_ms(ttl)?);
-        cmd.arg(self.options.max_session_bytes).arg(key).arg(text);
-        if let Some(defaults) = create_with {
-            self.push_session(&mut cmd, user_id, defaults)?;
-        }
-        let written: i64 = self.query(&cmd, Access::Write, Some(user_id)).await?;
-        Ok(written == 1)
     }
 }
 
