@@ -1,5 +1,5 @@
 //! A provider written in JS: each method is a request to the JS object registered as `target`
-//! (index.js calls the method, awaits it and replies with its result as JSON). Wrapped in the
+//! (lib/custom.js calls the method, awaits it and replies with its result as JSON). Wrapped in the
 //! core's `StampedProvider`, which validates, stamps and checks what it stores and reads.
 
 use std::time::Duration;

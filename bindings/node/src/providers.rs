@@ -1,0 +1,181 @@
+//! `NativeProvider`: the built-in providers (in-memory, Redis) and custom providers written in
+//! JS, behind one class whose methods start operations (bridge.rs) and answer JSON text.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi_derive::napi;
+use poto_sessions::custom::StampedProvider;
+use poto_sessions::{InMemorySessionProvider, RedisSessionProvider, SessionProvider};
+
+use crate::bridge::{encode_error, start_with};
+use crate::convert::{json_text, parse_session, stats_text};
+use crate::custom::JsProvider;
+use crate::errors::{invalid, throw};
+use crate::options::{count_arg, millis, redis_options};
+
+/// A session store: built-in (memory, Redis) or written in JS.
+#[napi]
+pub struct NativeProvider {
+    pub(crate) inner: Arc<dyn SessionProvider>,
+    /// Calls are usually ready at once (in-memory): poll them on the JS thread first.
+    inline: bool,
+    /// The in-memory provider, for its synchronous text read.
+    memory: Option<Arc<InMemorySessionProvider>>,
+}
+
+#[napi]
+impl NativeProvider {
+    #[napi(factory)]
+    pub fn memory(ttl_ms: Option<f64>, max_session_bytes: Option<f64>) -> napi::Result<Self> {
+        let mut p = InMemorySessionProvider::new();
+        if let Some(ttl) = millis("ttlMs", ttl_ms).map_err(throw)? {
+            p = p.with_ttl(ttl).map_err(throw)?;
+        }
+        if let Some(max) = count_arg("maxSessionBytes", max_session_bytes).map_err(throw)? {
+            p = p.with_max_session_bytes(max);
+        }
+        let p = Arc::new(p);
+        Ok(NativeProvider { inner: p.clone(), inline: true, memory: Some(p) })
+    }
+
+    /// `options`: JSON `{url, prefix, ttlMs, connectTimeoutMs, commandTimeoutMs, maxSessionBytes,
+    /// retry: {budgetMs, baseDelayMs, maxDelayMs}}`, every field optional. Connects lazily.
+    #[napi(factory)]
+    pub fn redis(options: String) -> napi::Result<Self> {
+        redis_options(&options).and_then(RedisSessionProvider::new).map_err(throw).map(|p| NativeProvider {
+            inner: Arc::new(p),
+            inline: false,
+            memory: None,
+        })
+    }
+
+    /// A provider whose methods are those of JS object `target` (see custom.rs).
+    #[napi(factory)]
+    pub fn custom(
+        target: u32,
+        versioned: bool,
+        has_stats: bool,
+        has_count: bool,
+        max_session_bytes: Option<f64>,
+    ) -> napi::Result<Self> {
+        let js = JsProvider { target, versioned, has_stats, has_count };
+        let mut stamped = StampedProvider::new(Arc::new(js));
+        if let Some(max) = count_arg("maxSessionBytes", max_session_bytes).map_err(throw)? {
+            stamped = stamped.with_max_session_bytes(max);
+        }
+        Ok(NativeProvider { inner: Arc::new(stamped), inline: true, memory: None })
+    }
+
+    /// In-memory only: the session's JSON text (or `null`, or `!CODE...`), read on the JS thread
+    /// straight from the text cached by the provider.
+    #[napi]
+    pub fn get_session_now<'env>(&self, env: &'env napi::Env, user_id: String) -> napi::Result<napi::JsString<'env>> {
+        let Some(memory) = &self.memory else {
+            return Err(napi::Error::from_reason("getSessionNow is for the in-memory provider"));
+        };
+        match memory.get_session_text(&user_id) {
+            // ASCII text (the usual case) becomes a one-byte V8 string without UTF-8 decoding.
+            Ok(Some(text)) if text.is_ascii() => env.create_string_latin1(text.as_bytes()),
+            Ok(Some(text)) => env.create_string(&*text),
+            Ok(None) => env.create_string("null"),
+            Err(e) => env.create_string(encode_error(&e)),
+        }
+    }
+
+    #[napi(getter)]
+    pub fn is_memory(&self) -> bool {
+        self.memory.is_some()
+    }
+
+    #[napi]
+    pub fn get_session(&self, op: u32, user_id: String) -> Option<String> {
+        if let Some(memory) = &self.memory {
+            // Ready at once, and already serialised: no trip through the runtime.
+            return Some(match memory.get_session_text(&user_id) {
+                Ok(Some(text)) => String::from(&*text),
+                Ok(None) => "null".to_owned(),
+                Err(e) => encode_error(&e),
+            });
+        }
+        let p = self.inner.clone();
+        start_with(
+            op,
+            self.inline,
+            async move { Ok(p.get_session_json(&user_id).await?.unwrap_or_else(|| "null".into())) },
+        )
+    }
+
+    #[napi]
+    pub fn set_session(&self, op: u32, user_id: String, data: String, ttl_ms: Option<f64>) -> Option<String> {
+        let p = self.inner.clone();
+        start_with(op, self.inline, async move {
+            let ttl = millis("ttlMs", ttl_ms)?;
+            let data = parse_session(&data, "session")?;
+            p.set_session(&user_id, data, ttl).await.map(|_| "null".into())
+        })
+    }
+
+    #[napi]
+    pub fn delete_session(&self, op: u32, user_id: String) -> Option<String> {
+        let p = self.inner.clone();
+        start_with(op, self.inline, async move { p.delete_session(&user_id).await.map(|_| "null".into()) })
+    }
+
+    #[napi]
+    pub fn has_session(&self, op: u32, user_id: String) -> Option<String> {
+        let p = self.inner.clone();
+        start_with(op, self.inline, async move { p.has_session(&user_id).await.map(json_text) })
+    }
+
+    /// Restarts the TTL (`ttlMs` absent: the provider's); `false` when absent.
+    #[napi]
+    pub fn touch(&self, op: u32, user_id: String, ttl_ms: Option<f64>) -> Option<String> {
+        let p = self.inner.clone();
+        start_with(op, self.inline, async move {
+            let ttl = millis("ttlMs", ttl_ms)?;
+            if p.capabilities().touch {
+                return p.touch(&user_id, ttl).await.map(json_text);
+            }
+            match p.get_session(&user_id).await? {
+                Some(data) => p.set_session(&user_id, data, ttl).await.map(|_| "true".into()),
+                None => Ok("false".into()),
+            }
+        })
+    }
+
+    #[napi]
+    pub fn cleanup_old_sessions(&self, op: u32, max_age_ms: f64) -> Option<String> {
+        let p = self.inner.clone();
+        start_with(op, self.inline, async move {
+            if !max_age_ms.is_finite() || max_age_ms < 0.0 {
+                return Err(invalid(format!("maxAgeMs must be a number of milliseconds >= 0, got {max_age_ms}")));
+            }
+            p.cleanup_old_sessions(Duration::from_millis(max_age_ms.min(1e15) as u64)).await.map(json_text)
+        })
+    }
+
+    #[napi]
+    pub fn get_active_sessions(&self, op: u32) -> Option<String> {
+        let p = self.inner.clone();
+        start_with(op, self.inline, async move { p.get_active_sessions().await.map(json_text) })
+    }
+
+    #[napi]
+    pub fn get_stats(&self, op: u32) -> Option<String> {
+        let p = self.inner.clone();
+        start_with(op, self.inline, async move { p.get_stats().await.map(stats_text) })
+    }
+
+    #[napi]
+    pub fn count(&self, op: u32) -> Option<String> {
+        let p = self.inner.clone();
+        start_with(op, self.inline, async move { p.count().await.map(json_text) })
+    }
+
+    #[napi]
+    pub fn clear(&self, op: u32) -> Option<String> {
+        let p = self.inner.clone();
+        start_with(op, self.inline, async move { p.clear().await.map(json_text) })
+    }
+}
