@@ -3,16 +3,16 @@
 //
 // Operations: each native call gets an operation id. Its outcome is ready at once (in-memory)
 // and returned by the call itself, or delivered later through onComplete, in batches. An
-// outcome is the result's JSON text, or `!CODE\u0001message`; a call still running returns
-// null.
+// outcome is the result's JSON text, or a SessionError the addon built (src/errors.rs); a call
+// still running returns null.
 //
 // Requests: the core calls into JS (custom providers, update functions, defaults factories)
-// through registered targets; a target answers with JSON text or `!CODE\u0001message`
-// (native.reply).
+// through registered targets; a target answers with JSON text (native.reply) or a failure
+// (native.replyError(id, code, message)).
 
 const { AsyncResource } = require('node:async_hooks');
 const native = require('./loader.js');
-const { ErrorCode, SessionError, decodeError, fromNativeThrow } = require('./errors.js');
+const { ErrorCode, SessionError } = require('./errors.js');
 
 // ---------------------------------------------------------------- operations
 
@@ -40,7 +40,7 @@ function endOp(op) {
   opContexts.delete(op);
 }
 
-/** The addon's batch of outcomes: `outcomes[i]` is the outcome of `ids[i]`. */
+/** The addon's batch of outcomes: `outcomes[i]` is JSON text or the SessionError of `ids[i]`. */
 function onComplete(ids, outcomes) {
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
@@ -49,9 +49,8 @@ function onComplete(ids, outcomes) {
     if (p === undefined) continue;
     pending.delete(id);
     const outcome = outcomes[i];
-    if (outcome.charCodeAt(0) === 33 /* ! */) {
-      const err = decodeError(outcome);
-      p.reject(p.mapError === undefined ? err : p.mapError(err));
+    if (typeof outcome !== 'string') {
+      p.reject(p.mapError === undefined ? outcome : p.mapError(outcome));
       continue;
     }
     let value;
@@ -68,10 +67,7 @@ function onComplete(ids, outcomes) {
 
 /** A promise of an outcome returned by the call itself. */
 function settled(outcome, parse, mapError) {
-  if (outcome.charCodeAt(0) === 33 /* ! */) {
-    const err = decodeError(outcome);
-    return Promise.reject(mapError === undefined ? err : mapError(err));
-  }
+  if (typeof outcome !== 'string') return Promise.reject(mapError === undefined ? outcome : mapError(outcome));
   try {
     return Promise.resolve(parse(outcome));
   } catch (e) {
@@ -90,7 +86,7 @@ function run(invoke, parse = JSON.parse, mapError = undefined) {
     outcome = invoke(op);
   } catch (e) {
     opContexts.delete(op);
-    return Promise.reject(fromNativeThrow(e));
+    return Promise.reject(e);
   }
   if (outcome === null) return waitFor(op, parse, mapError);
   opContexts.delete(op);
@@ -160,13 +156,12 @@ async function handleRequest(id, targetId, method, argText) {
     out = await target.handle(method, JSON.parse(argText));
   } catch (e) {
     const own = target !== undefined && target.passThrough && e instanceof SessionError && PASS_THROUGH_CODES.has(e.code);
-    out = own
-      ? `!${e.code}\u0001${e.message.replace(/^(invalid argument|too large): /, '')}`
-      : `!${ErrorCode.PROVIDER}\u0001${messageOf(e)}`;
+    native.replyError(id, own ? e.code : ErrorCode.PROVIDER, messageOf(e));
+    return;
   }
   native.reply(id, out);
 }
 
-native.init(onComplete, onRequest);
+native.init(onComplete, onRequest, SessionError);
 
 module.exports = { startOp, endOp, run, waitFor, guarded, register, unregister };

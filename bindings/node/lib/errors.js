@@ -1,5 +1,7 @@
 'use strict';
-// The one error type of the package (DESIGN §7).
+// The one error type of the package (DESIGN §7). Failures of the core arrive already built as
+// SessionError by the addon (src/errors.rs, code from the core's ErrorKind); this file builds
+// only the ones found in JS (argument checks, no current user).
 
 const ErrorCode = Object.freeze({
   INVALID_ARGUMENT: 'POTO_INVALID_ARGUMENT',
@@ -31,16 +33,4 @@ function notAuthenticated() {
   return new SessionError(ErrorCode.NOT_AUTHENTICATED, 'not authenticated: no current user (use runWithUser)');
 }
 
-/** `!CODE\u0001message` from the addon to a SessionError. */
-function decodeError(text) {
-  const sep = text.indexOf('\u0001');
-  return sep < 0
-    ? new SessionError(ErrorCode.INTERNAL, text.slice(1))
-    : new SessionError(text.slice(1, sep), text.slice(sep + 1));
-}
-
-function fromNativeThrow(e) {
-  return e && typeof e.message === 'string' && e.message.charCodeAt(0) === 33 ? decodeError(e.message) : e;
-}
-
-module.exports = { ErrorCode, SessionError, invalid, notAuthenticated, decodeError, fromNativeThrow };
+module.exports = { ErrorCode, SessionError, invalid, notAuthenticated };

@@ -5,7 +5,7 @@
 
 const { AsyncResource } = require('node:async_hooks');
 const native = require('./loader.js');
-const { invalid, fromNativeThrow } = require('./errors.js');
+const { invalid } = require('./errors.js');
 const { sessionText, valueText, checkText, checkId, checkMs, parseSession } = require('./values.js');
 const { run, guarded, register, unregister } = require('./bridge.js');
 const { requireUser } = require('./context.js');
@@ -59,18 +59,14 @@ class PotoModule {
         defaultsTarget = register({ passThrough: true, handle: (method, args) => defaultsText(moduleRef, args[0]) });
         moduleTargets.register(this, defaultsTarget);
       }
-      try {
-        this._nativeModule = new native.NativeModule(
-          o.provider ? toNative(o.provider) : null,
-          this._isLLM(),
-          this._isLLM() ? this.defaultModel : undefined,
-          checkMs(o.ttlMs, 'ttlMs'),
-          defaultsTarget,
-          o.retry ? valueText(o.retry, 'retry') : undefined,
-        );
-      } catch (e) {
-        throw fromNativeThrow(e);
-      }
+      this._nativeModule = new native.NativeModule(
+        o.provider ? toNative(o.provider) : null,
+        this._isLLM(),
+        this._isLLM() ? this.defaultModel : undefined,
+        checkMs(o.ttlMs, 'ttlMs'),
+        defaultsTarget,
+        o.retry ? valueText(o.retry, 'retry') : undefined,
+      );
     }
     return this._nativeModule;
   }

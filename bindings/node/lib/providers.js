@@ -4,7 +4,7 @@
 // (src/providers.rs).
 
 const native = require('./loader.js');
-const { invalid, decodeError, fromNativeThrow } = require('./errors.js');
+const { invalid } = require('./errors.js');
 const { sessionText, valueText, wellFormed, checkId, checkMs, parseSession } = require('./values.js');
 const { startOp, endOp, run, waitFor, guarded } = require('./bridge.js');
 const { customNative } = require('./custom.js');
@@ -22,13 +22,13 @@ class SessionProviderBase {
     if (typeof userId !== 'string' || !wellFormed(userId)) return guarded(() => checkId(userId));
     if (this._memory === true) {
       const now = this._native.getSessionNow(userId);
-      return now.charCodeAt(0) === 33 /* ! */ ? Promise.reject(decodeError(now)) : Promise.resolve(JSON.parse(now));
+      return typeof now === 'string' ? Promise.resolve(JSON.parse(now)) : Promise.reject(now);
     }
     const op = startOp();
     const ready = this._native.getSession(op, userId);
     if (ready === null) return waitFor(op, parseSession);
     endOp(op);
-    return ready.charCodeAt(0) === 33 /* ! */ ? Promise.reject(decodeError(ready)) : Promise.resolve(JSON.parse(ready));
+    return typeof ready === 'string' ? Promise.resolve(JSON.parse(ready)) : Promise.reject(ready);
   }
 
   setSession(userId, sessionData, ttlMs) {
@@ -87,12 +87,8 @@ class SessionProviderBase {
 class InMemorySessionProvider extends SessionProviderBase {
   constructor(options = {}) {
     super();
-    try {
-      this._native = native.NativeProvider.memory(checkMs(options.ttlMs, 'ttlMs'), options.maxSessionBytes);
-      this._memory = true;
-    } catch (e) {
-      throw fromNativeThrow(e);
-    }
+    this._native = native.NativeProvider.memory(checkMs(options.ttlMs, 'ttlMs'), options.maxSessionBytes);
+    this._memory = true;
   }
 }
 
@@ -112,11 +108,7 @@ class RedisSessionProvider extends SessionProviderBase {
       if (typeof url !== 'string') throw invalid('redis url must be a string');
       opts.url = url;
     }
-    try {
-      this._native = native.NativeProvider.redis(valueText(opts, 'redis options'));
-    } catch (e) {
-      throw fromNativeThrow(e);
-    }
+    this._native = native.NativeProvider.redis(valueText(opts, 'redis options'));
   }
 
   /** Creates the provider and checks now that Redis answers. */

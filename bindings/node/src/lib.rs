@@ -22,23 +22,32 @@ use napi_derive::napi;
 use poto_sessions::conformance::{run_conformance, ConformanceOptions};
 use serde_json::{json, Value};
 
-use bridge::start;
+use bridge::{start, JsOutcome};
 use options::{count_arg, millis};
 use providers::NativeProvider;
 
-/// Installs the JS ends of the bridge (called once by lib/bridge.js).
+/// Installs the JS ends of the bridge (called once by lib/bridge.js): the completion and request
+/// callbacks, and the `SessionError` class failures are made of.
 #[napi]
 pub fn init(
     on_complete: Function<'_, Unknown<'static>, Unknown<'static>>,
     on_request: Function<'_, Unknown<'static>, Unknown<'static>>,
+    session_error: Function<'_, Unknown<'static>, Unknown<'static>>,
 ) -> napi::Result<()> {
-    bridge::init(on_complete, on_request)
+    bridge::init(on_complete, on_request, session_error)
 }
 
-/// Reply of JS to a callback request: JSON text, or `!CODE\u{1}message`.
+/// The answer of JS to callback request `id`: the result's JSON text.
 #[napi]
 pub fn reply(id: u32, text: String) {
-    bridge::reply(id, text)
+    bridge::reply(id, Ok(text))
+}
+
+/// The failure of JS's callback for request `id`: its code (`POTO_PROVIDER`, or the caller's own
+/// `POTO_INVALID_ARGUMENT` / `POTO_TOO_LARGE`) and message.
+#[napi]
+pub fn reply_error(id: u32, code: String, message: String) {
+    bridge::reply(id, Err(errors::from_js(&code, message)))
 }
 
 /// Sets the provider of every module without its own.
@@ -57,7 +66,7 @@ pub fn run_conformance_native(
     ttl_unit_ms: Option<f64>,
     max_session_bytes: Option<f64>,
     doubles_only: bool,
-) -> Option<String> {
+) -> Option<JsOutcome> {
     let a = a.inner.clone();
     let b = b.map_or_else(|| a.clone(), |b| b.inner.clone());
     start(op, async move {

@@ -4,11 +4,13 @@
 
 use std::sync::Arc;
 
+use napi::Env;
 use napi_derive::napi;
-use poto_sessions::{LLMPotoModule, PotoModule, Result, SessionData, SessionDefaults, SessionError};
+use poto_sessions::llm::DEFAULT_MODEL;
+use poto_sessions::{LLMPotoModule, PotoModule, Result, SessionData, SessionDefaults, SessionError, SessionProvider};
 use serde_json::{json, Value};
 
-use crate::bridge::{call_js, start};
+use crate::bridge::{call_js, start, JsOutcome};
 use crate::convert::{json_text, parse_session, session_text, stats_text};
 use crate::errors::{invalid, throw};
 use crate::options::{millis, retry_policy};
@@ -34,48 +36,25 @@ pub struct NativeModule {
     llm: Option<LLMPotoModule>,
 }
 
-#[napi]
 impl NativeModule {
-    #[napi(constructor)]
-    pub fn new(
-        provider: Option<&NativeProvider>,
+    fn build(
+        provider: Option<Arc<dyn SessionProvider>>,
         llm: bool,
         default_model: Option<String>,
         ttl_ms: Option<f64>,
         defaults_target: Option<u32>,
         retry_json: Option<String>,
-    ) -> napi::Result<Self> {
-        let ttl = millis("ttlMs", ttl_ms).map_err(throw)?;
+    ) -> Result<Self> {
+        let ttl = millis("ttlMs", ttl_ms)?;
         let defaults = defaults_target.map(|target| Arc::new(JsDefaults { target }) as Arc<dyn SessionDefaults>);
         let retry = match retry_json {
             Some(text) => {
-                let v: Value = serde_json::from_str(&text).map_err(|e| throw(invalid(format!("retry: {e}"))))?;
-                Some(retry_policy(&v).map_err(throw)?)
+                let v: Value = serde_json::from_str(&text).map_err(|e| invalid(format!("retry: {e}")))?;
+                Some(retry_policy(&v)?)
             }
             None => None,
         };
-        let provider = provider.map(|p| p.inner.clone());
-        if llm {
-            let mut m = LLMPotoModule::new();
-            if let Some(model) = default_model {
-                m = m.with_default_model(&model).map_err(throw)?;
-            }
-            if let Some(p) = provider {
-                m = m.with_provider(p);
-            }
-            if let Some(ttl) = ttl {
-                m = m.with_ttl(ttl);
-            }
-            if let Some(d) = defaults {
-                m = m.with_defaults(d);
-            }
-            let mut module = (*m).clone();
-            if let Some(r) = retry {
-                module = module.with_retry(r);
-            }
-            Ok(NativeModule { module, llm: Some(m) })
-        } else {
-            let mut module = PotoModule::new();
+        let configure = |mut module: PotoModule| {
             if let Some(p) = provider {
                 module = module.with_provider(p);
             }
@@ -88,8 +67,31 @@ impl NativeModule {
             if let Some(r) = retry {
                 module = module.with_retry(r);
             }
-            Ok(NativeModule { module, llm: None })
+            module
+        };
+        if !llm {
+            return Ok(NativeModule { module: configure(PotoModule::new()), llm: None });
         }
+        let model = default_model.as_deref().unwrap_or(DEFAULT_MODEL);
+        let llm = LLMPotoModule::new().with_default_model(model)?.map_module(configure);
+        Ok(NativeModule { module: (*llm).clone(), llm: Some(llm) })
+    }
+}
+
+#[napi]
+impl NativeModule {
+    #[napi(constructor)]
+    pub fn new(
+        env: Env,
+        provider: Option<&NativeProvider>,
+        llm: bool,
+        default_model: Option<String>,
+        ttl_ms: Option<f64>,
+        defaults_target: Option<u32>,
+        retry_json: Option<String>,
+    ) -> napi::Result<Self> {
+        let provider = provider.map(|p| p.inner.clone());
+        Self::build(provider, llm, default_model, ttl_ms, defaults_target, retry_json).map_err(|e| throw(&env, e))
     }
 
     /// JSON of what the module puts in a new session before any extension (the base of
@@ -100,14 +102,14 @@ impl NativeModule {
     }
 
     #[napi]
-    pub fn get_user_session(&self, op: u32, user_id: String) -> Option<String> {
+    pub fn get_user_session(&self, op: u32, user_id: String) -> Option<JsOutcome> {
         let m = self.module.clone();
         start(op, async move { m.get_user_session_for(&user_id).await.map(|d| session_text(Some(d))) })
     }
 
     /// `target`: the JS update function, called with the session's JSON; replies the JSON to write.
     #[napi]
-    pub fn update_user_session(&self, op: u32, user_id: String, target: u32) -> Option<String> {
+    pub fn update_user_session(&self, op: u32, user_id: String, target: u32) -> Option<JsOutcome> {
         let m = self.module.clone();
         start(op, async move {
             let written = m
@@ -124,20 +126,20 @@ impl NativeModule {
     }
 
     #[napi]
-    pub fn delete_user_session(&self, op: u32, user_id: String) -> Option<String> {
+    pub fn delete_user_session(&self, op: u32, user_id: String) -> Option<JsOutcome> {
         let m = self.module.clone();
         start(op, async move { m.delete_user_session_for(&user_id).await.map(|_| "null".into()) })
     }
 
     #[napi]
-    pub fn get_session_stats(&self, op: u32) -> Option<String> {
+    pub fn get_session_stats(&self, op: u32) -> Option<JsOutcome> {
         let m = self.module.clone();
         start(op, async move { m.get_session_stats().await.map(stats_text) })
     }
 
     /// `value`: JSON text of the value.
     #[napi]
-    pub fn set_session_value(&self, op: u32, user_id: String, key: String, value: String) -> Option<String> {
+    pub fn set_session_value(&self, op: u32, user_id: String, key: String, value: String) -> Option<JsOutcome> {
         let m = self.module.clone();
         start(op, async move {
             let value: Value = serde_json::from_str(&value).map_err(|e| invalid(format!("value: {e}")))?;
@@ -147,7 +149,7 @@ impl NativeModule {
 
     /// The value's JSON text, or `""` when the key is unset.
     #[napi]
-    pub fn get_session_value(&self, op: u32, user_id: String, key: String) -> Option<String> {
+    pub fn get_session_value(&self, op: u32, user_id: String, key: String) -> Option<JsOutcome> {
         let m = self.module.clone();
         start(op, async move {
             Ok(m.get_session_value_for(&user_id, &key).await?.map(|v| v.to_string()).unwrap_or_default())
@@ -155,7 +157,7 @@ impl NativeModule {
     }
 
     #[napi]
-    pub fn update_user_model(&self, op: u32, user_id: String, model: String) -> Option<String> {
+    pub fn update_user_model(&self, op: u32, user_id: String, model: String) -> Option<JsOutcome> {
         let m = self.llm.clone();
         start(op, async move {
             let m = m.ok_or_else(|| SessionError::Internal("not an LLM module".into()))?;
@@ -164,7 +166,7 @@ impl NativeModule {
     }
 
     #[napi]
-    pub fn get_user_model(&self, op: u32, user_id: String) -> Option<String> {
+    pub fn get_user_model(&self, op: u32, user_id: String) -> Option<JsOutcome> {
         let m = self.llm.clone();
         start(op, async move {
             let m = m.ok_or_else(|| SessionError::Internal("not an LLM module".into()))?;

@@ -4,14 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use napi::bindgen_prelude::Unknown;
+use napi::{Env, JsValue};
 use napi_derive::napi;
 use poto_sessions::custom::StampedProvider;
 use poto_sessions::{InMemorySessionProvider, RedisSessionProvider, SessionProvider};
 
-use crate::bridge::{encode_error, start_with};
+use crate::bridge::{start_with, JsOutcome};
 use crate::convert::{json_text, parse_session, stats_text};
 use crate::custom::JsProvider;
-use crate::errors::{invalid, throw};
+use crate::errors::{invalid, throw, to_js};
 use crate::options::{count_arg, millis, redis_options};
 
 /// A session store: built-in (memory, Redis) or written in JS.
@@ -27,32 +29,33 @@ pub struct NativeProvider {
 #[napi]
 impl NativeProvider {
     #[napi(factory)]
-    pub fn memory(ttl_ms: Option<f64>, max_session_bytes: Option<f64>) -> napi::Result<Self> {
-        let mut p = InMemorySessionProvider::new();
-        if let Some(ttl) = millis("ttlMs", ttl_ms).map_err(throw)? {
-            p = p.with_ttl(ttl).map_err(throw)?;
-        }
-        if let Some(max) = count_arg("maxSessionBytes", max_session_bytes).map_err(throw)? {
-            p = p.with_max_session_bytes(max);
-        }
-        let p = Arc::new(p);
+    pub fn memory(env: Env, ttl_ms: Option<f64>, max_session_bytes: Option<f64>) -> napi::Result<Self> {
+        let made = (|| {
+            let mut p = InMemorySessionProvider::new();
+            if let Some(ttl) = millis("ttlMs", ttl_ms)? {
+                p = p.with_ttl(ttl)?;
+            }
+            if let Some(max) = count_arg("maxSessionBytes", max_session_bytes)? {
+                p = p.with_max_session_bytes(max);
+            }
+            Ok(Arc::new(p))
+        })();
+        let p = made.map_err(|e| throw(&env, e))?;
         Ok(NativeProvider { inner: p.clone(), inline: true, memory: Some(p) })
     }
 
     /// `options`: JSON `{url, prefix, ttlMs, connectTimeoutMs, commandTimeoutMs, maxSessionBytes,
     /// retry: {budgetMs, baseDelayMs, maxDelayMs}}`, every field optional. Connects lazily.
     #[napi(factory)]
-    pub fn redis(options: String) -> napi::Result<Self> {
-        redis_options(&options).and_then(RedisSessionProvider::new).map_err(throw).map(|p| NativeProvider {
-            inner: Arc::new(p),
-            inline: false,
-            memory: None,
-        })
+    pub fn redis(env: Env, options: String) -> napi::Result<Self> {
+        let p = redis_options(&options).and_then(RedisSessionProvider::new).map_err(|e| throw(&env, e))?;
+        Ok(NativeProvider { inner: Arc::new(p), inline: false, memory: None })
     }
 
     /// A provider whose methods are those of JS object `target` (see custom.rs).
     #[napi(factory)]
     pub fn custom(
+        env: Env,
         target: u32,
         versioned: bool,
         has_stats: bool,
@@ -61,25 +64,25 @@ impl NativeProvider {
     ) -> napi::Result<Self> {
         let js = JsProvider { target, versioned, has_stats, has_count };
         let mut stamped = StampedProvider::new(Arc::new(js));
-        if let Some(max) = count_arg("maxSessionBytes", max_session_bytes).map_err(throw)? {
+        if let Some(max) = count_arg("maxSessionBytes", max_session_bytes).map_err(|e| throw(&env, e))? {
             stamped = stamped.with_max_session_bytes(max);
         }
         Ok(NativeProvider { inner: Arc::new(stamped), inline: true, memory: None })
     }
 
-    /// In-memory only: the session's JSON text (or `null`, or `!CODE...`), read on the JS thread
-    /// straight from the text cached by the provider.
+    /// In-memory only: the session's JSON text (or `null`), read on the JS thread straight from
+    /// the text cached by the provider; a failure is returned as its `SessionError`.
     #[napi]
-    pub fn get_session_now<'env>(&self, env: &'env napi::Env, user_id: String) -> napi::Result<napi::JsString<'env>> {
+    pub fn get_session_now<'env>(&self, env: &'env Env, user_id: String) -> napi::Result<Unknown<'env>> {
         let Some(memory) = &self.memory else {
             return Err(napi::Error::from_reason("getSessionNow is for the in-memory provider"));
         };
         match memory.get_session_text(&user_id) {
             // ASCII text (the usual case) becomes a one-byte V8 string without UTF-8 decoding.
-            Ok(Some(text)) if text.is_ascii() => env.create_string_latin1(text.as_bytes()),
-            Ok(Some(text)) => env.create_string(&*text),
-            Ok(None) => env.create_string("null"),
-            Err(e) => env.create_string(encode_error(&e)),
+            Ok(Some(text)) if text.is_ascii() => env.create_string_latin1(text.as_bytes()).map(|s| s.to_unknown()),
+            Ok(Some(text)) => env.create_string(&*text).map(|s| s.to_unknown()),
+            Ok(None) => env.create_string("null").map(|s| s.to_unknown()),
+            Err(e) => Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), to_js(env.raw(), &e)?) }),
         }
     }
 
@@ -89,14 +92,14 @@ impl NativeProvider {
     }
 
     #[napi]
-    pub fn get_session(&self, op: u32, user_id: String) -> Option<String> {
+    pub fn get_session(&self, op: u32, user_id: String) -> Option<JsOutcome> {
         if let Some(memory) = &self.memory {
             // Ready at once, and already serialised: no trip through the runtime.
-            return Some(match memory.get_session_text(&user_id) {
-                Ok(Some(text)) => String::from(&*text),
-                Ok(None) => "null".to_owned(),
-                Err(e) => encode_error(&e),
-            });
+            return Some(JsOutcome(
+                memory
+                    .get_session_text(&user_id)
+                    .map(|text| text.map_or_else(|| "null".to_owned(), |t| String::from(&*t))),
+            ));
         }
         let p = self.inner.clone();
         start_with(
@@ -107,7 +110,7 @@ impl NativeProvider {
     }
 
     #[napi]
-    pub fn set_session(&self, op: u32, user_id: String, data: String, ttl_ms: Option<f64>) -> Option<String> {
+    pub fn set_session(&self, op: u32, user_id: String, data: String, ttl_ms: Option<f64>) -> Option<JsOutcome> {
         let p = self.inner.clone();
         start_with(op, self.inline, async move {
             let ttl = millis("ttlMs", ttl_ms)?;
@@ -117,20 +120,20 @@ impl NativeProvider {
     }
 
     #[napi]
-    pub fn delete_session(&self, op: u32, user_id: String) -> Option<String> {
+    pub fn delete_session(&self, op: u32, user_id: String) -> Option<JsOutcome> {
         let p = self.inner.clone();
         start_with(op, self.inline, async move { p.delete_session(&user_id).await.map(|_| "null".into()) })
     }
 
     #[napi]
-    pub fn has_session(&self, op: u32, user_id: String) -> Option<String> {
+    pub fn has_session(&self, op: u32, user_id: String) -> Option<JsOutcome> {
         let p = self.inner.clone();
         start_with(op, self.inline, async move { p.has_session(&user_id).await.map(json_text) })
     }
 
     /// Restarts the TTL (`ttlMs` absent: the provider's); `false` when absent.
     #[napi]
-    pub fn touch(&self, op: u32, user_id: String, ttl_ms: Option<f64>) -> Option<String> {
+    pub fn touch(&self, op: u32, user_id: String, ttl_ms: Option<f64>) -> Option<JsOutcome> {
         let p = self.inner.clone();
         start_with(op, self.inline, async move {
             let ttl = millis("ttlMs", ttl_ms)?;
@@ -145,7 +148,7 @@ impl NativeProvider {
     }
 
     #[napi]
-    pub fn cleanup_old_sessions(&self, op: u32, max_age_ms: f64) -> Option<String> {
+    pub fn cleanup_old_sessions(&self, op: u32, max_age_ms: f64) -> Option<JsOutcome> {
         let p = self.inner.clone();
         start_with(op, self.inline, async move {
             if !max_age_ms.is_finite() || max_age_ms < 0.0 {
@@ -156,25 +159,25 @@ impl NativeProvider {
     }
 
     #[napi]
-    pub fn get_active_sessions(&self, op: u32) -> Option<String> {
+    pub fn get_active_sessions(&self, op: u32) -> Option<JsOutcome> {
         let p = self.inner.clone();
         start_with(op, self.inline, async move { p.get_active_sessions().await.map(json_text) })
     }
 
     #[napi]
-    pub fn get_stats(&self, op: u32) -> Option<String> {
+    pub fn get_stats(&self, op: u32) -> Option<JsOutcome> {
         let p = self.inner.clone();
         start_with(op, self.inline, async move { p.get_stats().await.map(stats_text) })
     }
 
     #[napi]
-    pub fn count(&self, op: u32) -> Option<String> {
+    pub fn count(&self, op: u32) -> Option<JsOutcome> {
         let p = self.inner.clone();
         start_with(op, self.inline, async move { p.count().await.map(json_text) })
     }
 
     #[napi]
-    pub fn clear(&self, op: u32) -> Option<String> {
+    pub fn clear(&self, op: u32) -> Option<JsOutcome> {
         let p = self.inner.clone();
         start_with(op, self.inline, async move { p.clear().await.map(json_text) })
     }
