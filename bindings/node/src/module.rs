@@ -7,7 +7,7 @@ use std::sync::Arc;
 use napi::Env;
 use napi_derive::napi;
 use poto_sessions::llm::DEFAULT_MODEL;
-use poto_sessions::{LLMPotoModule, PotoModule, Result, SessionData, SessionDefaults, SessionError, SessionProvider};
+use poto_sessions::{LLMPotoModule, PotoModule, Result, SessionData, SessionDefaults, SessionProvider};
 use serde_json::{json, Value};
 
 use crate::bridge::{call_js, start, JsOutcome};
@@ -159,18 +159,18 @@ impl NativeModule {
     #[napi]
     pub fn update_user_model(&self, op: u32, user_id: String, model: String) -> Option<JsOutcome> {
         let m = self.llm.clone();
-        start(op, async move {
-            let m = m.ok_or_else(|| SessionError::Internal("not an LLM module".into()))?;
-            m.update_user_model_for(&user_id, &model).await.map(|_| "null".into())
-        })
+        start(op, async move { llm(m)?.update_user_model_for(&user_id, &model).await.map(|_| "null".into()) })
     }
 
     #[napi]
     pub fn get_user_model(&self, op: u32, user_id: String) -> Option<JsOutcome> {
         let m = self.llm.clone();
-        start(op, async move {
-            let m = m.ok_or_else(|| SessionError::Internal("not an LLM module".into()))?;
-            m.get_user_model_for(&user_id).await.map(json_text)
-        })
+        start(op, async move { llm(m)?.get_user_model_for(&user_id).await.map(json_text) })
     }
+}
+
+/// The LLM module of an LLM `NativeModule`; any other is the caller's invalid argument (as in
+/// Python and C).
+fn llm(module: Option<LLMPotoModule>) -> Result<LLMPotoModule> {
+    module.ok_or_else(|| invalid("not an LLM module"))
 }

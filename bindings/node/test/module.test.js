@@ -253,3 +253,12 @@ test('Redis: REDIS_URL fallback, and the event loop keeps running while Redis is
   assert.ok(ticks > 1, `the event loop did not turn while Redis was paused (${ticks})`);
   await admin.quit();
 });
+
+test('LLM methods on a module that is not an LLM module are POTO_INVALID_ARGUMENT (issue 10, defect 7)', async () => {
+  const provider = new InMemorySessionProvider();
+  const plain = new PotoModule({ provider });
+  const invalid = (e) => e instanceof SessionError && e.code === 'POTO_INVALID_ARGUMENT' && /not an LLM module/.test(e.message);
+  await assert.rejects(LLMPotoModule.prototype.getUserModelFor.call(plain, 'u'), invalid);
+  await assert.rejects(LLMPotoModule.prototype.updateUserModelFor.call(plain, 'u', 'llm2'), invalid);
+  assert.equal(await provider.hasSession('u'), false, 'nothing was written');
+});
