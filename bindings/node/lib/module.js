@@ -11,7 +11,8 @@ const { run, guarded, register, unregister } = require('./bridge.js');
 const { requireUser } = require('./context.js');
 const { toNative, setSessionProvider } = require('./providers.js');
 
-const DEFAULT_MODEL = 'llm1';
+/** The core's default model of new LLM sessions (poto_sessions::llm::DEFAULT_MODEL). */
+const DEFAULT_MODEL = native.defaultModel();
 
 // The defaults target of a module goes when the module does.
 const moduleTargets = new FinalizationRegistry(unregister);
@@ -163,7 +164,10 @@ class PotoModule {
   }
 }
 
-/** Sessions that remember each user's model preference (the seed's LLMPotoModule). */
+/**
+ * Sessions that remember each user's model preference (the seed's LLMPotoModule), with an
+ * optional system prompt and current conversation id (DESIGN §2).
+ */
 class LLMPotoModule extends PotoModule {
   /** @param {{provider?: object, ttlMs?: number, retry?: object, defaultModel?: string}} [options] */
   constructor(options = {}) {
@@ -197,6 +201,50 @@ class LLMPotoModule extends PotoModule {
 
   getUserModelFor(userId) {
     return guarded(() => run((op) => this._native.getUserModel(op, checkId(userId))));
+  }
+
+  /** Sets the current user's system prompt (`systemPrompt`). */
+  setSystemPrompt(prompt) {
+    return guarded(() => this.setSystemPromptFor(requireUser(), prompt));
+  }
+
+  setSystemPromptFor(userId, prompt) {
+    return guarded(() => {
+      checkId(userId);
+      checkText(prompt, 'system prompt');
+      return run((op) => this._native.setSystemPrompt(op, userId, prompt));
+    });
+  }
+
+  /** The current user's system prompt, or undefined when none is set. */
+  getSystemPrompt() {
+    return guarded(() => this.getSystemPromptFor(requireUser()));
+  }
+
+  getSystemPromptFor(userId) {
+    return guarded(() => run((op) => this._native.getSystemPrompt(op, checkId(userId)), parseOptional));
+  }
+
+  /** Sets the current user's current conversation (`currentConversationId`). */
+  setCurrentConversationId(conversationId) {
+    return guarded(() => this.setCurrentConversationIdFor(requireUser(), conversationId));
+  }
+
+  setCurrentConversationIdFor(userId, conversationId) {
+    return guarded(() => {
+      checkId(userId);
+      checkText(conversationId, 'conversation id');
+      return run((op) => this._native.setCurrentConversationId(op, userId, conversationId));
+    });
+  }
+
+  /** The current user's current conversation id, or undefined when none is set. */
+  getCurrentConversationId() {
+    return guarded(() => this.getCurrentConversationIdFor(requireUser()));
+  }
+
+  getCurrentConversationIdFor(userId) {
+    return guarded(() => run((op) => this._native.getCurrentConversationId(op, checkId(userId)), parseOptional));
   }
 }
 

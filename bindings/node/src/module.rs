@@ -167,10 +167,47 @@ impl NativeModule {
         let m = self.llm.clone();
         start(op, async move { llm(m)?.get_user_model_for(&user_id).await.map(json_text) })
     }
+
+    #[napi]
+    pub fn set_system_prompt(&self, op: u32, user_id: String, prompt: String) -> Option<JsOutcome> {
+        let m = self.llm.clone();
+        start(op, async move { llm(m)?.set_system_prompt_for(&user_id, &prompt).await.map(|_| "null".into()) })
+    }
+
+    /// The prompt's JSON text, or `""` when none is set.
+    #[napi]
+    pub fn get_system_prompt(&self, op: u32, user_id: String) -> Option<JsOutcome> {
+        let m = self.llm.clone();
+        start(op, async move { llm(m)?.get_system_prompt_for(&user_id).await.map(optional_text) })
+    }
+
+    #[napi]
+    pub fn set_current_conversation_id(&self, op: u32, user_id: String, id: String) -> Option<JsOutcome> {
+        let m = self.llm.clone();
+        start(op, async move { llm(m)?.set_current_conversation_id_for(&user_id, &id).await.map(|_| "null".into()) })
+    }
+
+    /// The conversation id's JSON text, or `""` when none is set.
+    #[napi]
+    pub fn get_current_conversation_id(&self, op: u32, user_id: String) -> Option<JsOutcome> {
+        let m = self.llm.clone();
+        start(op, async move { llm(m)?.get_current_conversation_id_for(&user_id).await.map(optional_text) })
+    }
+}
+
+/// The model of new LLM sessions unless configured otherwise (`poto_sessions::llm::DEFAULT_MODEL`).
+#[napi]
+pub fn default_model() -> &'static str {
+    DEFAULT_MODEL
 }
 
 /// The LLM module of an LLM `NativeModule`; any other is the caller's invalid argument (as in
 /// Python and C).
 fn llm(module: Option<LLMPotoModule>) -> Result<LLMPotoModule> {
     module.ok_or_else(|| invalid("not an LLM module"))
+}
+
+/// A string's JSON text, `""` when absent (as `get_session_value`).
+fn optional_text(value: Option<String>) -> String {
+    value.map(json_text).unwrap_or_default()
 }
