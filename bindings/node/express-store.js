@@ -4,7 +4,7 @@
 // its session id, so application fields such as `userId` never collide with the provider's own
 // keys; its TTL comes from the session cookie (expires / maxAge), else `ttlMs` (default 24 h).
 
-const { asProvider } = require('./index.js');
+const { asProvider } = require('./lib/providers.js');
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const classes = new WeakMap();

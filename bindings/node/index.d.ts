@@ -173,18 +173,33 @@ export declare class PotoModule {
 }
 
 export interface LLMModuleOptions extends ModuleOptions {
-  /** Model of new sessions; default 'llm1'. */
+  /** Model of new sessions (and of sessions without one); default the core's, 'llm1'. */
   defaultModel?: string;
 }
 
+/** Sessions that remember each user's model, system prompt and current conversation. */
 export declare class LLMPotoModule extends PotoModule {
   constructor(options?: LLMModuleOptions);
   readonly defaultModel: string;
   protected createDefaultSessionData(userId: string): LLMSessionData;
+  /** Records the user's model (`currentModelName`); a non-empty string. */
   updateUserModel(model: string): Promise<void>;
   updateUserModelFor(userId: string, model: string): Promise<void>;
+  /** The user's model, or `defaultModel` when none is recorded. */
   getUserModel(): Promise<string>;
   getUserModelFor(userId: string): Promise<string>;
+  /** Sets the user's system prompt (`systemPrompt`). */
+  setSystemPrompt(prompt: string): Promise<void>;
+  setSystemPromptFor(userId: string, prompt: string): Promise<void>;
+  /** The user's system prompt, or undefined when none is set. */
+  getSystemPrompt(): Promise<string | undefined>;
+  getSystemPromptFor(userId: string): Promise<string | undefined>;
+  /** Sets the user's current conversation (`currentConversationId`). */
+  setCurrentConversationId(conversationId: string): Promise<void>;
+  setCurrentConversationIdFor(userId: string, conversationId: string): Promise<void>;
+  /** The user's current conversation id, or undefined when none is set. */
+  getCurrentConversationId(): Promise<string | undefined>;
+  getCurrentConversationIdFor(userId: string): Promise<string | undefined>;
 }
 
 export interface ConformanceOptions {

@@ -85,8 +85,12 @@ async function main(): Promise<void> {
     });
     await module.updateUserModel('llm2');
     const model: string = await module.getUserModel();
+    await module.setSystemPrompt('You are terse.');
+    await module.setCurrentConversationIdFor('alice', 'conv-1');
+    const prompt: string | undefined = await module.getSystemPrompt();
+    const conversation: string | undefined = await module.getCurrentConversationIdFor('alice');
     const stats: SessionStats = await module.getSessionStats();
-    console.log(field, model, stats.activeSessions);
+    console.log(field, model, prompt, conversation, stats.activeSessions);
     await module.deleteUserSession();
   });
   try {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the addon with cargo (the workspace's one target dir) and copies it to
-// native/poto-sessions.<platform>-<arch>.node, which index.js loads and `npm pack` ships.
+// native/poto-sessions.<platform>-<arch>.node, which lib/loader.js loads and `npm pack` ships.
 // Usage: node scripts/build.js [--release]
 'use strict';
 const { execFileSync } = require('node:child_process');

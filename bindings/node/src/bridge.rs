@@ -6,9 +6,11 @@
 //! function, which hands JS every completion queued by then (one wake-up for a burst).
 //!
 //! Requests: Rust code that needs JS (a custom provider's method, an update function, a defaults
-//! factory) queues a request the same way and awaits the reply JS sends with `reply()`.
+//! factory) queues a request the same way and awaits the reply JS sends with `reply()` (JSON
+//! text) or `replyError()` (a code and a message).
 //!
-//! Outcomes cross as text: JSON on success, `!CODE\u{1}message` on failure.
+//! An outcome reaches JS as the result's JSON text, or as a `SessionError` object built by
+//! errors.rs; failures never travel as text to re-parse.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,15 +19,29 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::task::{Context, Poll};
 
-use napi::bindgen_prelude::{FnArgs, Function, Unknown};
+use napi::bindgen_prelude::{FnArgs, Function, ToNapiValue, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::Status;
-use poto_sessions::{runtime, ErrorKind, Result, SessionError};
+use napi::{sys, JsValue, Status};
+use poto_sessions::{runtime, Result, SessionError};
 use tokio::sync::oneshot;
+
+use crate::errors;
 
 pub type Outcome = Result<String>;
 
-type CompletionArgs = FnArgs<(Vec<u32>, Vec<String>)>;
+/// An outcome as JS receives it: the JSON text of the result, or a `SessionError` object.
+pub struct JsOutcome(pub Outcome);
+
+impl ToNapiValue for JsOutcome {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        match val.0 {
+            Ok(text) => unsafe { String::to_napi_value(env, text) },
+            Err(e) => unsafe { errors::to_js(env, &e) },
+        }
+    }
+}
+
+type CompletionArgs = FnArgs<(Vec<u32>, Vec<JsOutcome>)>;
 type RequestArgs = FnArgs<(Vec<u32>, Vec<u32>, Vec<u32>, Vec<String>, Vec<String>)>;
 /// A call into JS: (request id, operation it serves, target, method, arguments as JSON).
 type Request = (u32, u32, u32, &'static str, String);
@@ -34,7 +50,7 @@ type Tsfn<Args> = ThreadsafeFunction<(), Unknown<'static>, Args, Status, false, 
 struct Bridge {
     /// The JS thread the bridge delivers to.
     thread: std::thread::ThreadId,
-    done: Mutex<Vec<(u32, String)>>,
+    done: Mutex<Vec<(u32, Outcome)>>,
     done_tsfn: Tsfn<CompletionArgs>,
     requests: Mutex<Vec<Request>>,
     request_tsfn: Tsfn<RequestArgs>,
@@ -53,11 +69,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Installs the JS ends: `on_complete(ids, outcomes)` and
-/// `on_request(ids, operations, targets, methods, args)`.
+/// Installs the JS ends: `on_complete(ids, outcomes)`,
+/// `on_request(ids, operations, targets, methods, args)` and the `SessionError` class.
 pub fn init(
     on_complete: Function<'_, Unknown<'static>, Unknown<'static>>,
     on_request: Function<'_, Unknown<'static>, Unknown<'static>>,
+    session_error: Function<'_, Unknown<'static>, Unknown<'static>>,
 ) -> napi::Result<()> {
     if let Some(bridge) = BRIDGE.get() {
         if bridge.thread != std::thread::current().id() {
@@ -67,11 +84,13 @@ pub fn init(
         }
         return Ok(());
     }
+    errors::init(session_error.value().env, session_error.raw())?;
     let done_tsfn =
         on_complete.build_threadsafe_function::<()>().callee_handled::<false>().weak::<true>().build_callback(
             |_ctx| {
                 let batch = std::mem::take(&mut *lock(&BRIDGE.get().expect("bridge").done));
-                let (ids, outcomes): (Vec<u32>, Vec<String>) = batch.into_iter().unzip();
+                let (ids, outcomes): (Vec<u32>, Vec<JsOutcome>) =
+                    batch.into_iter().map(|(id, outcome)| (id, JsOutcome(outcome))).unzip();
                 Ok(FnArgs::from((ids, outcomes)))
             },
         )?;
@@ -110,35 +129,11 @@ fn bridge() -> Result<&'static Bridge> {
     BRIDGE.get().ok_or_else(|| SessionError::Internal("the native bridge is not initialised".into()))
 }
 
-/// `!CODE\u{1}message` for a failure, the JSON text for a success.
-pub fn encode(outcome: Outcome) -> String {
-    match outcome {
-        Ok(text) => text,
-        Err(e) => encode_error(&e),
-    }
-}
-
-pub fn encode_error(e: &SessionError) -> String {
-    format!("!{}\u{1}{}", e.kind().code(), e)
-}
-
-/// The reverse of [`encode`] for replies from JS (their failures are provider errors unless
-/// JS names an invalid argument).
-fn decode(text: String) -> Outcome {
-    let Some(rest) = text.strip_prefix('!') else { return Ok(text) };
-    let (code, message) = rest.split_once('\u{1}').unwrap_or(("POTO_PROVIDER", rest));
-    Err(match code {
-        c if c == ErrorKind::InvalidArgument.code() => SessionError::InvalidArgument(message.to_owned()),
-        c if c == ErrorKind::TooLarge.code() => SessionError::TooLarge(message.to_owned()),
-        _ => SessionError::Provider(message.to_owned()),
-    })
-}
-
 fn complete(id: u32, outcome: Outcome) {
     let Ok(bridge) = bridge() else { return };
     let first = {
         let mut queue = lock(&bridge.done);
-        queue.push((id, encode(outcome)));
+        queue.push((id, outcome));
         queue.len() == 1
     };
     if first {
@@ -161,9 +156,9 @@ impl Drop for Completion {
 }
 
 /// Starts operation `id`: polls it once here (on the JS thread, inside the hidden runtime's
-/// context); a ready outcome is returned at once, otherwise it finishes on the hidden runtime and
-/// is delivered through the completion queue.
-pub fn start<F>(id: u32, future: F) -> Option<String>
+/// context); a ready outcome is returned at once, otherwise (`None`, null in JS) it finishes on
+/// the hidden runtime and is delivered through the completion queue.
+pub fn start<F>(id: u32, future: F) -> Option<JsOutcome>
 where
     F: Future<Output = Outcome> + Send + 'static,
 {
@@ -172,7 +167,7 @@ where
 
 /// [`start`]; with `inline` false the first poll happens on the runtime too (for backends whose
 /// calls are never ready at once, so the JS thread does not do their work).
-pub fn start_with<F>(id: u32, inline: bool, future: F) -> Option<String>
+pub fn start_with<F>(id: u32, inline: bool, future: F) -> Option<JsOutcome>
 where
     F: Future<Output = Outcome> + Send + 'static,
 {
@@ -188,8 +183,8 @@ where
         catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut Context::from_waker(&waker))))
     };
     match polled {
-        Ok(Poll::Ready(outcome)) => Some(encode(outcome)),
-        Err(_) => Some(encode_error(&SessionError::Internal("operation panicked".into()))),
+        Ok(Poll::Ready(outcome)) => Some(JsOutcome(outcome)),
+        Err(_) => Some(JsOutcome(Err(SessionError::Internal("operation panicked".into())))),
         Ok(Poll::Pending) => {
             spawn_op(id, future);
             None
@@ -231,10 +226,10 @@ pub async fn call_js(target: u32, method: &'static str, args: String) -> Outcome
     rx.await.unwrap_or_else(|_| Err(SessionError::Provider(format!("{method} was abandoned by JavaScript"))))
 }
 
-/// JS's reply to request `id`.
-pub fn reply(id: u32, text: String) {
+/// JS's answer to request `id`.
+pub fn reply(id: u32, outcome: Outcome) {
     let Ok(bridge) = bridge() else { return };
     if let Some(tx) = lock(&bridge.replies).remove(&id) {
-        let _ = tx.send(decode(text));
+        let _ = tx.send(outcome);
     }
 }

@@ -253,3 +253,51 @@ test('Redis: REDIS_URL fallback, and the event loop keeps running while Redis is
   assert.ok(ticks > 1, `the event loop did not turn while Redis was paused (${ticks})`);
   await admin.quit();
 });
+
+test('LLM methods on a module that is not an LLM module are POTO_INVALID_ARGUMENT (issue 10, defect 7)', async () => {
+  const provider = new InMemorySessionProvider();
+  const plain = new PotoModule({ provider });
+  const invalid = (e) => e instanceof SessionError && e.code === 'POTO_INVALID_ARGUMENT' && /not an LLM module/.test(e.message);
+  await assert.rejects(LLMPotoModule.prototype.getUserModelFor.call(plain, 'u'), invalid);
+  await assert.rejects(LLMPotoModule.prototype.updateUserModelFor.call(plain, 'u', 'llm2'), invalid);
+  await assert.rejects(LLMPotoModule.prototype.setSystemPromptFor.call(plain, 'u', 'p'), invalid);
+  await assert.rejects(LLMPotoModule.prototype.getSystemPromptFor.call(plain, 'u'), invalid);
+  await assert.rejects(LLMPotoModule.prototype.setCurrentConversationIdFor.call(plain, 'u', 'c'), invalid);
+  await assert.rejects(LLMPotoModule.prototype.getCurrentConversationIdFor.call(plain, 'u'), invalid);
+  assert.equal(await provider.hasSession('u'), false, 'nothing was written');
+});
+
+test("LLM module: the core's default model, system prompt and current conversation (DESIGN §2)", async () => {
+  for (const provider of [new InMemorySessionProvider(), mapProvider()]) {
+    const llm = new LLMPotoModule({ provider });
+    assert.equal(llm.defaultModel, 'llm1', "the core's DEFAULT_MODEL");
+    assert.equal(new LLMPotoModule({ provider, defaultModel: 'llm9' }).defaultModel, 'llm9');
+    await runWithUser('ada', async () => {
+      assert.equal(await llm.getSystemPrompt(), undefined);
+      assert.equal(await llm.getCurrentConversationId(), undefined);
+      await llm.setSystemPrompt('You are terse. "Quotes", émoji 🙂\nand lines');
+      await llm.setCurrentConversationId('conv-42');
+      assert.equal(await llm.getSystemPrompt(), 'You are terse. "Quotes", émoji 🙂\nand lines');
+      assert.equal(await llm.getCurrentConversationId(), 'conv-42');
+      assert.equal(await llm.getUserModel(), 'llm1');
+    });
+    assert.equal(await llm.getSystemPromptFor('ada'), 'You are terse. "Quotes", émoji 🙂\nand lines');
+    await llm.setCurrentConversationIdFor('ada', '');
+    assert.equal(await llm.getCurrentConversationIdFor('ada'), '');
+    await llm.setSystemPromptFor('bob', 'be kind');
+    assert.equal(await runWithUser('bob', () => llm.getSystemPrompt()), 'be kind');
+    const stored = await provider.getSession('ada');
+    assert.equal(stored.systemPrompt, 'You are terse. "Quotes", émoji 🙂\nand lines');
+    assert.equal(stored.currentConversationId, '');
+    assert.equal(stored.currentModelName, 'llm1');
+
+    const isCode = (code) => (e) => e instanceof SessionError && e.code === code;
+    await assert.rejects(llm.setSystemPrompt('x'), isCode('POTO_NOT_AUTHENTICATED'));
+    await assert.rejects(llm.getCurrentConversationId(), isCode('POTO_NOT_AUTHENTICATED'));
+    await assert.rejects(llm.setSystemPromptFor('ada', 5), isCode('POTO_INVALID_ARGUMENT'));
+    await assert.rejects(llm.setSystemPromptFor('ada', 'a\uD800'), isCode('POTO_INVALID_ARGUMENT'));
+    await assert.rejects(llm.setCurrentConversationIdFor('ada', null), isCode('POTO_INVALID_ARGUMENT'));
+    await assert.rejects(llm.getSystemPromptFor(7), isCode('POTO_INVALID_ARGUMENT'));
+    assert.equal(await llm.getCurrentConversationIdFor('ada'), '', 'a rejected write changed nothing');
+  }
+});

@@ -17,7 +17,9 @@ test('npm pack, install the tarball in a fresh folder, run the seed example', (t
   const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: pkgDir, env: npmEnv, encoding: 'utf8' });
   const [info] = JSON.parse(out.slice(out.indexOf('[')));
   const files = info.files.map((f) => f.path);
-  for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'express-store.js', 'package.json', `native/poto-sessions.${process.platform}-${process.arch}.node`]) {
+  const libFiles = fs.readdirSync(path.join(pkgDir, 'lib')).map((f) => `lib/${f}`);
+  assert.ok(libFiles.length > 0);
+  for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'express-store.js', 'package.json', ...libFiles, `native/poto-sessions.${process.platform}-${process.arch}.node`]) {
     assert.ok(files.includes(f), `${f} missing from the tarball: ${files}`);
   }
   assert.ok(!files.some((f) => /^(src|test|examples)\//.test(f)), 'sources, tests or examples were packed');

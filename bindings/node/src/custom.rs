@@ -1,12 +1,12 @@
 //! A provider written in JS: each method is a request to the JS object registered as `target`
-//! (index.js calls the method, awaits it and replies with its result as JSON). Wrapped in the
+//! (lib/custom.js calls the method, awaits it and replies with its result as JSON). Wrapped in the
 //! core's `StampedProvider`, which validates, stamps and checks what it stores and reads.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use poto_sessions::{
-    Capabilities, CasOutcome, Result, SessionData, SessionError, SessionProvider, SessionStats, Versioned,
+    CasOutcome, Result, SessionData, SessionError, SessionProvider, SessionStats, Versioned, VersionedProvider,
 };
 use serde_json::{json, Value};
 
@@ -120,10 +120,13 @@ impl SessionProvider for JsProvider {
         }
     }
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities { touch: false, versioned: self.versioned, changes: false }
+    fn versioned(&self) -> Option<&dyn VersionedProvider> {
+        self.versioned.then_some(self as &dyn VersionedProvider)
     }
+}
 
+#[async_trait]
+impl VersionedProvider for JsProvider {
     async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {
         let v = self.call("getVersioned", json!([user_id])).await?;
         if v.is_null() {
