@@ -476,12 +476,13 @@ async fn contended_updates(a: &Provider, b: &Provider, _: &ConformanceOptions) -
 async fn failed_update_changes_nothing(a: &Provider, _: &Provider, _: &ConformanceOptions) -> Check {
     a.set_session("stable", obj(json!({"n": 1})), None).await.map_err(|e| e.to_string())?;
     let before = a.get_session("stable").await.map_err(|e| e.to_string())?;
-    let failed = update_session(&**a, "stable", None, &RetryPolicy::default(), NumberModel::Exact, |current| async move {
-        let mut data = current.unwrap_or_default();
-        data.insert("n".into(), json!(2));
-        Err::<Change, _>(crate::SessionError::Provider("update function failed".into()))
-    })
-    .await;
+    let failed =
+        update_session(&**a, "stable", None, &RetryPolicy::default(), NumberModel::Exact, |current| async move {
+            let mut data = current.unwrap_or_default();
+            data.insert("n".into(), json!(2));
+            Err::<Change, _>(crate::SessionError::Provider("update function failed".into()))
+        })
+        .await;
     ensure!(kind(failed) == Some(ErrorKind::Provider), "the update function's error was not returned");
     ensure!(a.get_session("stable").await.map_err(|e| e.to_string())? == before, "a failed update changed the session");
     Ok(())

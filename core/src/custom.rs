@@ -8,12 +8,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 
+use crate::carry::NumberModel;
 use crate::data::{
     check_loaded, encode_fields, format_timestamp, now_unix_ms, prepare_session, validate_user_id, SessionData,
     CREATED_AT_KEY, DEFAULT_MAX_SESSION_BYTES, LAST_ACTIVITY_KEY,
 };
 use crate::error::Result;
-use crate::carry::NumberModel;
 use crate::error::SessionError;
 use crate::provider::{CasOutcome, SessionProvider, SessionStats, Versioned, VersionedProvider};
 use crate::update::{update_session, Change, RetryPolicy};

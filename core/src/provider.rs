@@ -6,8 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::data::SessionData;
 use crate::carry::NumberModel;
+use crate::data::SessionData;
 use crate::error::Result;
 use crate::update::{self, Change, RetryPolicy};
 

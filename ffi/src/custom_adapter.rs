@@ -186,7 +186,6 @@ impl SessionProvider for CProvider {
     fn versioned(&self) -> Option<&dyn VersionedProvider> {
         self.get_versioned.is_some().then_some(self as &dyn VersionedProvider)
     }
-
 }
 
 #[async_trait]

@@ -3,7 +3,6 @@
 use std::ffi::{c_char, c_void};
 use std::ptr::null_mut;
 
-
 use crate::call::guard;
 use crate::callbacks::{poto_done_fn, spawn_done};
 use crate::handles::{duration_ms, poto_provider, provider_arg};

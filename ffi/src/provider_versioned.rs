@@ -13,7 +13,8 @@ use crate::status::poto_status;
 use crate::strings::{out_arg, parse_session, session_json, str_arg, to_c};
 
 fn require_versioned(p: &dyn SessionProvider) -> Result<&dyn VersionedProvider> {
-    p.versioned().ok_or_else(|| SessionError::InvalidArgument("this provider does not implement compare-and-set".into()))
+    p.versioned()
+        .ok_or_else(|| SessionError::InvalidArgument("this provider does not implement compare-and-set".into()))
 }
 
 /// The session and its version (for `poto_provider_compare_and_set`); `*out_json` NULL and

@@ -122,7 +122,6 @@ impl SessionProvider for PyProvider {
     fn versioned(&self) -> Option<&dyn VersionedProvider> {
         self.versioned.then_some(self as &dyn VersionedProvider)
     }
-
 }
 
 #[async_trait]
