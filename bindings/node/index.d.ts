@@ -212,6 +212,8 @@ export interface ConformanceOptions {
 export interface ConformanceReport {
   ok: boolean;
   passed: string[];
+  /** Checks that do not apply (an ability the provider lacks, an option not given). */
+  skipped: { name: string; reason: string }[];
   failed: { name: string; reason: string }[];
 }
 

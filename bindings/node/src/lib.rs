@@ -19,8 +19,7 @@ use std::time::Duration;
 
 use napi::bindgen_prelude::{Function, Unknown};
 use napi_derive::napi;
-use poto_sessions::conformance::{run_conformance, ConformanceOptions};
-use serde_json::{json, Value};
+use poto_sessions::conformance::{run_conformance_on, ConformanceOptions};
 
 use bridge::{start, JsOutcome};
 use options::{count_arg, millis};
@@ -67,25 +66,13 @@ pub fn run_conformance_native(
     max_session_bytes: Option<f64>,
     doubles_only: bool,
 ) -> Option<JsOutcome> {
-    let a = a.inner.clone();
-    let b = b.map_or_else(|| a.clone(), |b| b.inner.clone());
+    let (a, b) = (a.inner.clone(), b.map(|b| b.inner.clone()));
     start(op, async move {
         let options = ConformanceOptions {
             max_session_bytes: count_arg("maxSessionBytes", max_session_bytes)?,
             ttl_unit: millis("ttlUnitMs", ttl_unit_ms)?.unwrap_or(Duration::from_millis(200)),
             doubles_only,
         };
-        let handles = [a, b];
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let report = run_conformance(
-            || {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2;
-                std::future::ready(Ok(handles[i].clone()))
-            },
-            options,
-        )
-        .await;
-        let failed: Vec<Value> = report.failed.iter().map(|(name, why)| json!({"name": name, "reason": why})).collect();
-        Ok(json!({"passed": report.passed, "failed": failed}).to_string())
+        Ok(run_conformance_on(a, b, options).await.to_json().to_string())
     })
 }
