@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use poto_sessions::redis::shard_of;
 use poto_sessions::update::{update_session, Change, RetryPolicy};
+use poto_sessions::NumberModel;
 use poto_sessions::{
     InMemorySessionProvider, PotoModule, RedisOptions, RedisSessionProvider, SessionData, SessionProvider,
 };
@@ -576,7 +577,7 @@ where
                         let (p, u) = (p.clone(), u.clone());
                         async move {
                             let policy = RetryPolicy::default();
-                            update_session(&*p, &u[i], None, &policy, |current| {
+                            update_session(&*p, &u[i], None, &policy, NumberModel::Exact, |current| {
                                 let data = bump_counter(current.unwrap_or_default());
                                 async move { Ok(Change::Write(data)) }
                             })
@@ -899,7 +900,7 @@ async fn cas_contention<P: SessionProvider>(cfg: &Config, label: &str, providers
             // Updater `task` always goes through instance `task % n` (one connection each).
             let provider = providers[task % providers.len()].clone();
             async move {
-                update_session(&*provider, &hot[i], None, &policy, |current| {
+                update_session(&*provider, &hot[i], None, &policy, NumberModel::Exact, |current| {
                     attempts.fetch_add(1, Ordering::Relaxed);
                     let data = bump_counter(current.unwrap_or_default());
                     async move { Ok(Change::Write(data)) }

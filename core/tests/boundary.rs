@@ -3,10 +3,13 @@
 //! one way on every write path, and LLM keys keep their types. Each test runs on every
 //! built-in provider and on a bare custom store behind `StampedProvider`.
 
+#[path = "support/bare.rs"]
+mod bare;
 mod support;
 
 use std::sync::Arc;
 
+use bare::BareStore;
 use poto_sessions::custom::StampedProvider;
 use poto_sessions::value::{parse_session, MAX_DEPTH};
 use poto_sessions::{
@@ -14,7 +17,6 @@ use poto_sessions::{
     SessionData, SessionProvider,
 };
 use serde_json::{json, Number, Value};
-use support::bare::BareStore;
 use support::RedisServer;
 
 type Named = Vec<(&'static str, Arc<dyn SessionProvider>)>;

@@ -1,14 +1,16 @@
 //! The conformance suite against every built-in provider, on a real redis-server.
 
+#[path = "support/bare.rs"]
+mod bare;
 mod support;
 
 use std::sync::Arc;
 
+use bare::BareStore;
 use poto_sessions::conformance::{run_conformance, ConformanceOptions};
 use poto_sessions::custom::StampedProvider;
 use poto_sessions::data::DEFAULT_MAX_SESSION_BYTES;
 use poto_sessions::{InMemorySessionProvider, RedisOptions, RedisSessionProvider, SessionProvider};
-use support::bare::BareStore;
 use support::RedisServer;
 
 fn options() -> ConformanceOptions {

@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use poto_sessions::{ErrorKind, PotoModule, RedisOptions, RedisSessionProvider, Result, SessionProvider};
+use poto_sessions::{
+    ErrorKind, PotoModule, RedisOptions, RedisSessionProvider, Result, SessionProvider, VersionedProvider,
+};
 use serde_json::{json, Value};
 use support::{RedisCluster, RedisServer};
 

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use poto_sessions::{ErrorKind, RedisOptions, RedisSessionProvider, SessionData, SessionProvider};
+use poto_sessions::{ErrorKind, RedisOptions, RedisSessionProvider, SessionData, SessionProvider, VersionedProvider};
 use serde_json::json;
 use support::RedisServer;
 

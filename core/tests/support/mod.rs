@@ -1,8 +1,6 @@
 //! A private redis-server per test binary: free loopback port, temp dir, stopped on drop.
 #![allow(dead_code)]
 
-pub mod bare;
-
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
