@@ -1,12 +1,14 @@
 //! Completions from the runtime to asyncio without taking the GIL on runtime threads: results
-//! queue up per event loop, one eventfd wakes the loop, and the loop resolves every queued
-//! future in one pass. (Taking the GIL on a worker for each completion would wait for the event
+//! queue up per event loop, one [`Waker`] descriptor wakes the loop, and the loop resolves every
+//! queued future in one pass. (Taking the GIL on a worker for each completion would wait for the event
 //! loop's thread to release it, which costs milliseconds under load.)
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
+
+use crate::waker::Waker;
 
 type MakeValue = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
 
@@ -19,7 +21,7 @@ enum Job {
 }
 
 pub struct Queue {
-    fd: libc::c_int,
+    waker: Waker,
     pending: Mutex<Vec<Job>>,
 }
 
@@ -50,17 +52,8 @@ impl Queue {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         pending.push(job);
         if pending.len() == 1 {
-            let one: u64 = 1;
-            // SAFETY: writing 8 bytes to our own eventfd.
-            unsafe { libc::write(self.fd, (&one as *const u64).cast(), 8) };
+            self.waker.wake();
         }
-    }
-}
-
-impl Drop for Queue {
-    fn drop(&mut self) {
-        // SAFETY: the fd is ours and no longer registered (the loop is gone).
-        unsafe { libc::close(self.fd) };
     }
 }
 
@@ -73,9 +66,7 @@ pub struct Completions {
 #[pymethods]
 impl Completions {
     fn drain(&self, py: Python<'_>) -> PyResult<()> {
-        let mut buffer = 0u64;
-        // SAFETY: reading 8 bytes from our own non-blocking eventfd.
-        unsafe { libc::read(self.queue.fd, (&mut buffer as *mut u64).cast(), 8) };
+        self.queue.waker.clear();
         let ready = std::mem::take(&mut *self.queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
         for job in ready {
             let (future, make) = match job {
@@ -110,12 +101,9 @@ pub fn queue_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<
     if let Some(queue) = cached {
         return Ok(queue);
     }
-    // SAFETY: plain eventfd creation.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error().into());
-    }
-    let queue = Arc::new(Queue { fd, pending: Mutex::new(Vec::new()) });
+    let waker = Waker::new()?;
+    let fd = waker.fileno();
+    let queue = Arc::new(Queue { waker, pending: Mutex::new(Vec::new()) });
     let receiver = Bound::new(py, Completions { queue: queue.clone() })?;
     event_loop.call_method1("add_reader", (fd, receiver.getattr("drain")?))?;
     CURRENT.with(|c| *c.borrow_mut() = Some((event_loop.clone().unbind(), queue.clone())));

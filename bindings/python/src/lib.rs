@@ -9,6 +9,7 @@ mod host;
 mod module;
 mod providers;
 mod runtime;
+mod waker;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,8 +61,15 @@ fn run_conformance_sync<'py>(
     Ok(result)
 }
 
+/// Which descriptor wakes event loops: `"eventfd"` (Linux) or `"socket"` (see `POTO_PYTHON_WAKER`).
+#[pyfunction]
+fn _waker_kind() -> &'static str {
+    waker::kind().name()
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    waker::init().map_err(pyo3::exceptions::PyValueError::new_err)?;
     m.add_class::<providers::NativeProvider>()?;
     m.add_class::<providers::InMemorySessionProvider>()?;
     m.add_class::<providers::RedisSessionProvider>()?;
@@ -71,5 +79,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<bridge::Completions>()?;
     m.add_function(wrap_pyfunction!(set_session_provider, m)?)?;
     m.add_function(wrap_pyfunction!(run_conformance_sync, m)?)?;
+    m.add_function(wrap_pyfunction!(_waker_kind, m)?)?;
     Ok(())
 }
