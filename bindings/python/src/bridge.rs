@@ -2,9 +2,13 @@
 //! queue up per event loop, one [`Waker`] descriptor wakes the loop, and the loop resolves every
 //! queued future in one pass. (Taking the GIL on a worker for each completion would wait for the event
 //! loop's thread to release it, which costs milliseconds under load.)
+//!
+//! Cancelling the asyncio future of a call aborts the runtime task that serves it: the Rust
+//! future is dropped at its next await, so a call cancelled before its write is sent writes
+//! nothing, and no host callback runs for it once it is cancelled (see [`Call::cancelled`]).
 
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use pyo3::prelude::*;
 
@@ -25,14 +29,40 @@ pub struct Queue {
     pending: Mutex<Vec<Job>>,
 }
 
+/// The Python call a runtime task serves, as host callbacks see it.
+#[derive(Default)]
+pub struct Call {
+    /// The asyncio future the caller awaits, once the call is no longer ready at once.
+    future: OnceLock<Py<PyAny>>,
+}
+
+impl Call {
+    /// Whether the caller cancelled the call. Read under the GIL, so it is ordered with the
+    /// caller's `cancel()`: a callback that starts after it does not run.
+    pub fn cancelled(&self, py: Python<'_>) -> bool {
+        self.future.get().is_some_and(|f| f.bind(py).call_method0("cancelled").and_then(|c| c.is_truthy()).unwrap_or(false))
+    }
+}
+
 tokio::task_local! {
     /// The queue of the event loop that awaits the current task.
     static LOOP_QUEUE: Arc<Queue>;
+    /// The call the current task serves.
+    static CALL: Arc<Call>;
 }
 
-/// Runs `future` with `queue` as its event loop's queue (see [`run_on_loop`]).
-pub fn scope<F: std::future::Future>(queue: Arc<Queue>, future: F) -> impl std::future::Future<Output = F::Output> {
-    LOOP_QUEUE.scope(queue, future)
+/// Runs `future` as `call`, with `queue` as its event loop's queue (see [`run_on_loop`]).
+pub fn scope<F: std::future::Future>(
+    queue: Arc<Queue>,
+    call: Arc<Call>,
+    future: F,
+) -> impl std::future::Future<Output = F::Output> {
+    LOOP_QUEUE.scope(queue, CALL.scope(call, future))
+}
+
+/// The call the current task serves, if a Python caller awaits it.
+pub fn current_call() -> Option<Arc<Call>> {
+    CALL.try_with(Arc::clone).ok()
 }
 
 /// Runs `job` on the thread of the event loop awaiting the current task, if there is one;
@@ -110,10 +140,26 @@ pub fn queue_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<
     Ok(queue)
 }
 
-/// An asyncio future of `event_loop` (whose queue is `queue`) that `fut`'s result will resolve.
+/// Aborts a runtime task when its asyncio future is cancelled (a done callback).
+#[pyclass(frozen, module = "poto_sessions._native")]
+struct AbortOnCancel(tokio::task::AbortHandle);
+
+#[pymethods]
+impl AbortOnCancel {
+    fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        if future.call_method0("cancelled")?.is_truthy()? {
+            self.0.abort();
+        }
+        Ok(())
+    }
+}
+
+/// An asyncio future of `event_loop` (whose queue is `queue`) that `fut`'s result will resolve;
+/// cancelling it aborts `fut`, which serves `call`.
 pub fn spawn_for_loop<'py, F, T>(
     event_loop: &Bound<'py, PyAny>,
     queue: Arc<Queue>,
+    call: &Call,
     fut: F,
 ) -> PyResult<Bound<'py, PyAny>>
 where
@@ -122,10 +168,12 @@ where
 {
     use pyo3::IntoPyObjectExt;
     let future = event_loop.call_method0("create_future")?;
+    let _ = call.future.set(future.clone().unbind());
     let handle = future.clone().unbind();
-    poto_sessions::runtime::spawn(async move {
+    let task = poto_sessions::runtime::spawn(async move {
         let result = fut.await;
         queue.push(Job::Resolve(handle, Box::new(move |py| result.and_then(|value| value.into_py_any(py)))));
     });
+    future.call_method1("add_done_callback", (AbortOnCancel(task.abort_handle()),))?;
     Ok(future)
 }

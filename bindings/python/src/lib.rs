@@ -1,6 +1,7 @@
 //! `poto_sessions._native`: the Rust core for Python. The `poto_sessions` package wraps it
 //! with the seed's classes, context-variable users and the exception hierarchy.
 
+mod awaited;
 mod bridge;
 mod convert;
 mod custom;

@@ -1,4 +1,10 @@
-"""Types of the Rust extension (``poto_sessions._native``); use the ``poto_sessions`` package."""
+"""Types of the Rust extension (``poto_sessions._native``); use the ``poto_sessions`` package.
+
+Every awaitable method can be cancelled: a call cancelled before its write is sent writes
+nothing, and runs no further callback (update function, default factory, custom provider
+method); a call cancelled after its write was sent has an unknown outcome, as with
+``OutcomeUnknownError``.
+"""
 
 from datetime import timedelta
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, TypedDict, Union

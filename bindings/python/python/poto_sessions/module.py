@@ -34,6 +34,12 @@ class PotoModule:
 
     Methods act on the current user (``user_context``) unless ``user_id=`` is given. Every method
     is async; each has a ``_sync`` twin for synchronous frameworks.
+
+    Cancelling a call (``task.cancel()``, ``asyncio.wait_for`` timing out) stops it: a call
+    cancelled before its write is sent writes nothing, and its update function is not run (again;
+    an async one is cancelled). A call cancelled after its write was sent has an unknown outcome,
+    as with ``OutcomeUnknownError``: the write may or may not have been applied. (A Redis field
+    write such as ``set_session_value`` can be sent as soon as the call starts.)
     """
 
     _llm = False
