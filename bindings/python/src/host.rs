@@ -24,7 +24,9 @@ pub struct Host {
 /// A Python exception from host code: the provider error it becomes, and the exception itself.
 fn failed(err: PyErr) -> HostError {
     let error = Python::attach(|py| provider_error(py, &err));
-    (error, Some(Arc::new(err)))
+    let err = Arc::new(err);
+    crate::errors::record(&error, &err);
+    (error, Some(err))
 }
 
 /// Where a host call runs. Every call runs in a fresh copy of the context it is given (so a

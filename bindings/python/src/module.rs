@@ -21,8 +21,14 @@ struct PyDefaults(Host);
 impl SessionDefaults for PyDefaults {
     async fn create_default_session_data(&self, user_id: &str, base: SessionData) -> Result<SessionData> {
         let user_id = user_id.to_owned();
+        // Not a session: the caller's mistake, as any value that is not JSON (as in Node).
         let convert = |value: &Bound<'_, PyAny>| {
-            to_session(value).map_err(|e| SessionError::Provider(format!("create_default_session_data: {e}")))
+            to_session(value).map_err(|e| match e {
+                SessionError::InvalidArgument(why) => {
+                    SessionError::InvalidArgument(format!("create_default_session_data result: {why}"))
+                }
+                other => other,
+            })
         };
         self.0
             .call_on_loop(move |py| (user_id, session_to_py(py, &base)?).into_pyobject(py), convert)
@@ -46,7 +52,7 @@ impl NativeModule {
 /// Applies a Python update function; its own exception is re-raised as is.
 async fn update(module: PotoModule, user_id: String, apply: Host) -> PyResult<Session> {
     let raised: Arc<Mutex<Option<Arc<PyErr>>>> = Arc::default();
-    let result = module
+    let result = crate::errors::with_causes(module
         .update_user_session_with(&user_id, |data| {
             let (apply, raised) = (apply.clone(), raised.clone());
             async move {
@@ -58,13 +64,13 @@ async fn update(module: PotoModule, user_id: String, apply: Host) -> PyResult<Se
                     }
                 }
             }
-        })
+        }))
         .await;
     match result {
         Ok(session) => Ok(Session(session)),
         Err(error) => match raised.lock().unwrap_or_else(|p| p.into_inner()).take() {
             Some(exception) => Err(Python::attach(|py| exception.clone_ref(py))),
-            None => Err(to_py(error)),
+            None => Err(error),
         },
     }
 }

@@ -86,7 +86,7 @@ where
     F: Future<Output = poto_sessions::Result<T>> + Send + 'static,
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    awaitable_py(py, async move { fut.await.map_err(to_py) })
+    awaitable_py(py, crate::errors::with_causes(fut))
 }
 
 /// [`awaitable`] for a future that makes its own Python exceptions.
@@ -149,7 +149,7 @@ where
     F: Future<Output = poto_sessions::Result<T>> + Send,
     T: Send,
 {
-    blocking_py(py, async move { fut.await.map_err(to_py) })
+    blocking_py(py, crate::errors::with_causes(fut))
 }
 
 /// [`blocking`] for a future that makes its own Python exceptions. Refuses to block a thread

@@ -72,7 +72,10 @@ class PotoModule:
         )
 
     def create_default_session_data(self, user_id: str) -> Session:
-        """Data of a new session. Override to add fields; call ``super()`` for the base."""
+        """Data of a new session. Override to add fields; call ``super()`` for the base. An
+        override may be async. Returning anything but a ``dict`` of JSON values is an
+        ``InvalidArgumentError``; an exception it raises becomes a ``ProviderError`` whose
+        ``__cause__`` it is. Nothing is written in either case."""
         return self._native.base_session_data(user_id)
 
     @staticmethod
