@@ -71,6 +71,7 @@ fn _waker_kind() -> &'static str {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     waker::init().map_err(pyo3::exceptions::PyValueError::new_err)?;
+    m.add("DEFAULT_MODEL", poto_sessions::llm::DEFAULT_MODEL)?;
     m.add_class::<providers::NativeProvider>()?;
     m.add_class::<providers::InMemorySessionProvider>()?;
     m.add_class::<providers::RedisSessionProvider>()?;

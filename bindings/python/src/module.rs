@@ -223,6 +223,51 @@ impl NativeModule {
         blocking(py, llm.get_user_model_for(&user_id))
     }
 
+    fn set_system_prompt<'py>(&self, py: Python<'py>, user_id: Text, prompt: Text) -> PyResult<Bound<'py, PyAny>> {
+        let llm = self.llm()?;
+        awaitable(py, async move { llm.set_system_prompt_for(&user_id, &prompt).await })
+    }
+
+    fn set_system_prompt_sync(&self, py: Python<'_>, user_id: Text, prompt: Text) -> PyResult<()> {
+        let llm = self.llm()?;
+        blocking(py, llm.set_system_prompt_for(&user_id, &prompt))
+    }
+
+    fn get_system_prompt<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
+        let llm = self.llm()?;
+        awaitable(py, async move { llm.get_system_prompt_for(&user_id).await })
+    }
+
+    fn get_system_prompt_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<Option<String>> {
+        let llm = self.llm()?;
+        blocking(py, llm.get_system_prompt_for(&user_id))
+    }
+
+    fn set_current_conversation_id<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: Text,
+        conversation_id: Text,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let llm = self.llm()?;
+        awaitable(py, async move { llm.set_current_conversation_id_for(&user_id, &conversation_id).await })
+    }
+
+    fn set_current_conversation_id_sync(&self, py: Python<'_>, user_id: Text, conversation_id: Text) -> PyResult<()> {
+        let llm = self.llm()?;
+        blocking(py, llm.set_current_conversation_id_for(&user_id, &conversation_id))
+    }
+
+    fn get_current_conversation_id<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
+        let llm = self.llm()?;
+        awaitable(py, async move { llm.get_current_conversation_id_for(&user_id).await })
+    }
+
+    fn get_current_conversation_id_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<Option<String>> {
+        let llm = self.llm()?;
+        blocking(py, llm.get_current_conversation_id_for(&user_id))
+    }
+
     #[getter]
     fn default_model(&self) -> Option<String> {
         self.llm.as_ref().map(|l| l.default_model().to_owned())

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any, Awaitable, Callable, Dict, Optional, Union
 
 from . import _native
+from ._native import DEFAULT_MODEL
 from .context import resolve_user
 
 Session = Dict[str, Any]
@@ -128,13 +129,16 @@ class PotoModule:
 
 
 class LLMPotoModule(PotoModule):
-    """A ``PotoModule`` whose sessions remember the user's model (``currentModelName``)."""
+    """A ``PotoModule`` whose sessions remember the user's model (``currentModelName``, default
+    ``default_model``, else ``DEFAULT_MODEL``), and optionally a system prompt (``systemPrompt``)
+    and the current conversation (``currentConversationId``)."""
 
     _llm = True
 
     @property
     def default_model(self) -> str:
-        return self._native.default_model or "llm1"
+        """The model of new sessions, and of sessions that record none."""
+        return self._native.default_model or DEFAULT_MODEL
 
     async def update_user_model(self, model: str, user_id: Optional[str] = None) -> None:
         await self._native.update_user_model(resolve_user(user_id), model)
@@ -148,6 +152,34 @@ class LLMPotoModule(PotoModule):
 
     def get_user_model_sync(self, user_id: Optional[str] = None) -> str:
         return self._native.get_user_model_sync(resolve_user(user_id))
+
+    async def set_system_prompt(self, prompt: str, user_id: Optional[str] = None) -> None:
+        """Records the user's system prompt (``systemPrompt``)."""
+        await self._native.set_system_prompt(resolve_user(user_id), prompt)
+
+    def set_system_prompt_sync(self, prompt: str, user_id: Optional[str] = None) -> None:
+        self._native.set_system_prompt_sync(resolve_user(user_id), prompt)
+
+    async def get_system_prompt(self, user_id: Optional[str] = None) -> Optional[str]:
+        """The user's system prompt, or ``None`` when none is recorded."""
+        return await self._native.get_system_prompt(resolve_user(user_id))
+
+    def get_system_prompt_sync(self, user_id: Optional[str] = None) -> Optional[str]:
+        return self._native.get_system_prompt_sync(resolve_user(user_id))
+
+    async def set_current_conversation_id(self, conversation_id: str, user_id: Optional[str] = None) -> None:
+        """Records the user's current conversation (``currentConversationId``)."""
+        await self._native.set_current_conversation_id(resolve_user(user_id), conversation_id)
+
+    def set_current_conversation_id_sync(self, conversation_id: str, user_id: Optional[str] = None) -> None:
+        self._native.set_current_conversation_id_sync(resolve_user(user_id), conversation_id)
+
+    async def get_current_conversation_id(self, user_id: Optional[str] = None) -> Optional[str]:
+        """The user's current conversation, or ``None`` when none is recorded."""
+        return await self._native.get_current_conversation_id(resolve_user(user_id))
+
+    def get_current_conversation_id_sync(self, user_id: Optional[str] = None) -> Optional[str]:
+        return self._native.get_current_conversation_id_sync(resolve_user(user_id))
 
 
 def set_session_provider(provider: Any) -> None:
