@@ -97,7 +97,9 @@ impl Future for Awaited {
         let outcome = match Pin::new(&mut self.rx).poll(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(Ok(outcome)) => outcome,
-            Poll::Ready(Err(_)) => Err(pyo3::exceptions::asyncio::CancelledError::new_err("the event loop dropped the task")),
+            Poll::Ready(Err(_)) => {
+                Err(pyo3::exceptions::asyncio::CancelledError::new_err("the event loop dropped the task"))
+            }
         };
         self.awaiting = None;
         Poll::Ready(outcome)

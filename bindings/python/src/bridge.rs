@@ -40,7 +40,9 @@ impl Call {
     /// Whether the caller cancelled the call. Read under the GIL, so it is ordered with the
     /// caller's `cancel()`: a callback that starts after it does not run.
     pub fn cancelled(&self, py: Python<'_>) -> bool {
-        self.future.get().is_some_and(|f| f.bind(py).call_method0("cancelled").and_then(|c| c.is_truthy()).unwrap_or(false))
+        self.future
+            .get()
+            .is_some_and(|f| f.bind(py).call_method0("cancelled").and_then(|c| c.is_truthy()).unwrap_or(false))
     }
 }
 

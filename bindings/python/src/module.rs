@@ -52,20 +52,19 @@ impl NativeModule {
 /// Applies a Python update function; its own exception is re-raised as is.
 async fn update(module: PotoModule, user_id: String, apply: Host) -> PyResult<Session> {
     let raised: Arc<Mutex<Option<Arc<PyErr>>>> = Arc::default();
-    let result = crate::errors::with_causes(module
-        .update_user_session_with(&user_id, |data| {
-            let (apply, raised) = (apply.clone(), raised.clone());
-            async move {
-                match apply.call_on_loop(move |py| (session_to_py(py, &data)?,).into_pyobject(py), to_session).await {
-                    Ok(session) => Ok(session),
-                    Err((error, exception)) => {
-                        *raised.lock().unwrap_or_else(|p| p.into_inner()) = exception;
-                        Err(error)
-                    }
+    let result = crate::errors::with_causes(module.update_user_session_with(&user_id, |data| {
+        let (apply, raised) = (apply.clone(), raised.clone());
+        async move {
+            match apply.call_on_loop(move |py| (session_to_py(py, &data)?,).into_pyobject(py), to_session).await {
+                Ok(session) => Ok(session),
+                Err((error, exception)) => {
+                    *raised.lock().unwrap_or_else(|p| p.into_inner()) = exception;
+                    Err(error)
                 }
             }
-        }))
-        .await;
+        }
+    }))
+    .await;
     match result {
         Ok(session) => Ok(Session(session)),
         Err(error) => match raised.lock().unwrap_or_else(|p| p.into_inner()).take() {

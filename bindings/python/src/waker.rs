@@ -82,7 +82,10 @@ fn stream_pair() -> io::Result<(Stream, Stream)> {
 enum Inner {
     #[cfg(target_os = "linux")]
     EventFd(std::os::fd::OwnedFd),
-    Socket { reader: Stream, writer: Stream },
+    Socket {
+        reader: Stream,
+        writer: Stream,
+    },
 }
 
 pub struct Waker(Inner);
