@@ -10,6 +10,7 @@
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use pyo3::intern;
 use pyo3::prelude::*;
 
 use crate::waker::Waker;
@@ -18,8 +19,8 @@ type MakeValue = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
 
 /// Work for the event loop's thread.
 enum Job {
-    /// Resolve this asyncio future with the value made under the GIL.
-    Resolve(Py<PyAny>, MakeValue),
+    /// Resolve the asyncio future of this call with the value made under the GIL.
+    Resolve(Arc<Call>, MakeValue),
     /// Run Python code (a host callback) on the loop's thread.
     Call(Box<dyn FnOnce(Python<'_>) + Send>),
 }
@@ -34,15 +35,17 @@ pub struct Queue {
 pub struct Call {
     /// The asyncio future the caller awaits, once the call is no longer ready at once.
     future: OnceLock<Py<PyAny>>,
+    /// Its done callback that aborts the call if it is cancelled ([`AbortOnCancel`]).
+    on_cancel: OnceLock<Py<PyAny>>,
 }
 
 impl Call {
     /// Whether the caller cancelled the call. Read under the GIL, so it is ordered with the
     /// caller's `cancel()`: a callback that starts after it does not run.
     pub fn cancelled(&self, py: Python<'_>) -> bool {
-        self.future
-            .get()
-            .is_some_and(|f| f.bind(py).call_method0("cancelled").and_then(|c| c.is_truthy()).unwrap_or(false))
+        self.future.get().is_some_and(|f| {
+            f.bind(py).call_method0(intern!(py, "cancelled")).and_then(|c| c.is_truthy()).unwrap_or(false)
+        })
     }
 }
 
@@ -101,20 +104,25 @@ impl Completions {
         self.queue.waker.clear();
         let ready = std::mem::take(&mut *self.queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
         for job in ready {
-            let (future, make) = match job {
-                Job::Resolve(future, make) => (future, make),
+            let (call, make) = match job {
+                Job::Resolve(call, make) => (call, make),
                 Job::Call(call) => {
                     call(py);
                     continue;
                 }
             };
+            let Some(future) = call.future.get() else { continue };
             let future = future.bind(py);
-            if future.call_method0("done")?.is_truthy()? {
+            if future.call_method0(intern!(py, "done"))?.is_truthy()? {
                 continue; // cancelled by the caller
             }
+            if let Some(on_cancel) = call.on_cancel.get() {
+                // Finished: the callback has nothing left to abort, and would cost a loop turn.
+                future.call_method1(intern!(py, "remove_done_callback"), (on_cancel,))?;
+            }
             match make(py) {
-                Ok(value) => future.call_method1("set_result", (value,))?,
-                Err(error) => future.call_method1("set_exception", (error.into_value(py),))?,
+                Ok(value) => future.call_method1(intern!(py, "set_result"), (value,))?,
+                Err(error) => future.call_method1(intern!(py, "set_exception"), (error.into_value(py),))?,
             };
         }
         Ok(())
@@ -149,7 +157,7 @@ struct AbortOnCancel(tokio::task::AbortHandle);
 #[pymethods]
 impl AbortOnCancel {
     fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
-        if future.call_method0("cancelled")?.is_truthy()? {
+        if future.call_method0(intern!(future.py(), "cancelled"))?.is_truthy()? {
             self.0.abort();
         }
         Ok(())
@@ -161,7 +169,7 @@ impl AbortOnCancel {
 pub fn spawn_for_loop<'py, F, T>(
     event_loop: &Bound<'py, PyAny>,
     queue: Arc<Queue>,
-    call: &Call,
+    call: &Arc<Call>,
     fut: F,
 ) -> PyResult<Bound<'py, PyAny>>
 where
@@ -169,13 +177,17 @@ where
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
     use pyo3::IntoPyObjectExt;
-    let future = event_loop.call_method0("create_future")?;
+    let py = event_loop.py();
+    let future = event_loop.call_method0(intern!(py, "create_future"))?;
     let _ = call.future.set(future.clone().unbind());
-    let handle = future.clone().unbind();
+    let resolves = call.clone();
     let task = poto_sessions::runtime::spawn(async move {
         let result = fut.await;
-        queue.push(Job::Resolve(handle, Box::new(move |py| result.and_then(|value| value.into_py_any(py)))));
+        queue.push(Job::Resolve(resolves, Box::new(move |py| result.and_then(|value| value.into_py_any(py)))));
     });
-    future.call_method1("add_done_callback", (AbortOnCancel(task.abort_handle()),))?;
+    // Set before this thread (the loop's) can drain the call's result.
+    let on_cancel = Bound::new(py, AbortOnCancel(task.abort_handle()))?;
+    future.call_method1(intern!(py, "add_done_callback"), (&on_cancel,))?;
+    let _ = call.on_cancel.set(on_cancel.into_any().unbind());
     Ok(future)
 }

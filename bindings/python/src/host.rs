@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use poto_sessions::{Result, SessionError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use pyo3_async_runtimes::TaskLocals;
@@ -48,7 +49,8 @@ impl Target {
             Target::Task(locals, _) => {
                 let context = locals.context(py);
                 // Locals made without a context (`TaskLocals::new`) hold None: use a fresh one.
-                let context = if context.is_none() { new_context(py)? } else { context.call_method0("copy")? };
+                let context =
+                    if context.is_none() { new_context(py)? } else { context.call_method0(intern!(py, "copy"))? };
                 Ok((context, Some(locals)))
             }
             Target::Detached { context, last_loop } => {
@@ -97,8 +99,8 @@ where
     let args = args(py)?;
     let (context, locals) = target.resolve(py)?;
     let call: Vec<Bound<'_, PyAny>> = std::iter::once(callable).chain(args.iter()).collect();
-    let result = context.call_method1("run", PyTuple::new(py, call)?)?;
-    if !result.hasattr("__await__")? {
+    let result = context.call_method1(intern!(py, "run"), PyTuple::new(py, call)?)?;
+    if !result.hasattr(intern!(py, "__await__"))? {
         return Ok(Outcome::Ready(result.unbind()));
     }
     match locals {
