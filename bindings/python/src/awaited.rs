@@ -42,9 +42,17 @@ impl Awaiting {
             }
             return Ok(());
         }
-        let task = py.import("asyncio")?.call_method1("ensure_future", (awaitable,))?;
-        *this.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task.clone().unbind());
-        task.call_method1("add_done_callback", (slf.getattr("complete")?,))?;
+        let started = (|| {
+            let task = py.import("asyncio")?.call_method1("ensure_future", (awaitable,))?;
+            *this.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task.clone().unbind());
+            task.call_method1("add_done_callback", (slf.getattr("complete")?,)).map(drop)
+        })();
+        if let Err(error) = started {
+            // Reported to the Rust side, not to the loop's exception handler.
+            if let Some(tx) = take(&this.tx) {
+                let _ = tx.send(Err(error));
+            }
+        }
         Ok(())
     }
 

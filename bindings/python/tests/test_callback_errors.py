@@ -120,3 +120,16 @@ async def test_custom_provider_exception_is_the_cause() -> None:
     with pytest.raises(ProviderError) as info:
         await asyncio.to_thread(module.set_session_value_sync, "k", 1, user_id="u")
     assert isinstance(info.value.__cause__, RuntimeError)
+
+
+async def test_a_provider_returning_a_broken_awaitable_fails_the_call() -> None:
+    class NotAwaitable:
+        __await__ = None  # looks awaitable to a quick check; asyncio refuses it
+
+    class Broken(DictStore):
+        def get_session(self, user_id: str) -> Any:
+            return NotAwaitable()
+
+    with pytest.raises(ProviderError) as info:
+        await asyncio.wait_for(PotoModule(Broken()).get_user_session(user_id="u"), 5)
+    assert isinstance(info.value.__cause__, TypeError)
