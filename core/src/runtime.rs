@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::Mutex;
 
 use tokio::runtime::{Builder, Runtime};
 
@@ -21,15 +21,19 @@ fn threads_from_env(name: &str, default: usize) -> usize {
 }
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
-static WATCH_FORKS: Once = Once::new();
+#[cfg(unix)]
+static WATCH_FORKS: std::sync::Once = std::sync::Once::new();
 
+#[cfg(unix)]
 extern "C" fn after_fork_in_child() {
     GENERATION.fetch_add(1, Ordering::SeqCst);
 }
 
 /// Changes in a child process after each `fork()`; state tied to threads or sockets (runtimes,
-/// connections) is keyed by it and rebuilt when it changes.
+/// connections) is keyed by it and rebuilt when it changes. Without `fork()` (not unix) it
+/// never changes.
 pub fn fork_generation() -> u64 {
+    #[cfg(unix)]
     WATCH_FORKS.call_once(|| {
         // SAFETY: registers a handler that only increments an atomic, which is fork-safe.
         unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };

@@ -1,36 +1,73 @@
 //! Completions from the runtime to asyncio without taking the GIL on runtime threads: results
-//! queue up per event loop, one eventfd wakes the loop, and the loop resolves every queued
-//! future in one pass. (Taking the GIL on a worker for each completion would wait for the event
+//! queue up per event loop, one [`Waker`] descriptor wakes the loop, and the loop resolves every
+//! queued future in one pass. (Taking the GIL on a worker for each completion would wait for the event
 //! loop's thread to release it, which costs milliseconds under load.)
+//!
+//! Cancelling the asyncio future of a call aborts the runtime task that serves it: the Rust
+//! future is dropped at its next await, so a call cancelled before its write is sent writes
+//! nothing, and no host callback runs for it once it is cancelled (see [`Call::cancelled`]).
 
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use pyo3::intern;
 use pyo3::prelude::*;
+
+use crate::waker::Waker;
 
 type MakeValue = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
 
 /// Work for the event loop's thread.
 enum Job {
-    /// Resolve this asyncio future with the value made under the GIL.
-    Resolve(Py<PyAny>, MakeValue),
+    /// Resolve the asyncio future of this call with the value made under the GIL.
+    Resolve(Arc<Call>, MakeValue),
     /// Run Python code (a host callback) on the loop's thread.
     Call(Box<dyn FnOnce(Python<'_>) + Send>),
 }
 
 pub struct Queue {
-    fd: libc::c_int,
+    waker: Waker,
     pending: Mutex<Vec<Job>>,
+}
+
+/// The Python call a runtime task serves, as host callbacks see it.
+#[derive(Default)]
+pub struct Call {
+    /// The asyncio future the caller awaits, once the call is no longer ready at once.
+    future: OnceLock<Py<PyAny>>,
+    /// Its done callback that aborts the call if it is cancelled ([`AbortOnCancel`]).
+    on_cancel: OnceLock<Py<PyAny>>,
+}
+
+impl Call {
+    /// Whether the caller cancelled the call. Read under the GIL, so it is ordered with the
+    /// caller's `cancel()`: a callback that starts after it does not run.
+    pub fn cancelled(&self, py: Python<'_>) -> bool {
+        self.future.get().is_some_and(|f| {
+            f.bind(py).call_method0(intern!(py, "cancelled")).and_then(|c| c.is_truthy()).unwrap_or(false)
+        })
+    }
 }
 
 tokio::task_local! {
     /// The queue of the event loop that awaits the current task.
     static LOOP_QUEUE: Arc<Queue>;
+    /// The call the current task serves.
+    static CALL: Arc<Call>;
 }
 
-/// Runs `future` with `queue` as its event loop's queue (see [`run_on_loop`]).
-pub fn scope<F: std::future::Future>(queue: Arc<Queue>, future: F) -> impl std::future::Future<Output = F::Output> {
-    LOOP_QUEUE.scope(queue, future)
+/// Runs `future` as `call`, with `queue` as its event loop's queue (see [`run_on_loop`]).
+pub fn scope<F: std::future::Future>(
+    queue: Arc<Queue>,
+    call: Arc<Call>,
+    future: F,
+) -> impl std::future::Future<Output = F::Output> {
+    LOOP_QUEUE.scope(queue, CALL.scope(call, future))
+}
+
+/// The call the current task serves, if a Python caller awaits it.
+pub fn current_call() -> Option<Arc<Call>> {
+    CALL.try_with(Arc::clone).ok()
 }
 
 /// Runs `job` on the thread of the event loop awaiting the current task, if there is one;
@@ -50,17 +87,8 @@ impl Queue {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         pending.push(job);
         if pending.len() == 1 {
-            let one: u64 = 1;
-            // SAFETY: writing 8 bytes to our own eventfd.
-            unsafe { libc::write(self.fd, (&one as *const u64).cast(), 8) };
+            self.waker.wake();
         }
-    }
-}
-
-impl Drop for Queue {
-    fn drop(&mut self) {
-        // SAFETY: the fd is ours and no longer registered (the loop is gone).
-        unsafe { libc::close(self.fd) };
     }
 }
 
@@ -73,25 +101,28 @@ pub struct Completions {
 #[pymethods]
 impl Completions {
     fn drain(&self, py: Python<'_>) -> PyResult<()> {
-        let mut buffer = 0u64;
-        // SAFETY: reading 8 bytes from our own non-blocking eventfd.
-        unsafe { libc::read(self.queue.fd, (&mut buffer as *mut u64).cast(), 8) };
+        self.queue.waker.clear();
         let ready = std::mem::take(&mut *self.queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
         for job in ready {
-            let (future, make) = match job {
-                Job::Resolve(future, make) => (future, make),
+            let (call, make) = match job {
+                Job::Resolve(call, make) => (call, make),
                 Job::Call(call) => {
                     call(py);
                     continue;
                 }
             };
+            let Some(future) = call.future.get() else { continue };
             let future = future.bind(py);
-            if future.call_method0("done")?.is_truthy()? {
+            if future.call_method0(intern!(py, "done"))?.is_truthy()? {
                 continue; // cancelled by the caller
             }
+            if let Some(on_cancel) = call.on_cancel.get() {
+                // Finished: the callback has nothing left to abort, and would cost a loop turn.
+                future.call_method1(intern!(py, "remove_done_callback"), (on_cancel,))?;
+            }
             match make(py) {
-                Ok(value) => future.call_method1("set_result", (value,))?,
-                Err(error) => future.call_method1("set_exception", (error.into_value(py),))?,
+                Ok(value) => future.call_method1(intern!(py, "set_result"), (value,))?,
+                Err(error) => future.call_method1(intern!(py, "set_exception"), (error.into_value(py),))?,
             };
         }
         Ok(())
@@ -110,22 +141,35 @@ pub fn queue_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<
     if let Some(queue) = cached {
         return Ok(queue);
     }
-    // SAFETY: plain eventfd creation.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error().into());
-    }
-    let queue = Arc::new(Queue { fd, pending: Mutex::new(Vec::new()) });
+    let waker = Waker::new()?;
+    let fd = waker.fileno();
+    let queue = Arc::new(Queue { waker, pending: Mutex::new(Vec::new()) });
     let receiver = Bound::new(py, Completions { queue: queue.clone() })?;
     event_loop.call_method1("add_reader", (fd, receiver.getattr("drain")?))?;
     CURRENT.with(|c| *c.borrow_mut() = Some((event_loop.clone().unbind(), queue.clone())));
     Ok(queue)
 }
 
-/// An asyncio future of `event_loop` (whose queue is `queue`) that `fut`'s result will resolve.
+/// Aborts a runtime task when its asyncio future is cancelled (a done callback).
+#[pyclass(frozen, module = "poto_sessions._native")]
+struct AbortOnCancel(tokio::task::AbortHandle);
+
+#[pymethods]
+impl AbortOnCancel {
+    fn __call__(&self, future: &Bound<'_, PyAny>) -> PyResult<()> {
+        if future.call_method0(intern!(future.py(), "cancelled"))?.is_truthy()? {
+            self.0.abort();
+        }
+        Ok(())
+    }
+}
+
+/// An asyncio future of `event_loop` (whose queue is `queue`) that `fut`'s result will resolve;
+/// cancelling it aborts `fut`, which serves `call`.
 pub fn spawn_for_loop<'py, F, T>(
     event_loop: &Bound<'py, PyAny>,
     queue: Arc<Queue>,
+    call: &Arc<Call>,
     fut: F,
 ) -> PyResult<Bound<'py, PyAny>>
 where
@@ -133,11 +177,17 @@ where
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
     use pyo3::IntoPyObjectExt;
-    let future = event_loop.call_method0("create_future")?;
-    let handle = future.clone().unbind();
-    poto_sessions::runtime::spawn(async move {
+    let py = event_loop.py();
+    let future = event_loop.call_method0(intern!(py, "create_future"))?;
+    let _ = call.future.set(future.clone().unbind());
+    let resolves = call.clone();
+    let task = poto_sessions::runtime::spawn(async move {
         let result = fut.await;
-        queue.push(Job::Resolve(handle, Box::new(move |py| result.and_then(|value| value.into_py_any(py)))));
+        queue.push(Job::Resolve(resolves, Box::new(move |py| result.and_then(|value| value.into_py_any(py)))));
     });
+    // Set before this thread (the loop's) can drain the call's result.
+    let on_cancel = Bound::new(py, AbortOnCancel(task.abort_handle()))?;
+    future.call_method1(intern!(py, "add_done_callback"), (&on_cancel,))?;
+    let _ = call.on_cancel.set(on_cancel.into_any().unbind());
     Ok(future)
 }

@@ -1,8 +1,11 @@
 //! Custom providers written in Python: any object with the seed's methods, sync or async.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use poto_sessions::custom::StampedProvider;
 use poto_sessions::{CasOutcome, Result, SessionData, SessionError, SessionProvider, Versioned, VersionedProvider};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -14,6 +17,56 @@ pub struct PyProvider {
     host: Host,
     count: bool,
     versioned: bool,
+    /// The object's address: its key in [`ADAPTERS`].
+    key: usize,
+}
+
+/// The adapter of each Python provider object that has one, by the object's address. One
+/// adapter per object, however many modules or `set_session_provider` calls wrap it, so they
+/// share its per-user update lock (core's lock is keyed by the adapter).
+///
+/// Entries are weak: an adapter lives as long as a module or provider handle uses it, and while
+/// it lives it holds its object, so the object's address cannot be reused by another object; a
+/// dead entry is replaced, and removed when its adapter is dropped.
+static ADAPTERS: Mutex<Option<HashMap<usize, Weak<dyn SessionProvider>>>> = Mutex::new(None);
+
+fn adapters() -> std::sync::MutexGuard<'static, Option<HashMap<usize, Weak<dyn SessionProvider>>>> {
+    ADAPTERS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The one adapter (custom provider rules applied by [`StampedProvider`]) of `object`.
+pub fn adapter_for(object: &Bound<'_, PyAny>) -> Result<Arc<dyn SessionProvider>> {
+    let key = object.as_ptr() as usize;
+    // Never call Python or drop an adapter while holding the map's lock (both can re-enter it).
+    let live = adapters().as_ref().and_then(|map| map.get(&key)).and_then(Weak::upgrade);
+    if let Some(adapter) = live {
+        return Ok(adapter);
+    }
+    let made: Arc<dyn SessionProvider> =
+        Arc::new(StampedProvider::new(Arc::new(PyProvider::new(object.clone().unbind(), key)?)));
+    let first = {
+        let mut map = adapters();
+        let map = map.get_or_insert_with(HashMap::new);
+        // Another thread may have made one meanwhile (this one released the GIL): keep that.
+        let first = map.get(&key).and_then(Weak::upgrade);
+        if first.is_none() {
+            map.insert(key, Arc::downgrade(&made));
+        }
+        first
+    };
+    Ok(first.unwrap_or(made))
+}
+
+impl Drop for PyProvider {
+    fn drop(&mut self) {
+        // The object is still held (fields drop after this), so a live entry under this key
+        // can only be a newer adapter of the same object: keep that one.
+        if let Some(map) = adapters().as_mut() {
+            if map.get(&self.key).is_some_and(|w| w.strong_count() == 0) {
+                map.remove(&self.key);
+            }
+        }
+    }
 }
 
 fn seconds(ttl: Option<Duration>) -> Option<f64> {
@@ -25,7 +78,7 @@ fn bad_return(method: &str, what: &str) -> SessionError {
 }
 
 impl PyProvider {
-    pub fn new(object: Py<PyAny>) -> Result<Self> {
+    fn new(object: Py<PyAny>, key: usize) -> Result<Self> {
         let host = Host::new(object);
         let missing: Vec<&str> = [
             "get_session",
@@ -46,7 +99,7 @@ impl PyProvider {
         if get_versioned != cas {
             return Err(SessionError::InvalidArgument("get_versioned and compare_and_set go together".into()));
         }
-        Ok(PyProvider { count: host.has_method("count"), versioned: get_versioned, host })
+        Ok(PyProvider { count: host.has_method("count"), versioned: get_versioned, host, key })
     }
 
     fn extract<T: for<'a, 'py> FromPyObject<'a, 'py>>(value: Py<PyAny>, method: &str, what: &str) -> Result<T> {

@@ -5,10 +5,12 @@
 use std::sync::{Arc, Mutex};
 
 use poto_sessions::{Result, SessionError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use pyo3_async_runtimes::TaskLocals;
 
+use crate::bridge::Call;
 use crate::errors::provider_error;
 use crate::runtime::task_locals;
 
@@ -23,15 +25,17 @@ pub struct Host {
 /// A Python exception from host code: the provider error it becomes, and the exception itself.
 fn failed(err: PyErr) -> HostError {
     let error = Python::attach(|py| provider_error(py, &err));
-    (error, Some(Arc::new(err)))
+    let err = Arc::new(err);
+    crate::errors::record(&error, &err);
+    (error, Some(err))
 }
 
 /// Where a host call runs. Every call runs in a fresh copy of the context it is given (so a
 /// callback's own `ContextVar.set` stays its own); an awaitable result is awaited on the loop
 /// named here, else with `asyncio.run`.
 enum Target {
-    /// Awaited by a Python task: that task's loop and context.
-    Task(TaskLocals),
+    /// Awaited by a Python task: that task's loop and context, and its call (cancellable).
+    Task(TaskLocals, Option<Arc<Call>>),
     /// A blocking call (its caller's context) or a library task (`None`: an empty context); a
     /// coroutine goes to the loop that last awaited through this object, if it still runs.
     Detached { context: Option<Arc<Py<PyAny>>>, last_loop: Option<TaskLocals> },
@@ -42,10 +46,11 @@ impl Target {
     /// worker: the loop's thread or the blocking pool).
     fn resolve<'py>(self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Option<TaskLocals>)> {
         match self {
-            Target::Task(locals) => {
+            Target::Task(locals, _) => {
                 let context = locals.context(py);
                 // Locals made without a context (`TaskLocals::new`) hold None: use a fresh one.
-                let context = if context.is_none() { new_context(py)? } else { context.call_method0("copy")? };
+                let context =
+                    if context.is_none() { new_context(py)? } else { context.call_method0(intern!(py, "copy"))? };
                 Ok((context, Some(locals)))
             }
             Target::Detached { context, last_loop } => {
@@ -65,6 +70,16 @@ impl Target {
     }
 }
 
+/// The callback of a cancelled call is not run.
+fn check_not_cancelled(py: Python<'_>, target: &Target) -> PyResult<()> {
+    match target {
+        Target::Task(_, Some(call)) if call.cancelled(py) => {
+            Err(pyo3::exceptions::asyncio::CancelledError::new_err("the call was cancelled"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A new, empty `contextvars.Context`.
 fn new_context(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     py.import("contextvars")?.getattr("Context")?.call0()
@@ -75,6 +90,7 @@ fn invoke<A>(py: Python<'_>, object: &Py<PyAny>, method: Option<&str>, args: A, 
 where
     A: for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>>,
 {
+    check_not_cancelled(py, &target)?;
     let object = object.bind(py);
     let callable = match method {
         Some(name) => object.getattr(name)?,
@@ -83,12 +99,12 @@ where
     let args = args(py)?;
     let (context, locals) = target.resolve(py)?;
     let call: Vec<Bound<'_, PyAny>> = std::iter::once(callable).chain(args.iter()).collect();
-    let result = context.call_method1("run", PyTuple::new(py, call)?)?;
-    if !result.hasattr("__await__")? {
+    let result = context.call_method1(intern!(py, "run"), PyTuple::new(py, call)?)?;
+    if !result.hasattr(intern!(py, "__await__"))? {
         return Ok(Outcome::Ready(result.unbind()));
     }
     match locals {
-        Some(locals) => Ok(Outcome::Pending(Box::pin(pyo3_async_runtimes::into_future_with_locals(&locals, result)?))),
+        Some(locals) => Ok(Outcome::Pending(Box::pin(crate::awaited::into_future(&locals, result)?))),
         None => {
             Ok(Outcome::Ready(context.call_method1("run", (py.import("asyncio")?.getattr("run")?, result))?.unbind()))
         }
@@ -115,7 +131,7 @@ impl Host {
         match task_locals() {
             Some(locals) => {
                 *last = Some(locals.clone());
-                Target::Task(locals)
+                Target::Task(locals, crate::bridge::current_call())
             }
             None => Target::Detached { context: crate::runtime::caller_context(), last_loop: last.clone() },
         }

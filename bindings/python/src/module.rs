@@ -21,8 +21,14 @@ struct PyDefaults(Host);
 impl SessionDefaults for PyDefaults {
     async fn create_default_session_data(&self, user_id: &str, base: SessionData) -> Result<SessionData> {
         let user_id = user_id.to_owned();
+        // Not a session: the caller's mistake, as any value that is not JSON (as in Node).
         let convert = |value: &Bound<'_, PyAny>| {
-            to_session(value).map_err(|e| SessionError::Provider(format!("create_default_session_data: {e}")))
+            to_session(value).map_err(|e| match e {
+                SessionError::InvalidArgument(why) => {
+                    SessionError::InvalidArgument(format!("create_default_session_data result: {why}"))
+                }
+                other => other,
+            })
         };
         self.0
             .call_on_loop(move |py| (user_id, session_to_py(py, &base)?).into_pyobject(py), convert)
@@ -46,8 +52,10 @@ impl NativeModule {
 /// Applies a Python update function; its own exception is re-raised as is.
 async fn update(module: PotoModule, user_id: String, apply: Host) -> PyResult<Session> {
     let raised: Arc<Mutex<Option<Arc<PyErr>>>> = Arc::default();
-    let result = module
-        .update_user_session_with(&user_id, poto_sessions::NumberModel::IntegersAndFloats, |data| {
+    let result = crate::errors::with_causes(module.update_user_session_with(
+        &user_id,
+        poto_sessions::NumberModel::IntegersAndFloats,
+        |data| {
             let (apply, raised) = (apply.clone(), raised.clone());
             async move {
                 match apply.call_on_loop(move |py| (session_to_py(py, &data)?,).into_pyobject(py), to_session).await {
@@ -58,13 +66,14 @@ async fn update(module: PotoModule, user_id: String, apply: Host) -> PyResult<Se
                     }
                 }
             }
-        })
-        .await;
+        },
+    ))
+    .await;
     match result {
         Ok(session) => Ok(Session(session)),
         Err(error) => match raised.lock().unwrap_or_else(|p| p.into_inner()).take() {
             Some(exception) => Err(Python::attach(|py| exception.clone_ref(py))),
-            None => Err(to_py(error)),
+            None => Err(error),
         },
     }
 }
@@ -215,6 +224,51 @@ impl NativeModule {
     fn get_user_model_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<String> {
         let llm = self.llm()?;
         blocking(py, llm.get_user_model_for(&user_id))
+    }
+
+    fn set_system_prompt<'py>(&self, py: Python<'py>, user_id: Text, prompt: Text) -> PyResult<Bound<'py, PyAny>> {
+        let llm = self.llm()?;
+        awaitable(py, async move { llm.set_system_prompt_for(&user_id, &prompt).await })
+    }
+
+    fn set_system_prompt_sync(&self, py: Python<'_>, user_id: Text, prompt: Text) -> PyResult<()> {
+        let llm = self.llm()?;
+        blocking(py, llm.set_system_prompt_for(&user_id, &prompt))
+    }
+
+    fn get_system_prompt<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
+        let llm = self.llm()?;
+        awaitable(py, async move { llm.get_system_prompt_for(&user_id).await })
+    }
+
+    fn get_system_prompt_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<Option<String>> {
+        let llm = self.llm()?;
+        blocking(py, llm.get_system_prompt_for(&user_id))
+    }
+
+    fn set_current_conversation_id<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: Text,
+        conversation_id: Text,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let llm = self.llm()?;
+        awaitable(py, async move { llm.set_current_conversation_id_for(&user_id, &conversation_id).await })
+    }
+
+    fn set_current_conversation_id_sync(&self, py: Python<'_>, user_id: Text, conversation_id: Text) -> PyResult<()> {
+        let llm = self.llm()?;
+        blocking(py, llm.set_current_conversation_id_for(&user_id, &conversation_id))
+    }
+
+    fn get_current_conversation_id<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
+        let llm = self.llm()?;
+        awaitable(py, async move { llm.get_current_conversation_id_for(&user_id).await })
+    }
+
+    fn get_current_conversation_id_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<Option<String>> {
+        let llm = self.llm()?;
+        blocking(py, llm.get_current_conversation_id_for(&user_id))
     }
 
     #[getter]

@@ -4,13 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use poto_sessions::custom::StampedProvider;
 use poto_sessions::{RedisOptions, RetryPolicy, SessionError, SessionProvider};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::convert::{session_to_py, to_session, Session, Text};
-use crate::custom::PyProvider;
 use crate::errors::to_py;
 use crate::runtime::{awaitable, blocking};
 
@@ -59,8 +57,7 @@ pub fn provider_of(object: &Bound<'_, PyAny>) -> PyResult<Arc<dyn SessionProvide
     if let Ok(native) = object.cast::<NativeProvider>() {
         return Ok(native.get().inner.clone());
     }
-    let custom = PyProvider::new(object.clone().unbind()).map_err(to_py)?;
-    Ok(Arc::new(StampedProvider::new(Arc::new(custom))))
+    crate::custom::adapter_for(object).map_err(to_py)
 }
 
 #[pymethods]

@@ -86,14 +86,15 @@ where
     F: Future<Output = poto_sessions::Result<T>> + Send + 'static,
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    awaitable_py(py, async move { fut.await.map_err(to_py) })
+    awaitable_py(py, crate::errors::with_causes(fut))
 }
 
 /// [`awaitable`] for a future that makes its own Python exceptions.
 ///
 /// The future is polled once right away, on the calling thread: a result that is ready (the
 /// in-memory provider) is returned without leaving the event loop's thread. Otherwise the
-/// runtime finishes it and the event loop is woken with the result.
+/// runtime finishes it and the event loop is woken with the result; cancelling the awaitable
+/// drops the future (see `bridge`).
 pub fn awaitable_py<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = PyResult<T>> + Send + 'static,
@@ -102,7 +103,8 @@ where
     let locals = generic::get_current_locals::<Hidden>(py)?;
     let event_loop = locals.event_loop(py);
     let queue = crate::bridge::queue_for(py, &event_loop)?;
-    let mut fut = Box::pin(crate::bridge::scope(queue.clone(), TASK_LOCALS.scope(locals, fut)));
+    let call = std::sync::Arc::new(crate::bridge::Call::default());
+    let mut fut = Box::pin(crate::bridge::scope(queue.clone(), call.clone(), TASK_LOCALS.scope(locals, fut)));
     let polled = {
         let _runtime = runtime::runtime().enter();
         fut.as_mut().poll(&mut Context::from_waker(std::task::Waker::noop()))
@@ -112,7 +114,7 @@ where
             let result = result.and_then(|value| value.into_py_any(py));
             Ok(Bound::new(py, Ready { result: Some(result) })?.into_any())
         }
-        Poll::Pending => crate::bridge::spawn_for_loop(&event_loop, queue, fut),
+        Poll::Pending => crate::bridge::spawn_for_loop(&event_loop, queue, &call, fut),
     }
 }
 
@@ -147,7 +149,7 @@ where
     F: Future<Output = poto_sessions::Result<T>> + Send,
     T: Send,
 {
-    blocking_py(py, async move { fut.await.map_err(to_py) })
+    blocking_py(py, crate::errors::with_causes(fut))
 }
 
 /// [`blocking`] for a future that makes its own Python exceptions. Refuses to block a thread

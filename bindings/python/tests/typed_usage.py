@@ -21,6 +21,15 @@ async def typed() -> None:
     with user_context("alice"):
         model: str = await module.get_user_model()
         written: Dict[str, Any] = await module.update_user_session(lambda s: s.update(n=n))
+        await module.set_system_prompt("Be brief.")
+        prompt: Optional[str] = await module.get_system_prompt()
+        module.set_current_conversation_id_sync("c-1", user_id="bob")
+        conversation: Optional[str] = module.get_current_conversation_id_sync(user_id="bob")
+        await module.set_current_conversation_id("c-2")
+        latest: Optional[str] = await module.get_current_conversation_id()
+        module.set_system_prompt_sync("Be kind.", user_id="bob")
+        kind: Optional[str] = module.get_system_prompt_sync(user_id="bob")
+    default: str = poto_sessions.DEFAULT_MODEL + module.default_model
     report = poto_sessions.run_conformance(memory)
     ok: bool = report["ok"]
-    del session, model, written, ok
+    del session, model, written, ok, prompt, conversation, latest, kind, default

@@ -6,7 +6,7 @@ Sessions are plain ``dict``s of JSON values (``json.dumps`` rules, NaN and ints 
 rejected). Durations are seconds (``float``) or ``timedelta``.
 """
 
-from ._native import InMemorySessionProvider, RedisSessionProvider, SessionProvider, SessionStats
+from ._native import DEFAULT_MODEL, InMemorySessionProvider, RedisSessionProvider, SessionProvider, SessionStats
 from ._native import run_conformance_sync as run_conformance
 from .context import current_user, reset_current_user, set_current_user, user_context
 from .errors import (
@@ -24,6 +24,7 @@ from .errors import (
 from .module import LLMPotoModule, PotoModule, set_session_provider
 
 __all__ = [
+    "DEFAULT_MODEL",
     "InMemorySessionProvider",
     "RedisSessionProvider",
     "SessionProvider",

@@ -1,10 +1,19 @@
-"""Types of the Rust extension (``poto_sessions._native``); use the ``poto_sessions`` package."""
+"""Types of the Rust extension (``poto_sessions._native``); use the ``poto_sessions`` package.
+
+Every awaitable method can be cancelled: a call cancelled before its write is sent writes
+nothing, and runs no further callback (update function, default factory, custom provider
+method); a call cancelled after its write was sent has an unknown outcome, as with
+``OutcomeUnknownError``.
+"""
 
 from datetime import timedelta
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, TypedDict, Union
 
 Session = Dict[str, Any]
 Seconds = Union[float, timedelta]
+
+#: The model of a new LLM session unless configured otherwise (``"llm1"``, as in the original Poto).
+DEFAULT_MODEL: str
 
 class SessionStats:
     @property
@@ -83,11 +92,25 @@ class NativeModule:
     def update_user_model_sync(self, user_id: str, model: str) -> None: ...
     def get_user_model(self, user_id: str) -> Awaitable[str]: ...
     def get_user_model_sync(self, user_id: str) -> str: ...
+    def set_system_prompt(self, user_id: str, prompt: str) -> Awaitable[None]: ...
+    def set_system_prompt_sync(self, user_id: str, prompt: str) -> None: ...
+    def get_system_prompt(self, user_id: str) -> Awaitable[Optional[str]]: ...
+    def get_system_prompt_sync(self, user_id: str) -> Optional[str]: ...
+    def set_current_conversation_id(self, user_id: str, conversation_id: str) -> Awaitable[None]: ...
+    def set_current_conversation_id_sync(self, user_id: str, conversation_id: str) -> None: ...
+    def get_current_conversation_id(self, user_id: str) -> Awaitable[Optional[str]]: ...
+    def get_current_conversation_id_sync(self, user_id: str) -> Optional[str]: ...
+
+class NamedReason(TypedDict):
+    name: str
+    reason: str
 
 class ConformanceReport(TypedDict):
     ok: bool
     passed: List[str]
-    failed: List[Tuple[str, str]]
+    #: Checks that do not apply (an ability the provider lacks, an option not given).
+    skipped: List[NamedReason]
+    failed: List[NamedReason]
 
 def set_session_provider(provider: Any) -> None: ...
 def run_conformance_sync(

@@ -45,7 +45,9 @@ class UnavailableError(SessionError, ConnectionError):
 
 
 class OutcomeUnknownError(SessionError):
-    """A write was sent but its reply never came: it may or may not have been applied."""
+    """A write was sent but its reply never came: it may or may not have been applied.
+
+    A call cancelled after its write was sent is in the same state, without this error."""
 
     code = "POTO_OUTCOME_UNKNOWN"
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any, Awaitable, Callable, Dict, Optional, Union
 
 from . import _native
+from ._native import DEFAULT_MODEL
 from .context import resolve_user
 
 Session = Dict[str, Any]
@@ -34,6 +35,12 @@ class PotoModule:
 
     Methods act on the current user (``user_context``) unless ``user_id=`` is given. Every method
     is async; each has a ``_sync`` twin for synchronous frameworks.
+
+    Cancelling a call (``task.cancel()``, ``asyncio.wait_for`` timing out) stops it: a call
+    cancelled before its write is sent writes nothing, and its update function is not run (again;
+    an async one is cancelled). A call cancelled after its write was sent has an unknown outcome,
+    as with ``OutcomeUnknownError``: the write may or may not have been applied. (A Redis field
+    write such as ``set_session_value`` can be sent as soon as the call starts.)
     """
 
     _llm = False
@@ -66,7 +73,10 @@ class PotoModule:
         )
 
     def create_default_session_data(self, user_id: str) -> Session:
-        """Data of a new session. Override to add fields; call ``super()`` for the base."""
+        """Data of a new session. Override to add fields; call ``super()`` for the base. An
+        override may be async. Returning anything but a ``dict`` of JSON values is an
+        ``InvalidArgumentError``; an exception it raises becomes a ``ProviderError`` whose
+        ``__cause__`` it is. Nothing is written in either case."""
         return self._native.base_session_data(user_id)
 
     @staticmethod
@@ -119,13 +129,16 @@ class PotoModule:
 
 
 class LLMPotoModule(PotoModule):
-    """A ``PotoModule`` whose sessions remember the user's model (``currentModelName``)."""
+    """A ``PotoModule`` whose sessions remember the user's model (``currentModelName``, default
+    ``default_model``, else ``DEFAULT_MODEL``), and optionally a system prompt (``systemPrompt``)
+    and the current conversation (``currentConversationId``)."""
 
     _llm = True
 
     @property
     def default_model(self) -> str:
-        return self._native.default_model or "llm1"
+        """The model of new sessions, and of sessions that record none."""
+        return self._native.default_model or DEFAULT_MODEL
 
     async def update_user_model(self, model: str, user_id: Optional[str] = None) -> None:
         await self._native.update_user_model(resolve_user(user_id), model)
@@ -139,6 +152,34 @@ class LLMPotoModule(PotoModule):
 
     def get_user_model_sync(self, user_id: Optional[str] = None) -> str:
         return self._native.get_user_model_sync(resolve_user(user_id))
+
+    async def set_system_prompt(self, prompt: str, user_id: Optional[str] = None) -> None:
+        """Records the user's system prompt (``systemPrompt``)."""
+        await self._native.set_system_prompt(resolve_user(user_id), prompt)
+
+    def set_system_prompt_sync(self, prompt: str, user_id: Optional[str] = None) -> None:
+        self._native.set_system_prompt_sync(resolve_user(user_id), prompt)
+
+    async def get_system_prompt(self, user_id: Optional[str] = None) -> Optional[str]:
+        """The user's system prompt, or ``None`` when none is recorded."""
+        return await self._native.get_system_prompt(resolve_user(user_id))
+
+    def get_system_prompt_sync(self, user_id: Optional[str] = None) -> Optional[str]:
+        return self._native.get_system_prompt_sync(resolve_user(user_id))
+
+    async def set_current_conversation_id(self, conversation_id: str, user_id: Optional[str] = None) -> None:
+        """Records the user's current conversation (``currentConversationId``)."""
+        await self._native.set_current_conversation_id(resolve_user(user_id), conversation_id)
+
+    def set_current_conversation_id_sync(self, conversation_id: str, user_id: Optional[str] = None) -> None:
+        self._native.set_current_conversation_id_sync(resolve_user(user_id), conversation_id)
+
+    async def get_current_conversation_id(self, user_id: Optional[str] = None) -> Optional[str]:
+        """The user's current conversation, or ``None`` when none is recorded."""
+        return await self._native.get_current_conversation_id(resolve_user(user_id))
+
+    def get_current_conversation_id_sync(self, user_id: Optional[str] = None) -> Optional[str]:
+        return self._native.get_current_conversation_id_sync(resolve_user(user_id))
 
 
 def set_session_provider(provider: Any) -> None:
