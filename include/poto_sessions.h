@@ -566,7 +566,9 @@ poto_status poto_provider_compare_and_set(const poto_provider *provider,
 // `a` and `b` are two handles on the same store — for a networked store, two connections as
 // two servers would have; `b` NULL uses `a` twice. `ttl_unit_ms` 0: 200 ms (sessions in the TTL
 // checks live a few units). `max_session_bytes` 0 skips the size checks. `*out_passed` tells
-// whether every check passed; `*out_report` (free with `poto_string_free`) says which failed.
+// whether every check passed (skipped checks do not fail it); `*out_report` (free with
+// `poto_string_free`) counts the passed, skipped and failed checks, then names each skipped
+// check and each failed one with why.
 //
 // # Safety
 // Handles are NULL or live; outputs valid for writes.

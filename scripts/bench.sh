@@ -5,11 +5,12 @@
 #   bash scripts/bench.sh --quick         # ~0.5 s each, for CI smoke runs
 #   bash scripts/bench.sh --scale         # plus the 1,000,000-session run (a few more minutes)
 #
-# Every argument is passed to the bench binary (see the top of core/benches/sessions.rs:
+# Every argument is passed to the bench binary (see the top of benches/sessions/main.rs:
 # --quick, --scale, --scale-sessions=N, --no-redis, --only=..., --op=..., --flights=...,
 # --workers=N, --cas-base-delay-us=N). The Redis measurements start a private redis-server on a
 # free loopback port with a temporary directory and stop it at the end; they never touch another
-# Redis. Set CARGO_TARGET_DIR to build elsewhere than ./target.
+# Redis. Set CARGO_TARGET_DIR to build elsewhere than ./target. The C API beside Rust:
+# cargo bench -p poto-sessions-benches --bench c_vs_rust.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,4 +21,4 @@ for tool in redis-server redis-benchmark; do
     fi
 done
 
-exec cargo bench -p poto-sessions --bench sessions -- "$@"
+exec cargo bench -p poto-sessions-benches --bench sessions -- "$@"

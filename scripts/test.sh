@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test: installs missing tools, then the Rust suite of core and the C API (each test
 # starts its own redis-server on a free loopback port; the C programs run under valgrind), the
-# README's examples, benchmark smoke runs (a bench binary run by `cargo test` does a short
-# pass), the Python and Node packages' suites, and the cross-language test (one process per
+# README's examples, benchmark smoke runs (benches/: a bench binary run by `cargo test` does a
+# short pass), the Python and Node packages' suites, and the cross-language test (one process per
 # language on one redis-server), and the programs of docs/deployment.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cargo test --all-targets   # core, ffi and the admin tool (the default members)
+# core, ffi and the admin tool (the default members), and the benches crate, whose bench
+# binaries run by `cargo test` do a short smoke pass: one build for all of them.
+cargo test --all-targets -p poto-sessions -p poto-sessions-ffi -p poto-sessions-admin -p poto-sessions-benches
 cargo test --doc
 bash scripts/test-python.sh
 bash scripts/test-node.sh

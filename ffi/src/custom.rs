@@ -6,12 +6,12 @@ use std::mem::size_of;
 use std::ptr::{addr_of, addr_of_mut};
 use std::sync::Arc;
 
-use poto_sessions::custom::StampedProvider;
+use poto_sessions::host::{host_provider, HostMethod};
 use poto_sessions::{CustomOptions, OptionValue, Options, Result, SessionError};
 
 use crate::call::guard;
 use crate::callbacks::{poto_free_fn, UserData};
-use crate::custom_adapter::CProvider;
+use crate::custom_adapter::CObject;
 use crate::handles::{free_handle, new_handle, poto_provider, set_option};
 use crate::status::poto_status;
 use crate::strings::out_arg;
@@ -194,25 +194,9 @@ pub unsafe extern "C" fn poto_custom_provider_new(
         ));
         let c = read_callbacks(callbacks)?;
         let out = out_arg(out, "out")?;
-        let required = [
-            ("get_session", c.get_session.is_some()),
-            ("set_session", c.set_session.is_some()),
-            ("delete_session", c.delete_session.is_some()),
-            ("has_session", c.has_session.is_some()),
-            ("cleanup_old_sessions", c.cleanup_old_sessions.is_some()),
-            ("get_active_sessions", c.get_active_sessions.is_some()),
-            ("clear", c.clear.is_some()),
-        ];
-        if let Some((name, _)) = required.iter().find(|(_, given)| !given) {
-            return Err(SessionError::InvalidArgument(format!("callbacks->{name} is NULL")));
-        }
-        if c.get_versioned.is_some() != c.compare_and_set.is_some() {
-            return Err(SessionError::InvalidArgument("get_versioned and compare_and_set go together".into()));
-        }
-        let provider = StampedProvider::new(Arc::new(CProvider::new(&c, user_data)));
-        let max_session_bytes =
-            options.as_ref().map_or_else(CustomOptions::default, |o| o.inner.clone()).max_session_bytes;
-        new_handle(out, poto_provider { inner: Arc::new(provider.with_max_session_bytes(max_session_bytes)) });
+        let options = options.as_ref().map_or_else(CustomOptions::default, |o| o.inner.clone());
+        let object = Arc::new(CObject::new(&c, user_data));
+        new_handle(out, poto_provider { inner: host_provider(object, &options, HostMethod::snake_name)? });
         Ok(())
     })
 }

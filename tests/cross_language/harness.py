@@ -98,8 +98,10 @@ def workers(build_dir: Path, release: bool = False) -> dict[str, list[str]]:
     release profile; Python from the test venv (debug wheel) or the bench venv (release wheel,
     built by bench.py); Node with whichever addon was built last."""
     profile = "release" if release else "debug"
-    build = ["cargo", "build", "-q", "-p", "poto-sessions-ffi", "-p", "poto-sessions", "--lib", "--example", "cross_language_worker"]
-    # Up to date after the Rust suite in debug: then this only links them.
+    # The C library and the Rust worker (the crate beside this file, worker.rs), in one build
+    # whose features are those of the C library alone, so the library the C tests built (debug)
+    # is reused and only the worker is compiled.
+    build = ["cargo", "build", "-q", "-p", "poto-sessions-ffi", "-p", "poto-sessions-cross-language"]
     subprocess.run(build + (["--release"] if release else []), cwd=ROOT, check=True)
     lib = TARGET / profile
     c_worker = build_dir / "worker_c"
@@ -113,5 +115,5 @@ def workers(build_dir: Path, release: bool = False) -> dict[str, list[str]]:
         "C": [str(c_worker)],
         "Python": [str(venv / "bin" / "python"), str(HERE / "worker.py")],
         "Node": ["node", str(HERE / "worker.js")],
-        "Rust": [str(lib / "examples" / "cross_language_worker")],
+        "Rust": [str(lib / "cross_language_worker")],
     }

@@ -1,4 +1,6 @@
-//! A private redis-server per test binary: free loopback port, temp dir, stopped on drop.
+//! A private redis-server per test binary: free loopback port, temp dir, stopped on drop. The
+//! one launcher of the Rust tests and benchmarks: core's tests, ffi's and cli's (via `#[path]`),
+//! and the benches crate.
 #![allow(dead_code)]
 
 use std::net::TcpListener;
@@ -16,16 +18,22 @@ pub struct RedisServer {
 /// No persistence: the default of every test server.
 const EPHEMERAL: &[&str] = &["--save", "", "--appendonly", "no"];
 
-fn spawn(port: u16, dir: &std::path::Path, settings: &[String]) -> Child {
+const NOT_FOUND: &str = "redis-server not found: run scripts/install-deps.sh";
+
+fn try_spawn(port: u16, dir: &std::path::Path, settings: &[String]) -> std::io::Result<Child> {
     Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(settings)
         .arg("--dir")
         .arg(dir)
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("redis-server not found: run scripts/install-deps.sh")
+}
+
+fn spawn(port: u16, dir: &std::path::Path, settings: &[String]) -> Child {
+    try_spawn(port, dir, settings).expect(NOT_FOUND)
 }
 
 impl RedisServer {
@@ -35,17 +43,32 @@ impl RedisServer {
 
     /// A server with `settings` (e.g. `--appendonly yes`) in place of the ephemeral defaults.
     pub fn start_with(settings: &[&str]) -> Self {
+        Self::try_start_with(settings).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`RedisServer::start`] for callers that carry on without Redis (the benchmarks): why not,
+    /// instead of a panic.
+    pub fn try_start() -> Result<Self, String> {
+        Self::try_start_with(EPHEMERAL)
+    }
+
+    pub fn try_start_with(settings: &[&str]) -> Result<Self, String> {
         let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
         for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            let dir = tempfile::tempdir().unwrap();
-            let child = spawn(port, dir.path(), &settings);
+            let port = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?.local_addr().unwrap().port();
+            let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+            let child = try_spawn(port, dir.path(), &settings).map_err(|e| format!("{NOT_FOUND} ({e})"))?;
             let mut server = RedisServer { child, port, settings: settings.clone(), dir };
             if server.wait_ready() {
-                return server;
+                return Ok(server);
             }
         }
-        panic!("could not start redis-server");
+        Err("could not start redis-server".into())
+    }
+
+    /// The server's process id (for its CPU accounting).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends `signal` to the server (e.g. `SIGSTOP` / `SIGCONT` to freeze and resume it).

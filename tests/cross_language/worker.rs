@@ -1,7 +1,8 @@
 //! One server instance of the cross-language test (tests/cross_language): the same commands as
 //! the C, Python and Node workers, on the Redis of `REDIS_URL` under `POTO_PREFIX`, with
 //! `POTO_TIMEOUT_MS` as connect and command timeout when set (`load`: outage.py; `bench`, which
-//! waits for a line on stdin when `POTO_BENCH_WAIT` is set: bench.py).
+//! waits for a line on stdin when `POTO_BENCH_WAIT` is set: bench.py). The `cross_language_worker`
+//! binary of the crate in this directory; harness.py builds it with the C library.
 //!
 //!     cross_language_worker set-model USER MODEL | get-model USER | set-value USER KEY JSON |
 //!                           get-value USER KEY | get-session USER | increment USER N |

@@ -1,11 +1,12 @@
-//! The C API's blocking calls (ffi/benches/c_bench.c) beside the same work done natively in
-//! Rust. `cargo bench -p poto-sessions-ffi --bench c_vs_rust`; run by `cargo test` it is a
-//! short smoke run. Needs `cc` and, for the Redis rows, `redis-server`.
+//! The C API's blocking calls (c_bench.c, beside this file) beside the same work done natively
+//! in Rust. `cargo bench -p poto-sessions-benches --bench c_vs_rust`; run by
+//! `cargo test -p poto-sessions-benches --benches` it is a short smoke run. Needs `cc` and, for
+//! the Redis rows, `redis-server`.
 
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
-#[path = "../tests/built_lib/mod.rs"]
+#[path = "../../ffi/tests/built_lib/mod.rs"]
 mod built_lib;
 
 use std::path::Path;
@@ -47,7 +48,7 @@ fn main() {
     let status = Command::new("cc")
         .args(["-O2", "-std=c11", "-Wall", "-Wextra", "-Werror"])
         .arg(format!("-I{}", repo.join("include").display()))
-        .arg(repo.join("ffi/benches/c_bench.c"))
+        .arg(repo.join("benches/c_vs_rust/c_bench.c"))
         .arg("-o")
         .arg(&exe)
         .arg(format!("-L{}", lib.display()))
