@@ -37,6 +37,13 @@ pub struct SessionStats {
     pub user_ids: Vec<String>,
 }
 
+impl SessionStats {
+    /// `{"activeSessions": n, "userIds": [...]}`: the one shape C and Node hand out.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({"activeSessions": self.active_sessions, "userIds": self.user_ids})
+    }
+}
+
 /// A session store. Implementations must be cheap to share (`Arc<dyn SessionProvider>`).
 ///
 /// Seven methods are required (the seed's); everything else has a default that is correct for

@@ -30,7 +30,7 @@ unsafe fn stats_op(provider: *const poto_provider) -> Op<Json> {
 
 /// The stats JSON shape of DESIGN §1, shared with `poto_module_get_session_stats`.
 pub(crate) fn stats_json(stats: poto_sessions::SessionStats) -> Json {
-    Json(json!({"activeSessions": stats.active_sessions, "userIds": stats.user_ids}).to_string())
+    Json(stats.to_json().to_string())
 }
 
 unsafe fn count_op(provider: *const poto_provider) -> Op<u64> {

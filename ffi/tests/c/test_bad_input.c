@@ -242,6 +242,39 @@ int main(void) {
   FAILS(POTO_ERR_TOO_LARGE, poto_provider_set_session(p, huge, "{}", 0));
   FAILS(POTO_ERR_TOO_LARGE, poto_module_get_user_session(m, huge, &out));
 
+  /* Numbers no language reads back as written are refused, never rounded (docs/values.md);
+   * the ones every language reads keep their exact text. */
+  const char *unreadable[] = {"123456789012345678901234567890", "18446744073709551616", "-9223372036854775809",
+                              "1e-400", "1e400"};
+  for (size_t i = 0; i < sizeof unreadable / sizeof *unreadable; i++) {
+    char session[96];
+    snprintf(session, sizeof session, "{\"n\":%s}", unreadable[i]);
+    FAILS(POTO_ERR_INVALID_ARGUMENT, poto_provider_set_session(p, "numbers", session, 0));
+    FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_session_value(m, "numbers", "n", unreadable[i]));
+  }
+  const char *kept[] = {"1.50", "-0.0", "18446744073709551615", "1.0"};
+  for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) {
+    OK(poto_module_set_session_value(m, "numbers", "n", kept[i]));
+    out = NULL;
+    OK(poto_module_get_session_value(m, "numbers", "n", &out));
+    CHECK(out != NULL && strcmp(out, kept[i]) == 0);
+    poto_string_free(out);
+  }
+  /* Nesting: 100 levels counting the session object; a top-level value holds 99 of them. */
+  char nested[2][256];
+  for (int k = 0; k < 2; k++) {
+    int levels = 99 + k; /* levels 2 to 100 fit; a 100th array would be level 101 */
+    char *w = nested[k];
+    for (int i = 0; i < levels; i++) *w++ = '[';
+    *w++ = '1';
+    for (int i = 0; i < levels; i++) *w++ = ']';
+    *w = '\0';
+  }
+  OK(poto_module_set_session_value(m, "numbers", "deep", nested[0]));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_set_session_value(m, "numbers", "deeper", nested[1]));
+  CHECK(strstr(poto_last_error_message(), "deeper than 100") != NULL);
+  OK(poto_module_delete_user_session(m, "numbers"));
+
   /* Malformed and non-object JSON, foreign owner, reserved keys, oversize. */
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_provider_set_session(p, "u", "{not json", 0));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_provider_set_session(p, "u", "[1,2]", 0));
