@@ -8,7 +8,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::carry::NumberModel;
 use crate::data::{
     check_loaded, encode_fields, format_timestamp, now_unix_ms, prepare_session, validate_user_id, SessionData,
     CREATED_AT_KEY, DEFAULT_MAX_SESSION_BYTES, LAST_ACTIVITY_KEY,
@@ -16,7 +15,7 @@ use crate::data::{
 use crate::error::Result;
 use crate::error::SessionError;
 use crate::provider::{CasOutcome, SessionProvider, SessionStats, Versioned, VersionedProvider};
-use crate::update::{update_session, Change, RetryPolicy};
+use crate::update::RetryPolicy;
 
 /// Wraps a provider that only stores what it is given: validates ids and sessions, fills in
 /// `userId`, stamps `createdAt` (kept across writes) and `lastActivity` from this process's
@@ -113,16 +112,6 @@ impl SessionProvider for StampedProvider {
 
     fn retry_policy(&self) -> RetryPolicy {
         self.inner.retry_policy()
-    }
-
-    async fn touch(&self, user_id: &str, ttl: Option<Duration>) -> Result<bool> {
-        validate_user_id(user_id)?;
-        // A stamped rewrite of what is stored (the trait's default), atomic as any update.
-        let written = update_session(self, user_id, ttl, &self.retry_policy(), NumberModel::Exact, |current| {
-            std::future::ready(Ok(current.map_or(Change::Keep, Change::Write)))
-        })
-        .await?;
-        Ok(written.is_some())
     }
 }
 

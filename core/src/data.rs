@@ -105,11 +105,6 @@ pub fn encode_fields(data: &SessionData, max_bytes: usize) -> Result<(Vec<(&str,
     Ok((fields, size))
 }
 
-/// A session's size as [`encode_fields`] counts it.
-pub fn session_size(data: &SessionData) -> usize {
-    data.iter().map(|(key, value)| crate::value::entry_size(key, &value.to_string())).sum()
-}
-
 /// Checks what a provider hands back: reserved keys must have their types, and a session that
 /// names another owner is refused rather than shown to this user (a provider bug must not leak
 /// one user's data to another).

@@ -171,7 +171,6 @@ impl PotoModule {
         let Some(defaults) = &self.defaults else { return Ok(base) };
         let data = defaults.create_default_session_data(user_id, base).await?;
         self.check_typed_keys(&data)?;
-        crate::value::check_session(&data)?;
         Ok(data)
     }
 
