@@ -5,7 +5,7 @@
 
 const native = require('./loader.js');
 const { invalid } = require('./errors.js');
-const { sessionText, optionsText, wellFormed, checkId, checkMs, parseSession } = require('./values.js');
+const { sessionText, optionsText, checkOptions, wellFormed, checkId, checkMs, parseSession } = require('./values.js');
 const { startOp, endOp, run, waitFor, guarded } = require('./bridge.js');
 const { customNative } = require('./custom.js');
 
@@ -115,8 +115,7 @@ class RedisSessionProvider extends SessionProviderBase {
       options = url;
       url = undefined;
     }
-    if (options !== undefined && options !== null) optionsText(options, 'RedisSessionProvider options');
-    const opts = { ...(options || {}) };
+    const opts = { ...(options === undefined || options === null ? {} : checkOptions(options, 'RedisSessionProvider options')) };
     if (url !== undefined && url !== null) {
       if (typeof url !== 'string') throw invalid('redis url must be a string');
       opts.url = url;

@@ -2,9 +2,8 @@
 //! (lib/module.js reads the current user from its AsyncLocalStorage), and default data from a
 //! JS `createDefaultSessionData`.
 
-use std::sync::Arc;
-
 use std::future::Future;
+use std::sync::Arc;
 
 use napi::Env;
 use napi_derive::napi;
