@@ -76,6 +76,12 @@ export interface CustomSessionProvider {
   compareAndSet?(userId: string, expectedVersion: number | undefined, sessionData: UserSessionData, ttlMs?: number): Promise<number | null> | number | null;
 }
 
+/** Options of a provider written in JS (the core's custom-provider options). */
+export interface CustomProviderOptions {
+  /** Largest session accepted, in bytes (default 1 MiB). */
+  maxSessionBytes?: number;
+}
+
 /** Any provider accepted by this package. */
 export type AnyProvider = SessionProviderBase | CustomSessionProvider;
 
@@ -93,21 +99,19 @@ export declare class SessionProviderBase implements UserSessionProvider {
   clear(): Promise<number>;
 }
 
+/**
+ * Options objects map key by key onto the core's options schema: an unknown key, or a value of
+ * the wrong kind or out of range, is POTO_INVALID_ARGUMENT; `undefined` values are ignored.
+ */
 export interface InMemoryOptions {
-  /** Default 24 h. */
+  /** Lifetime of a session after its last write or touch (default 24 h). */
   ttlMs?: number;
-  /** Default 1 MiB. */
+  /** Largest session accepted, in bytes (default 1 MiB). */
   maxSessionBytes?: number;
 }
 
 export declare class InMemorySessionProvider extends SessionProviderBase {
   constructor(options?: InMemoryOptions);
-}
-
-export interface RetryOptions {
-  budgetMs?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
 }
 
 export interface RedisOptions {
@@ -117,12 +121,22 @@ export interface RedisOptions {
   prefix?: string;
   /** Redis Cluster: `url` lists seed nodes, comma-separated (a redis+cluster:// URL selects it on its own). */
   cluster?: boolean;
-  /** Default 24 h. */
+  /** Lifetime of a session after its last write or touch (default 24 h). */
   ttlMs?: number;
+  /** Time allowed to open a connection (default 5 s). */
   connectTimeoutMs?: number;
+  /** Time allowed for one reply (default 2 s). */
   commandTimeoutMs?: number;
+  /** Time an atomic update keeps retrying before POTO_CONFLICT (default 5 s). */
+  retryBudgetMs?: number;
+  /** First backoff ceiling, doubled per retry (the core's default 0.5 ms; at least 1 when set). */
+  retryBaseDelayMs?: number;
+  /** Largest backoff between retries (default 50 ms). */
+  retryMaxDelayMs?: number;
+  /** Largest session accepted, in bytes (default 1 MiB). */
   maxSessionBytes?: number;
-  retry?: RetryOptions;
+  /** Ids per shard in one listing reply (default 2000). */
+  listPageSize?: number;
 }
 
 export declare class RedisSessionProvider extends SessionProviderBase {
@@ -131,29 +145,41 @@ export declare class RedisSessionProvider extends SessionProviderBase {
   static connect(url?: string | null, options?: RedisOptions): Promise<RedisSessionProvider>;
 }
 
-/** A SessionProviderBase over any provider (JS ones gain validation and stamping). */
-export declare function asProvider(provider: AnyProvider): SessionProviderBase;
+/**
+ * A SessionProviderBase over any provider (JS ones gain validation and stamping). `options`
+ * configure a provider written in JS; one JS object has one adapter, so its options are those of
+ * the first call that gave some.
+ */
+export declare function asProvider(provider: AnyProvider, options?: CustomProviderOptions): SessionProviderBase;
 
-export declare function setSessionProvider(provider: AnyProvider): void;
+/** Sets the provider of every module without its own; `options` configure a JS provider. */
+export declare function setSessionProvider(provider: AnyProvider, options?: CustomProviderOptions): void;
 
 /** Runs `fn` with `userId` as the current user of the module calls inside it. */
 export declare function runWithUser<R, A extends unknown[]>(userId: string, fn: (...args: A) => R, ...args: A): R;
 export declare function currentUser(): string | undefined;
 
 export interface ModuleOptions {
-  /** Default: the global provider (setSessionProvider), in-memory unless set. */
+  /**
+   * Default: the global provider (setSessionProvider), in-memory unless set. A provider written
+   * in JS with options: `asProvider(object, { maxSessionBytes })`.
+   */
   provider?: AnyProvider;
   /** TTL of the sessions this module writes (default: the provider's). */
   ttlMs?: number;
-  /** Retry budget of updateUserSession under contention. */
-  retry?: RetryOptions;
+  /** Time updateUserSession keeps retrying under contention before POTO_CONFLICT (default: the provider's, 5 s). */
+  retryBudgetMs?: number;
+  /** First backoff ceiling, doubled per retry (default 0.5 ms; at least 1 when set). */
+  retryBaseDelayMs?: number;
+  /** Largest backoff between retries (default 50 ms). */
+  retryMaxDelayMs?: number;
 }
 
 export type UpdateFunction<T extends UserSessionData = UserSessionData> = (session: T) => void | T | Promise<void | T>;
 
 export declare class PotoModule {
   constructor(options?: ModuleOptions);
-  static setSessionProvider(provider: AnyProvider): void;
+  static setSessionProvider(provider: AnyProvider, options?: CustomProviderOptions): void;
   /** Default data of a new session; override it (spreading super's) to add fields. */
   protected createDefaultSessionData(userId: string): UserSessionData | Promise<UserSessionData>;
   getUserSession(): Promise<UserSessionData>;
@@ -168,8 +194,9 @@ export declare class PotoModule {
   getSessionStats(): Promise<SessionStats>;
   setSessionValue(key: string, value: unknown): Promise<void>;
   setSessionValueFor(userId: string, key: string, value: unknown): Promise<void>;
-  getSessionValue<T = unknown>(key: string): Promise<T | undefined>;
-  getSessionValueFor<T = unknown>(userId: string, key: string): Promise<T | undefined>;
+  /** One top-level value of the user's session, or undefined when unset. */
+  getSessionValue(key: string): Promise<unknown>;
+  getSessionValueFor(userId: string, key: string): Promise<unknown>;
 }
 
 export interface LLMModuleOptions extends ModuleOptions {
@@ -202,10 +229,10 @@ export declare class LLMPotoModule extends PotoModule {
   getCurrentConversationIdFor(userId: string): Promise<string | undefined>;
 }
 
-export interface ConformanceOptions {
+export interface ConformanceOptions extends CustomProviderOptions {
   /** Unit of the TTL checks (default 200 ms). */
   ttlUnitMs?: number;
-  /** The provider's size limit, checked when given. */
+  /** The provider's size limit, checked when given (and the limit of a provider written in JS). */
   maxSessionBytes?: number;
 }
 

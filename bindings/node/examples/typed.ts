@@ -10,6 +10,8 @@ import {
   SessionStats,
   UserSessionData,
   CustomSessionProvider,
+  CustomProviderOptions,
+  asProvider,
   createExpressSessionStore,
   runConformance,
   runWithUser,
@@ -74,8 +76,17 @@ class MapProvider implements CustomSessionProvider {
 
 async function main(): Promise<void> {
   setSessionProvider(new InMemorySessionProvider({ ttlMs: 60_000 }));
-  PotoModule.setSessionProvider(new MapProvider());
-  if (process.env.REDIS_URL) PotoModule.setSessionProvider(new RedisSessionProvider(process.env.REDIS_URL, { prefix: 'typed:' }));
+  const limits: CustomProviderOptions = { maxSessionBytes: 64 * 1024 };
+  PotoModule.setSessionProvider(new MapProvider(), limits);
+  if (process.env.REDIS_URL) {
+    PotoModule.setSessionProvider(
+      new RedisSessionProvider(process.env.REDIS_URL, { prefix: 'typed:', retryBudgetMs: 5000, listPageSize: 1000 }),
+    );
+  }
+  const own = new PotoModule({ provider: asProvider(new MapProvider(), limits), ttlMs: 3_600_000, retryBudgetMs: 2000 });
+  await own.setSessionValueFor('bob', 'theme', 'dark');
+  const theme: unknown = await own.getSessionValueFor('bob', 'theme');
+  console.log(theme);
 
   const module = new MyModule();
   const field: string = await runWithUser('alice', () => module.myMethod());

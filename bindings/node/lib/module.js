@@ -6,13 +6,10 @@
 const { AsyncResource } = require('node:async_hooks');
 const native = require('./loader.js');
 const { invalid } = require('./errors.js');
-const { sessionText, valueText, checkText, checkId, checkMs, parseSession } = require('./values.js');
+const { sessionText, valueText, optionsText, checkOptions, checkText, checkId, parseSession } = require('./values.js');
 const { run, guarded, register, unregister } = require('./bridge.js');
 const { requireUser } = require('./context.js');
 const { toNative, setSessionProvider } = require('./providers.js');
-
-/** The core's default model of new LLM sessions (poto_sessions::llm::DEFAULT_MODEL). */
-const DEFAULT_MODEL = native.defaultModel();
 
 // The defaults target of a module goes when the module does.
 const moduleTargets = new FinalizationRegistry(unregister);
@@ -32,14 +29,32 @@ async function defaultsText(moduleRef, userId) {
  * user (runWithUser); the `...For(userId, ...)` forms take the user explicitly.
  */
 class PotoModule {
-  /** @param {{provider?: object, ttlMs?: number, retry?: object}} [options] */
-  constructor(options = {}) {
-    this._options = options || {};
-    this._nativeModule = null;
+  /**
+   * @param {{provider?: object, ttlMs?: number, retryBudgetMs?: number, retryBaseDelayMs?: number,
+   *   retryMaxDelayMs?: number}} [options] `provider` is the module's own; every other key is an
+   *   option of the core's schema, checked here.
+   */
+  constructor(options) {
+    const { provider, ...values } = options === undefined || options === null ? {} : checkOptions(options, 'module options');
+    const text = optionsText(values, 'module options');
+    let defaultsTarget;
+    // A subclass's createDefaultSessionData runs for each new session; the base one stays native.
+    if (this.createDefaultSessionData !== PotoModule.prototype.createDefaultSessionData) {
+      const moduleRef = new WeakRef(this);
+      defaultsTarget = register({ passThrough: true, handle: (method, args) => defaultsText(moduleRef, args[0]) });
+    }
+    try {
+      this._native = new native.NativeModule(provider ? toNative(provider) : null, this._isLLM(), defaultsTarget, text);
+    } catch (e) {
+      if (defaultsTarget !== undefined) unregister(defaultsTarget);
+      throw e;
+    }
+    if (defaultsTarget !== undefined) moduleTargets.register(this, defaultsTarget);
   }
 
-  static setSessionProvider(provider) {
-    setSessionProvider(provider);
+  /** Sets the provider of every module without its own; `options` configure a JS provider object. */
+  static setSessionProvider(provider, options) {
+    setSessionProvider(provider, options);
   }
 
   /** Default data of a new session; override it to add fields (call super's). */
@@ -49,27 +64,6 @@ class PotoModule {
 
   _isLLM() {
     return false;
-  }
-
-  get _native() {
-    if (this._nativeModule === null) {
-      const o = this._options;
-      let defaultsTarget;
-      if (this.createDefaultSessionData !== PotoModule.prototype.createDefaultSessionData) {
-        const moduleRef = new WeakRef(this);
-        defaultsTarget = register({ passThrough: true, handle: (method, args) => defaultsText(moduleRef, args[0]) });
-        moduleTargets.register(this, defaultsTarget);
-      }
-      this._nativeModule = new native.NativeModule(
-        o.provider ? toNative(o.provider) : null,
-        this._isLLM(),
-        this._isLLM() ? this.defaultModel : undefined,
-        checkMs(o.ttlMs, 'ttlMs'),
-        defaultsTarget,
-        o.retry ? valueText(o.retry, 'retry') : undefined,
-      );
-    }
-    return this._nativeModule;
   }
 
   getUserSession() {
@@ -169,12 +163,11 @@ class PotoModule {
  * optional system prompt and current conversation id (DESIGN §2).
  */
 class LLMPotoModule extends PotoModule {
-  /** @param {{provider?: object, ttlMs?: number, retry?: object, defaultModel?: string}} [options] */
-  constructor(options = {}) {
-    super(options);
-    const model = (options && options.defaultModel) ?? DEFAULT_MODEL;
-    if (typeof model !== 'string' || model === '') throw invalid('defaultModel must be a non-empty string');
-    this.defaultModel = model;
+  // The constructor is PotoModule's; its options also take `defaultModel`.
+
+  /** The model of new sessions (and of sessions without one): the option, else the core's 'llm1'. */
+  get defaultModel() {
+    return this._native.defaultModel;
   }
 
   _isLLM() {
@@ -248,4 +241,4 @@ class LLMPotoModule extends PotoModule {
   }
 }
 
-module.exports = { PotoModule, LLMPotoModule, DEFAULT_MODEL };
+module.exports = { PotoModule, LLMPotoModule };

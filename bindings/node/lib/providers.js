@@ -5,13 +5,21 @@
 
 const native = require('./loader.js');
 const { invalid } = require('./errors.js');
-const { sessionText, valueText, wellFormed, checkId, checkMs, parseSession } = require('./values.js');
+const { sessionText, optionsText, checkOptions, wellFormed, checkId, checkMs, parseSession } = require('./values.js');
 const { startOp, endOp, run, waitFor, guarded } = require('./bridge.js');
 const { customNative } = require('./custom.js');
 
-/** The native provider behind a built-in provider, or the one wrapping a JS provider object. */
+/**
+ * The native provider behind a built-in provider, or the one wrapping a JS provider object
+ * (`options`: its {maxSessionBytes}, for a JS object only).
+ */
 function toNative(provider, options) {
-  if (provider instanceof SessionProviderBase) return provider._native;
+  if (provider instanceof SessionProviderBase) {
+    if (options !== undefined && options !== null && optionsText(options, 'provider options') !== '{}') {
+      throw invalid('these options are for a provider written in JS; a built-in provider takes its options when made');
+    }
+    return provider._native;
+  }
   return customNative(provider, options);
 }
 
@@ -83,11 +91,15 @@ class SessionProviderBase {
   }
 }
 
+/** The text of a built-in provider's options (undefined when none are given). */
+const builtInOptions = (options, what) => (options === undefined || options === null ? undefined : optionsText(options, what));
+
 /** The default provider: in-process, lost on restart, not shared between instances. */
 class InMemorySessionProvider extends SessionProviderBase {
-  constructor(options = {}) {
+  /** @param {{ttlMs?: number, maxSessionBytes?: number}} [options] */
+  constructor(options) {
     super();
-    this._native = native.NativeProvider.memory(checkMs(options.ttlMs, 'ttlMs'), options.maxSessionBytes);
+    this._native = native.NativeProvider.memory(builtInOptions(options, 'InMemorySessionProvider options'));
     this._memory = true;
   }
 }
@@ -103,12 +115,12 @@ class RedisSessionProvider extends SessionProviderBase {
       options = url;
       url = undefined;
     }
-    const opts = { ...(options || {}) };
+    const opts = { ...(options === undefined || options === null ? {} : checkOptions(options, 'RedisSessionProvider options')) };
     if (url !== undefined && url !== null) {
       if (typeof url !== 'string') throw invalid('redis url must be a string');
       opts.url = url;
     }
-    this._native = native.NativeProvider.redis(valueText(opts, 'redis options'));
+    this._native = native.NativeProvider.redis(optionsText(opts, 'RedisSessionProvider options'));
   }
 
   /** Creates the provider and checks now that Redis answers. */
@@ -122,17 +134,24 @@ class RedisSessionProvider extends SessionProviderBase {
 /**
  * Wraps any provider object (built-in or written in JS) so it has every method of
  * SessionProviderBase, with the package's validation and stamping for JS providers.
+ * `options` ({maxSessionBytes}) configure a JS provider object.
  */
-function asProvider(provider) {
-  if (provider instanceof SessionProviderBase) return provider;
+function asProvider(provider, options) {
+  if (provider instanceof SessionProviderBase) {
+    toNative(provider, options); // refuses options meant for a JS provider
+    return provider;
+  }
   const wrapped = Object.create(SessionProviderBase.prototype);
-  wrapped._native = toNative(provider);
+  wrapped._native = toNative(provider, options);
   return wrapped;
 }
 
-/** Sets the provider every module without its own uses (the seed's PotoModule.setSessionProvider). */
-function setSessionProvider(provider) {
-  native.setSessionProvider(toNative(provider));
+/**
+ * Sets the provider every module without its own uses (the seed's PotoModule.setSessionProvider);
+ * `options` ({maxSessionBytes}) configure a JS provider object.
+ */
+function setSessionProvider(provider, options) {
+  native.setSessionProvider(toNative(provider, options));
 }
 
 module.exports = {

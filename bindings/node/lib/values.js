@@ -60,7 +60,23 @@ function checkMs(ms, what, optional = true) {
   return ms;
 }
 
+/**
+ * The JSON text of an options object (`undefined` values dropped), else an invalid-argument
+ * error; the addon maps each key onto the core's options schema, which checks it.
+ */
+function optionsText(options, what) {
+  return valueText(checkOptions(options, what), what);
+}
+
+/** `options` when it is an object (not an array), else an invalid-argument error. */
+function checkOptions(options, what) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw invalid(`${what} must be an object, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}`);
+  }
+  return options;
+}
+
 /** JSON.parse of a session (or `null`). */
 const parseSession = (text) => JSON.parse(text);
 
-module.exports = { sessionText, valueText, wellFormed, checkText, checkId, checkMs, parseSession };
+module.exports = { sessionText, valueText, optionsText, checkOptions, wellFormed, checkText, checkId, checkMs, parseSession };

@@ -1,158 +1,69 @@
-//! A provider written in JS: each method is a request to the JS object registered as `target`
-//! (lib/custom.js calls the method, awaits it and replies with its result as JSON). Wrapped in the
-//! core's `StampedProvider`, which validates, stamps and checks what it stores and reads.
+//! A provider written in JS, as the core's `HostObject`: which of the seed's methods the object
+//! has, and calling one through the bridge (lib/custom.js calls the method, awaits it and replies
+//! with its result as JSON). Everything else — required methods, the versioned pair rule, the
+//! count and stats fallbacks, reading results, stamping and the per-user lock — is the core's
+//! `host_provider`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use poto_sessions::{
-    CasOutcome, Result, SessionData, SessionError, SessionProvider, SessionStats, Versioned, VersionedProvider,
-};
+use poto_sessions::host::{host_provider, HostCall, HostMethod, HostObject};
+use poto_sessions::{CustomOptions, Result, SessionError, SessionProvider};
 use serde_json::{json, Value};
 
 use crate::bridge::call_js;
+use crate::errors::invalid;
 
-pub struct JsProvider {
-    pub target: u32,
-    pub versioned: bool,
-    pub has_stats: bool,
-    pub has_count: bool,
+/// Every method a JS provider may have, in JS's spelling (required ones first).
+pub fn method_names() -> Vec<&'static str> {
+    HostMethod::REQUIRED.into_iter().chain(HostMethod::OPTIONAL).map(HostMethod::camel_name).collect()
+}
+
+/// The JS object registered as bridge target `target`, which has `methods`.
+struct JsObject {
+    target: u32,
+    methods: Vec<HostMethod>,
+}
+
+/// The provider over JS object `target`; `methods` are the names of the methods it has.
+pub fn js_provider(target: u32, methods: &[String], options: &CustomOptions) -> Result<Arc<dyn SessionProvider>> {
+    let methods = methods
+        .iter()
+        .map(|name| {
+            HostMethod::REQUIRED
+                .into_iter()
+                .chain(HostMethod::OPTIONAL)
+                .find(|m| m.camel_name() == name)
+                .ok_or_else(|| invalid(format!("{name} is not a provider method")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    host_provider(Arc::new(JsObject { target, methods }), options, HostMethod::camel_name)
 }
 
 fn ms(d: Option<Duration>) -> Value {
     d.map_or(Value::Null, |d| json!(d.as_millis() as u64))
 }
 
-fn bad(method: &str, what: impl std::fmt::Display) -> SessionError {
-    SessionError::Provider(format!("{method} returned {what}"))
-}
-
-fn parse(method: &str, text: &str) -> Result<Value> {
-    serde_json::from_str(text).map_err(|e| bad(method, format!("unreadable JSON: {e}")))
-}
-
-fn session(method: &str, v: Value) -> Result<Option<SessionData>> {
-    match v {
-        Value::Null => Ok(None),
-        Value::Object(map) => Ok(Some(map)),
-        other => Err(bad(method, format!("{other}, not a session object or null"))),
-    }
-}
-
-fn number(method: &str, v: Value) -> Result<u64> {
-    match &v {
-        Value::Null => Some(0),
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
-        _ => None,
-    }
-    .ok_or_else(|| bad(method, format!("{v}, not a count")))
-}
-
-fn ids(method: &str, v: Value) -> Result<Vec<String>> {
-    match v {
-        Value::Array(items) => items
-            .into_iter()
-            .map(|i| match i {
-                Value::String(s) => Ok(s),
-                other => Err(bad(method, format!("a non-string id {other}"))),
-            })
-            .collect(),
-        other => Err(bad(method, format!("{other}, not an array of ids"))),
-    }
-}
-
-impl JsProvider {
-    async fn call(&self, method: &'static str, args: Value) -> Result<Value> {
-        let text = call_js(self.target, method, args.to_string()).await?;
-        parse(method, &text)
-    }
-}
-
 #[async_trait]
-impl SessionProvider for JsProvider {
-    async fn get_session(&self, user_id: &str) -> Result<Option<SessionData>> {
-        session("getSession", self.call("getSession", json!([user_id])).await?)
+impl HostObject for JsObject {
+    fn implements(&self, method: HostMethod) -> bool {
+        self.methods.contains(&method)
     }
 
-    async fn set_session(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<()> {
-        self.call("setSession", json!([user_id, data, ms(ttl)])).await.map(|_| ())
-    }
-
-    async fn delete_session(&self, user_id: &str) -> Result<()> {
-        self.call("deleteSession", json!([user_id])).await.map(|_| ())
-    }
-
-    async fn has_session(&self, user_id: &str) -> Result<bool> {
-        Ok(self.call("hasSession", json!([user_id])).await?.as_bool().unwrap_or(false))
-    }
-
-    async fn cleanup_old_sessions(&self, max_age: Duration) -> Result<u64> {
-        number("cleanupOldSessions", self.call("cleanupOldSessions", json!([max_age.as_millis() as u64])).await?)
-    }
-
-    async fn get_active_sessions(&self) -> Result<Vec<String>> {
-        ids("getActiveSessions", self.call("getActiveSessions", json!([])).await?)
-    }
-
-    async fn clear(&self) -> Result<u64> {
-        number("clear", self.call("clear", json!([])).await?)
-    }
-
-    async fn get_stats(&self) -> Result<SessionStats> {
-        if !self.has_stats {
-            let user_ids = self.get_active_sessions().await?;
-            return Ok(SessionStats { active_sessions: user_ids.len() as u64, user_ids });
-        }
-        let v = self.call("getStats", json!([])).await?;
-        let user_ids = ids("getStats", v.get("userIds").cloned().unwrap_or(Value::Null))?;
-        let active = match v.get("activeSessions") {
-            Some(n) => number("getStats", n.clone())?,
-            None => user_ids.len() as u64,
+    async fn call(&self, call: HostCall) -> Result<Value> {
+        let name = call.method().camel_name();
+        let args = match call {
+            HostCall::GetSession { user_id }
+            | HostCall::DeleteSession { user_id }
+            | HostCall::HasSession { user_id }
+            | HostCall::GetVersioned { user_id } => json!([user_id]),
+            HostCall::SetSession { user_id, data, ttl } => json!([user_id, data, ms(ttl)]),
+            HostCall::CleanupOldSessions { max_age } => json!([max_age.as_millis() as u64]),
+            HostCall::GetActiveSessions | HostCall::Clear | HostCall::Count | HostCall::GetStats => json!([]),
+            HostCall::CompareAndSet { user_id, expected, data, ttl } => json!([user_id, expected, data, ms(ttl)]),
         };
-        Ok(SessionStats { active_sessions: active, user_ids })
-    }
-
-    async fn count(&self) -> Result<u64> {
-        if self.has_count {
-            number("count", self.call("count", json!([])).await?)
-        } else {
-            Ok(self.get_active_sessions().await?.len() as u64)
-        }
-    }
-
-    fn versioned(&self) -> Option<&dyn VersionedProvider> {
-        self.versioned.then_some(self as &dyn VersionedProvider)
-    }
-}
-
-#[async_trait]
-impl VersionedProvider for JsProvider {
-    async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {
-        let v = self.call("getVersioned", json!([user_id])).await?;
-        if v.is_null() {
-            return Ok(None);
-        }
-        let version = number("getVersioned", v.get("version").cloned().unwrap_or(Value::Null))?;
-        let data = session("getVersioned", v.get("data").cloned().unwrap_or(Value::Null))?
-            .ok_or_else(|| bad("getVersioned", "a version without data"))?;
-        Ok(Some(Versioned { data, version }))
-    }
-
-    async fn compare_and_set(
-        &self,
-        user_id: &str,
-        expected: Option<u64>,
-        data: SessionData,
-        ttl: Option<Duration>,
-    ) -> Result<CasOutcome> {
-        let v = self.call("compareAndSet", json!([user_id, expected, data, ms(ttl)])).await?;
-        Ok(match v {
-            Value::Bool(false) | Value::Null => CasOutcome::Stale,
-            Value::Number(_) => match number("compareAndSet", v)? {
-                0 => CasOutcome::Stale,
-                n => CasOutcome::Applied(n),
-            },
-            other => return Err(bad("compareAndSet", format!("{other}, not a new version or null"))),
-        })
+        let text = call_js(self.target, name, args.to_string()).await?;
+        serde_json::from_str(&text).map_err(|e| SessionError::Provider(format!("{name} returned unreadable JSON: {e}")))
     }
 }

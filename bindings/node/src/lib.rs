@@ -4,7 +4,7 @@
 //! (AsyncLocalStorage current user, subclassing, express-session store) is the package's lib/.
 //!
 //! Files mirror the Python binding's: bridge.rs (operations and callbacks between the runtime and
-//! the JS thread), errors.rs, options.rs, convert.rs, providers.rs, custom.rs (providers written
+//! the JS thread), errors.rs, options.rs (options objects onto the core's schema), convert.rs, providers.rs, custom.rs (providers written
 //! in JS), module.rs; this file holds the functions of the addon itself.
 
 mod bridge;
@@ -20,9 +20,11 @@ use std::time::Duration;
 use napi::bindgen_prelude::{Function, Unknown};
 use napi_derive::napi;
 use poto_sessions::conformance::{run_conformance_on, ConformanceOptions};
+use poto_sessions::CustomOptions;
 
 use bridge::{start, JsOutcome};
-use options::{count_arg, millis};
+use convert::millis_arg;
+use options::from_js;
 use providers::NativeProvider;
 
 /// Installs the JS ends of the bridge (called once by lib/bridge.js): the completion and request
@@ -55,22 +57,33 @@ pub fn set_session_provider(provider: &NativeProvider) {
     poto_sessions::set_session_provider(provider.inner.clone());
 }
 
+/// The names of the methods a JS provider may have (lib/custom.js looks which ones it has).
+#[napi]
+pub fn custom_provider_methods() -> Vec<&'static str> {
+    custom::method_names()
+}
+
 /// Runs the conformance suite on `a` (and `b`, a second handle on the same store, else `a`
-/// twice). Resolves with `{passed: string[], failed: [{name, reason}]}`.
+/// twice); `custom_options`: JSON of `{maxSessionBytes}` (the core's `CustomOptions`), the size
+/// limit to check when given. Resolves with the core's report, `{passed, skipped, failed}`.
 #[napi]
 pub fn run_conformance_native(
     op: u32,
     a: &NativeProvider,
     b: Option<&NativeProvider>,
     ttl_unit_ms: Option<f64>,
-    max_session_bytes: Option<f64>,
+    custom_options: Option<String>,
     doubles_only: bool,
 ) -> Option<JsOutcome> {
     let (a, b) = (a.inner.clone(), b.map(|b| b.inner.clone()));
     start(op, async move {
+        let limit = match custom_options {
+            Some(text) => Some(from_js::<CustomOptions>(Some(&text))?.max_session_bytes),
+            None => None,
+        };
         let options = ConformanceOptions {
-            max_session_bytes: count_arg("maxSessionBytes", max_session_bytes)?,
-            ttl_unit: millis("ttlUnitMs", ttl_unit_ms)?.unwrap_or(Duration::from_millis(200)),
+            max_session_bytes: limit,
+            ttl_unit: millis_arg("ttlUnitMs", ttl_unit_ms)?.unwrap_or(Duration::from_millis(200)),
             doubles_only,
         };
         Ok(run_conformance_on(a, b, options).await.to_json().to_string())

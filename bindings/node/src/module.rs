@@ -2,18 +2,18 @@
 //! (lib/module.js reads the current user from its AsyncLocalStorage), and default data from a
 //! JS `createDefaultSessionData`.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use napi::Env;
 use napi_derive::napi;
-use poto_sessions::llm::DEFAULT_MODEL;
-use poto_sessions::{LLMPotoModule, PotoModule, Result, SessionData, SessionDefaults, SessionProvider};
+use poto_sessions::{LLMPotoModule, ModuleOptions, PotoModule, Result, SessionData, SessionDefaults};
 use serde_json::{json, Value};
 
-use crate::bridge::{call_js, start, JsOutcome};
+use crate::bridge::{call_js, start, JsOutcome, Outcome};
 use crate::convert::{json_text, parse_session, session_text, stats_text};
-use crate::errors::{invalid, throw};
-use crate::options::{millis, retry_policy};
+use crate::errors::throw;
+use crate::options::{from_js, node_terms};
 use crate::providers::NativeProvider;
 
 /// Default data of a new session from the JS module's `createDefaultSessionData(userId)`.
@@ -29,69 +29,38 @@ impl SessionDefaults for JsDefaults {
     }
 }
 
-/// A PotoModule (or LLMPotoModule) with explicit user ids; lib/module.js adds the current user.
+/// A PotoModule (an LLMPotoModule when made as one) with explicit user ids; lib/module.js adds
+/// the current user. One module type: the LLM methods reach the LLM view through
+/// `LLMPotoModule::of`, whose error is the one "not an LLM module" of every language.
 #[napi]
 pub struct NativeModule {
     module: PotoModule,
-    llm: Option<LLMPotoModule>,
-}
-
-impl NativeModule {
-    fn build(
-        provider: Option<Arc<dyn SessionProvider>>,
-        llm: bool,
-        default_model: Option<String>,
-        ttl_ms: Option<f64>,
-        defaults_target: Option<u32>,
-        retry_json: Option<String>,
-    ) -> Result<Self> {
-        let ttl = millis("ttlMs", ttl_ms)?;
-        let defaults = defaults_target.map(|target| Arc::new(JsDefaults { target }) as Arc<dyn SessionDefaults>);
-        let retry = match retry_json {
-            Some(text) => {
-                let v: Value = serde_json::from_str(&text).map_err(|e| invalid(format!("retry: {e}")))?;
-                Some(retry_policy(&v)?)
-            }
-            None => None,
-        };
-        let configure = |mut module: PotoModule| {
-            if let Some(p) = provider {
-                module = module.with_provider(p);
-            }
-            if let Some(ttl) = ttl {
-                module = module.with_ttl(ttl);
-            }
-            if let Some(d) = defaults {
-                module = module.with_defaults(d);
-            }
-            if let Some(r) = retry {
-                module = module.with_retry(r);
-            }
-            module
-        };
-        if !llm {
-            return Ok(NativeModule { module: configure(PotoModule::new()), llm: None });
-        }
-        let model = default_model.as_deref().unwrap_or(DEFAULT_MODEL);
-        let llm = LLMPotoModule::new().with_default_model(model)?.map_module(configure);
-        Ok(NativeModule { module: (*llm).clone(), llm: Some(llm) })
-    }
 }
 
 #[napi]
 impl NativeModule {
+    /// `options`: JSON of the core's `ModuleOptions` in JS's spelling (`ttlMs`, `retryBudgetMs`,
+    /// `defaultModel`, ...); `defaults_target`: the JS `createDefaultSessionData`, when overridden.
     #[napi(constructor)]
     pub fn new(
         env: Env,
         provider: Option<&NativeProvider>,
         llm: bool,
-        default_model: Option<String>,
-        ttl_ms: Option<f64>,
         defaults_target: Option<u32>,
-        retry_json: Option<String>,
+        options: Option<String>,
     ) -> napi::Result<Self> {
         let provider = provider.map(|p| p.inner.clone());
-        Self::build(provider, llm, default_model, ttl_ms, defaults_target, retry_json).map_err(|e| throw(&env, e))
+        let defaults = defaults_target.map(|target| Arc::new(JsDefaults { target }) as Arc<dyn SessionDefaults>);
+        let module = from_js::<ModuleOptions>(options.as_deref()).and_then(|options| {
+            PotoModule::from_options(llm, provider, defaults, options).map_err(node_terms::<ModuleOptions>)
+        });
+        Ok(NativeModule { module: module.map_err(|e| throw(&env, e))? })
+    }
+
+    /// The model of new sessions of an LLM module (`undefined` for a generic one).
+    #[napi(getter)]
+    pub fn default_model(&self) -> Option<String> {
+        LLMPotoModule::of(&self.module).ok().map(|m| m.default_model().to_owned())
     }
 
     /// JSON of what the module puts in a new session before any extension (the base of
@@ -158,53 +127,52 @@ impl NativeModule {
 
     #[napi]
     pub fn update_user_model(&self, op: u32, user_id: String, model: String) -> Option<JsOutcome> {
-        let m = self.llm.clone();
-        start(op, async move { llm(m)?.update_user_model_for(&user_id, &model).await.map(|_| "null".into()) })
+        self.llm_op(op, |m| async move { m.update_user_model_for(&user_id, &model).await.map(|_| "null".into()) })
     }
 
     #[napi]
     pub fn get_user_model(&self, op: u32, user_id: String) -> Option<JsOutcome> {
-        let m = self.llm.clone();
-        start(op, async move { llm(m)?.get_user_model_for(&user_id).await.map(json_text) })
+        self.llm_op(op, |m| async move { m.get_user_model_for(&user_id).await.map(json_text) })
     }
 
     #[napi]
     pub fn set_system_prompt(&self, op: u32, user_id: String, prompt: String) -> Option<JsOutcome> {
-        let m = self.llm.clone();
-        start(op, async move { llm(m)?.set_system_prompt_for(&user_id, &prompt).await.map(|_| "null".into()) })
+        self.llm_op(op, |m| async move { m.set_system_prompt_for(&user_id, &prompt).await.map(|_| "null".into()) })
     }
 
     /// The prompt's JSON text, or `""` when none is set.
     #[napi]
     pub fn get_system_prompt(&self, op: u32, user_id: String) -> Option<JsOutcome> {
-        let m = self.llm.clone();
-        start(op, async move { llm(m)?.get_system_prompt_for(&user_id).await.map(optional_text) })
+        self.llm_op(op, |m| async move { m.get_system_prompt_for(&user_id).await.map(optional_text) })
     }
 
     #[napi]
     pub fn set_current_conversation_id(&self, op: u32, user_id: String, id: String) -> Option<JsOutcome> {
-        let m = self.llm.clone();
-        start(op, async move { llm(m)?.set_current_conversation_id_for(&user_id, &id).await.map(|_| "null".into()) })
+        self.llm_op(
+            op,
+            |m| async move { m.set_current_conversation_id_for(&user_id, &id).await.map(|_| "null".into()) },
+        )
     }
 
     /// The conversation id's JSON text, or `""` when none is set.
     #[napi]
     pub fn get_current_conversation_id(&self, op: u32, user_id: String) -> Option<JsOutcome> {
-        let m = self.llm.clone();
-        start(op, async move { llm(m)?.get_current_conversation_id_for(&user_id).await.map(optional_text) })
+        self.llm_op(op, |m| async move { m.get_current_conversation_id_for(&user_id).await.map(optional_text) })
     }
 }
 
-/// The model of new LLM sessions unless configured otherwise (`poto_sessions::llm::DEFAULT_MODEL`).
-#[napi]
-pub fn default_model() -> &'static str {
-    DEFAULT_MODEL
-}
-
-/// The LLM module of an LLM `NativeModule`; any other is the caller's invalid argument (as in
-/// Python and C).
-fn llm(module: Option<LLMPotoModule>) -> Result<LLMPotoModule> {
-    module.ok_or_else(|| invalid("not an LLM module"))
+impl NativeModule {
+    /// Starts `f` on the LLM view of this module, or fails at once when it is not an LLM module.
+    fn llm_op<F, Fut>(&self, op: u32, f: F) -> Option<JsOutcome>
+    where
+        F: FnOnce(LLMPotoModule) -> Fut,
+        Fut: Future<Output = Outcome> + Send + 'static,
+    {
+        match LLMPotoModule::of(&self.module) {
+            Ok(m) => start(op, f(m)),
+            Err(e) => Some(JsOutcome(Err(e))),
+        }
+    }
 }
 
 /// A string's JSON text, `""` when absent (as `get_session_value`).

@@ -1,89 +1,75 @@
-//! Options of the providers and modules as JS passes them (camelCase, milliseconds), mapped onto
-//! the core's option types: durations, counts, the Redis options object and the retry policy.
+//! Options objects of JS (`{ttlMs: 60000, prefix: 'app:'}`) mapped key by key onto the core's
+//! options schema (`poto_sessions::options`): the key is the spec's `node_name()`, durations are
+//! milliseconds. The core checks every value; an unknown key names the known ones. JS drops
+//! `undefined` values (JSON.stringify) and takes the keys that are not options (a module's
+//! `provider`) out before.
 
 use std::time::Duration;
 
-use poto_sessions::{RedisOptions, Result, RetryPolicy};
+use poto_sessions::options::{OptionKind, OptionSpec, OptionValue, Options};
+use poto_sessions::value::kind_name;
+use poto_sessions::{Result, SessionError};
 use serde_json::Value;
 
 use crate::errors::invalid;
 
-/// A duration in milliseconds from JS: finite and at least 1 ms.
-pub fn millis(what: &str, ms: Option<f64>) -> Result<Option<Duration>> {
-    match ms {
-        None => Ok(None),
-        Some(ms) if (1.0..=1e15).contains(&ms) => Ok(Some(Duration::from_millis(ms as u64))),
-        Some(ms) => Err(invalid(format!("{what} must be a number of milliseconds >= 1, got {ms}"))),
-    }
-}
-
-/// A positive count from JS (a byte limit).
-pub fn count_arg(what: &str, n: Option<f64>) -> Result<Option<usize>> {
-    match n {
-        None => Ok(None),
-        Some(n) if (1.0..=9e15).contains(&n) => Ok(Some(n as usize)),
-        Some(n) => Err(invalid(format!("{what} must be a positive integer, got {n}"))),
-    }
-}
-
-/// `text`: JSON `{url, prefix, cluster, ttlMs, connectTimeoutMs, commandTimeoutMs,
-/// maxSessionBytes, retry: {budgetMs, baseDelayMs, maxDelayMs}}`, every field optional.
-pub fn redis_options(text: &str) -> Result<RedisOptions> {
-    let v: Value = serde_json::from_str(text).map_err(|e| invalid(format!("redis options: {e}")))?;
-    let o = v.as_object().ok_or_else(|| invalid("redis options must be an object"))?;
-    let num = |key: &str| -> Result<Option<f64>> {
-        match o.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => Ok(n.as_f64()),
-            Some(other) => Err(invalid(format!("redis option {key} must be a number, got {other}"))),
-        }
+/// The options of type `O` set by the JSON text of a JS options object (`None`: none given).
+pub fn from_js<O: Options + Default>(text: Option<&str>) -> Result<O> {
+    let mut options = O::default();
+    let Some(text) = text else { return Ok(options) };
+    let object = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(object)) => object,
+        Ok(other) => return Err(invalid(format!("options must be an object, got {}", kind_name(&other)))),
+        Err(e) => return Err(invalid(format!("options are not valid JSON: {e}"))),
     };
-    let mut options = RedisOptions::new();
-    match o.get("url") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(url)) => options = options.url(url.clone()),
-        Some(_) => return Err(invalid("redis option url must be a string")),
-    }
-    match o.get("prefix") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(prefix)) => options = options.prefix(prefix.clone()),
-        Some(_) => return Err(invalid("redis option prefix must be a string")),
-    }
-    match o.get("cluster") {
-        None | Some(Value::Null) => {}
-        Some(Value::Bool(cluster)) => options = options.cluster(*cluster),
-        Some(_) => return Err(invalid("redis option cluster must be a boolean")),
-    }
-    if let Some(ttl) = millis("ttlMs", num("ttlMs")?)? {
-        options = options.ttl(ttl);
-    }
-    if let Some(t) = millis("connectTimeoutMs", num("connectTimeoutMs")?)? {
-        options = options.connect_timeout(t);
-    }
-    if let Some(t) = millis("commandTimeoutMs", num("commandTimeoutMs")?)? {
-        options = options.command_timeout(t);
-    }
-    if let Some(max) = count_arg("maxSessionBytes", num("maxSessionBytes")?)? {
-        options = options.max_session_bytes(max);
-    }
-    if let Some(retry) = o.get("retry").filter(|r| !r.is_null()) {
-        options = options.retry(retry_policy(retry)?);
+    for (key, value) in object {
+        let Some(spec) = O::SCHEMA.iter().find(|spec| spec.node_name() == key) else {
+            let known: Vec<String> = O::SCHEMA.iter().map(OptionSpec::node_name).collect();
+            return Err(invalid(format!("unknown option {key:?} (known: {})", known.join(", "))));
+        };
+        let value = option_value(spec, &key, value)?;
+        options.set(spec.name, value).map_err(node_terms::<O>)?;
     }
     Ok(options)
 }
 
-/// `{budgetMs, baseDelayMs, maxDelayMs}`, every field optional.
-pub fn retry_policy(v: &Value) -> Result<RetryPolicy> {
-    let o = v.as_object().ok_or_else(|| invalid("retry must be an object"))?;
-    let mut policy = RetryPolicy::default();
-    for (key, slot) in [
-        ("budgetMs", &mut policy.budget),
-        ("baseDelayMs", &mut policy.base_delay),
-        ("maxDelayMs", &mut policy.max_delay),
-    ] {
-        if let Some(d) = millis(key, o.get(key).and_then(Value::as_f64))? {
-            *slot = d;
+/// A JS value as the kind `spec` declares: a string, a boolean, milliseconds, a whole number.
+fn option_value(spec: &OptionSpec, key: &str, value: Value) -> Result<OptionValue> {
+    let wrong = |expected: &str, value: &Value| invalid(format!("option {key} must be {expected}, got {value}"));
+    Ok(match (spec.kind, value) {
+        (OptionKind::Text, Value::String(text)) => OptionValue::Text(text),
+        (OptionKind::Bool, Value::Bool(flag)) => OptionValue::Bool(flag),
+        (OptionKind::Duration, Value::Number(ms)) => {
+            // The core checks the range; here only what is no Duration at all (negative, huge).
+            match Duration::try_from_secs_f64(ms.as_f64().unwrap_or(f64::NAN) / 1000.0) {
+                Ok(d) => OptionValue::Duration(d),
+                Err(_) => return Err(wrong("a number of milliseconds (at least 1)", &Value::Number(ms))),
+            }
+        }
+        (OptionKind::Count, Value::Number(n)) => match n.as_u64() {
+            Some(n) => OptionValue::Count(n),
+            None => return Err(wrong("a positive whole number", &Value::Number(n))),
+        },
+        (kind, other) => {
+            let expected = match kind {
+                OptionKind::Text => "a string",
+                OptionKind::Bool => "a boolean",
+                OptionKind::Duration => "a number of milliseconds",
+                OptionKind::Count => "a positive whole number",
+            };
+            return Err(invalid(format!("option {key} must be {expected}, got {}", kind_name(&other))));
+        }
+    })
+}
+
+/// A complaint of the core about options of type `O`, naming them as JS spells them.
+pub fn node_terms<O: Options>(error: SessionError) -> SessionError {
+    let SessionError::InvalidArgument(mut message) = error else { return error };
+    for spec in O::SCHEMA {
+        message = message.replace(&format!("option {} ", spec.name), &format!("option {} ", spec.node_name()));
+        if spec.name.contains('_') {
+            message = message.replace(spec.name, &spec.node_name());
         }
     }
-    Ok(policy)
+    SessionError::InvalidArgument(message)
 }

@@ -7,14 +7,15 @@ use std::time::Duration;
 use napi::bindgen_prelude::Unknown;
 use napi::{Env, JsValue};
 use napi_derive::napi;
-use poto_sessions::custom::StampedProvider;
-use poto_sessions::{InMemorySessionProvider, RedisSessionProvider, SessionProvider};
+use poto_sessions::{
+    CustomOptions, InMemorySessionProvider, MemoryOptions, RedisOptions, RedisSessionProvider, SessionProvider,
+};
 
 use crate::bridge::{start_with, JsOutcome};
-use crate::convert::{json_text, parse_session, stats_text};
-use crate::custom::JsProvider;
+use crate::convert::{json_text, millis_arg, parse_session, stats_text};
+use crate::custom::js_provider;
 use crate::errors::{invalid, throw, to_js};
-use crate::options::{count_arg, millis, redis_options};
+use crate::options::from_js;
 
 /// A session store: built-in (memory, Redis) or written in JS.
 #[napi]
@@ -28,46 +29,28 @@ pub struct NativeProvider {
 
 #[napi]
 impl NativeProvider {
+    /// `options`: JSON of `{ttlMs, maxSessionBytes}` (the core's `MemoryOptions`).
     #[napi(factory)]
-    pub fn memory(env: Env, ttl_ms: Option<f64>, max_session_bytes: Option<f64>) -> napi::Result<Self> {
-        let made = (|| {
-            let mut p = InMemorySessionProvider::new();
-            if let Some(ttl) = millis("ttlMs", ttl_ms)? {
-                p = p.with_ttl(ttl)?;
-            }
-            if let Some(max) = count_arg("maxSessionBytes", max_session_bytes)? {
-                p = p.with_max_session_bytes(max);
-            }
-            Ok(Arc::new(p))
-        })();
-        let p = made.map_err(|e| throw(&env, e))?;
+    pub fn memory(env: Env, options: Option<String>) -> napi::Result<Self> {
+        let made = from_js::<MemoryOptions>(options.as_deref()).and_then(InMemorySessionProvider::with_options);
+        let p = Arc::new(made.map_err(|e| throw(&env, e))?);
         Ok(NativeProvider { inner: p.clone(), inline: true, memory: Some(p) })
     }
 
-    /// `options`: JSON `{url, prefix, ttlMs, connectTimeoutMs, commandTimeoutMs, maxSessionBytes,
-    /// retry: {budgetMs, baseDelayMs, maxDelayMs}}`, every field optional. Connects lazily.
+    /// `options`: JSON of the core's `RedisOptions` in JS's spelling (`url`, `prefix`, `ttlMs`,
+    /// `retryBudgetMs`, `listPageSize`, ...). Connects lazily.
     #[napi(factory)]
-    pub fn redis(env: Env, options: String) -> napi::Result<Self> {
-        let p = redis_options(&options).and_then(RedisSessionProvider::new).map_err(|e| throw(&env, e))?;
-        Ok(NativeProvider { inner: Arc::new(p), inline: false, memory: None })
+    pub fn redis(env: Env, options: Option<String>) -> napi::Result<Self> {
+        let p = from_js::<RedisOptions>(options.as_deref()).and_then(RedisSessionProvider::new);
+        Ok(NativeProvider { inner: Arc::new(p.map_err(|e| throw(&env, e))?), inline: false, memory: None })
     }
 
-    /// A provider whose methods are those of JS object `target` (see custom.rs).
+    /// A provider whose methods are those of JS object `target`, which has `methods` (see
+    /// custom.rs); `options`: JSON of `{maxSessionBytes}` (the core's `CustomOptions`).
     #[napi(factory)]
-    pub fn custom(
-        env: Env,
-        target: u32,
-        versioned: bool,
-        has_stats: bool,
-        has_count: bool,
-        max_session_bytes: Option<f64>,
-    ) -> napi::Result<Self> {
-        let js = JsProvider { target, versioned, has_stats, has_count };
-        let mut stamped = StampedProvider::new(Arc::new(js));
-        if let Some(max) = count_arg("maxSessionBytes", max_session_bytes).map_err(|e| throw(&env, e))? {
-            stamped = stamped.with_max_session_bytes(max);
-        }
-        Ok(NativeProvider { inner: Arc::new(stamped), inline: true, memory: None })
+    pub fn custom(env: Env, target: u32, methods: Vec<String>, options: Option<String>) -> napi::Result<Self> {
+        let p = from_js::<CustomOptions>(options.as_deref()).and_then(|o| js_provider(target, &methods, &o));
+        Ok(NativeProvider { inner: p.map_err(|e| throw(&env, e))?, inline: true, memory: None })
     }
 
     /// In-memory only: the session's JSON text (or `null`), read on the JS thread straight from
@@ -113,7 +96,7 @@ impl NativeProvider {
     pub fn set_session(&self, op: u32, user_id: String, data: String, ttl_ms: Option<f64>) -> Option<JsOutcome> {
         let p = self.inner.clone();
         start_with(op, self.inline, async move {
-            let ttl = millis("ttlMs", ttl_ms)?;
+            let ttl = millis_arg("ttlMs", ttl_ms)?;
             let data = parse_session(&data, "session")?;
             p.set_session(&user_id, data, ttl).await.map(|_| "null".into())
         })
@@ -136,7 +119,7 @@ impl NativeProvider {
     pub fn touch(&self, op: u32, user_id: String, ttl_ms: Option<f64>) -> Option<JsOutcome> {
         let p = self.inner.clone();
         start_with(op, self.inline, async move {
-            let ttl = millis("ttlMs", ttl_ms)?;
+            let ttl = millis_arg("ttlMs", ttl_ms)?;
             p.touch(&user_id, ttl).await.map(json_text)
         })
     }

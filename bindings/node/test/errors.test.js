@@ -39,8 +39,7 @@ test('a failure thrown by a constructor', () => {
   assert.throws(() => new InMemorySessionProvider({ ttlMs: 0.5 }), isSessionError('POTO_INVALID_ARGUMENT', /ttlMs/));
   assert.throws(() => new RedisSessionProvider({ prefix: 'a{' }), isSessionError('POTO_INVALID_ARGUMENT'));
   assert.throws(() => new RedisSessionProvider({ ttlMs: 'x' }), isSessionError('POTO_INVALID_ARGUMENT'));
-  const module = new PotoModule({ provider: new InMemorySessionProvider(), retry: { budgetMs: -1 } });
-  return assert.rejects(module.getUserSessionFor('u'), isSessionError('POTO_INVALID_ARGUMENT', /budgetMs/));
+  assert.throws(() => new PotoModule({ provider: new InMemorySessionProvider(), retryBudgetMs: -1 }), isSessionError('POTO_INVALID_ARGUMENT', /retryBudgetMs/));
 });
 
 test("a JS provider's failure is POTO_PROVIDER with its message kept verbatim", async () => {

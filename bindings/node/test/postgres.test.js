@@ -88,10 +88,10 @@ test('conformance suite: two pools on one table; clear() keeps other tables', as
 test('module API on two pools: sessions, model, values, exact concurrent updates', async () => {
   const [a, b] = providers('module_sessions');
   await a.ensureSchema();
-  const retry = { budgetMs: 30000 };
+  const retry = { retryBudgetMs: 30000 };
   PotoModule.setSessionProvider(a);
-  const server1 = new LLMPotoModule({ retry }); // the global provider
-  const server2 = new LLMPotoModule({ provider: b, retry });
+  const server1 = new LLMPotoModule({ ...retry }); // the global provider
+  const server2 = new LLMPotoModule({ provider: b, ...retry });
 
   await runWithUser('alice', async () => {
     const session = await server1.getUserSession();
@@ -124,8 +124,8 @@ test('serializable sessions: a racing write aborts the statement, and updates st
   await a.ensureSchema();
   const { rows } = await b.pool.query('SHOW transaction_isolation');
   assert.equal(rows[0].transaction_isolation, 'serializable');
-  const retry = { budgetMs: 30000 };
-  await concurrentIncrements([new PotoModule({ provider: a, retry }), new PotoModule({ provider: b, retry })], 40);
+  const retry = { retryBudgetMs: 30000 };
+  await concurrentIncrements([new PotoModule({ provider: a, ...retry }), new PotoModule({ provider: b, ...retry })], 40);
 });
 
 test('a bad stored row fails reads and updates with the documented error and is left as it was', async () => {
