@@ -1,26 +1,31 @@
 //! Python values ⇄ JSON (DESIGN §2): `json.dumps` rules with `allow_nan=False`, 64-bit integers,
 //! string keys only; out: `dict`, exact ints and floats.
 
+use poto_sessions::value::MAX_DEPTH;
 use poto_sessions::{Result, SessionData, SessionError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
 
-/// Deeper than this is refused (cyclic structures end here too).
-const MAX_DEPTH: usize = 200;
-
 fn invalid(msg: impl Into<String>) -> SessionError {
     SessionError::InvalidArgument(msg.into())
 }
 
+/// A value stored under a top-level key (level 2 of its session).
 pub fn to_json(value: &Bound<'_, PyAny>) -> Result<Value> {
+    convert(value, 2)
+}
+
+/// What a custom provider's method returned: a session, or an envelope holding one (the
+/// `(dict, int)` of `get_versioned`), so one level above a session.
+pub fn result_to_json(value: &Bound<'_, PyAny>) -> Result<Value> {
     convert(value, 0)
 }
 
 /// A session: a `dict` with `str` keys.
 pub fn to_session(value: &Bound<'_, PyAny>) -> Result<SessionData> {
     match value.cast::<PyDict>() {
-        Ok(_) => match convert(value, 0)? {
+        Ok(_) => match convert(value, 1)? {
             Value::Object(map) => Ok(map),
             _ => unreachable!("a dict converts to an object"),
         },
@@ -32,10 +37,18 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
     value.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
 }
 
-fn convert(value: &Bound<'_, PyAny>, depth: usize) -> Result<Value> {
+/// Refuses a container at level `depth` (the session object is level 1), as the core counts.
+fn check_depth(depth: usize) -> Result<()> {
     if depth > MAX_DEPTH {
-        return Err(invalid("value is nested too deeply (or contains itself)"));
+        return Err(invalid(format!(
+            "session is nested deeper than {MAX_DEPTH} levels (counting the session object), or contains itself"
+        )));
     }
+    Ok(())
+}
+
+/// `value`, at level `depth` of its session.
+fn convert(value: &Bound<'_, PyAny>, depth: usize) -> Result<Value> {
     if value.is_none() {
         return Ok(Value::Null);
     }
@@ -58,6 +71,7 @@ fn convert(value: &Bound<'_, PyAny>, depth: usize) -> Result<Value> {
         return s.to_cow().map(|s| Value::String(s.into_owned())).map_err(|_| invalid("string is not valid UTF-8"));
     }
     if let Ok(dict) = value.cast::<PyDict>() {
+        check_depth(depth)?;
         let mut map = Map::new();
         for (k, v) in dict.iter() {
             let key =
@@ -68,9 +82,11 @@ fn convert(value: &Bound<'_, PyAny>, depth: usize) -> Result<Value> {
         return Ok(Value::Object(map));
     }
     if let Ok(list) = value.cast::<PyList>() {
+        check_depth(depth)?;
         return list.iter().map(|v| convert(&v, depth + 1)).collect::<Result<_>>().map(Value::Array);
     }
     if let Ok(tuple) = value.cast::<PyTuple>() {
+        check_depth(depth)?;
         return tuple.iter().map(|v| convert(&v, depth + 1)).collect::<Result<_>>().map(Value::Array);
     }
     Err(invalid(format!("values of type {} are not JSON", type_name(value))))

@@ -113,7 +113,27 @@ where
 
 enum Outcome {
     Ready(Py<PyAny>),
-    Pending(std::pin::Pin<Box<dyn std::future::Future<Output = PyResult<Py<PyAny>>> + Send>>),
+    Pending(Pending),
+}
+
+type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = PyResult<Py<PyAny>>> + Send>>;
+
+/// The converted result of an invoked call: converted already, or awaited then converted.
+async fn settle<C, R>(
+    outcome: PyResult<std::result::Result<Result<R>, Pending>>,
+    convert: &C,
+) -> std::result::Result<R, HostError>
+where
+    C: for<'py> Fn(&Bound<'py, PyAny>) -> Result<R>,
+{
+    let converted = match outcome.map_err(failed)? {
+        Ok(converted) => converted,
+        Err(pending) => {
+            let value = pending.await.map_err(failed)?;
+            Python::attach(|py| convert(value.bind(py)))
+        }
+    };
+    converted.map_err(|error| (error, None))
 }
 
 /// What a failed host call becomes: a provider error, keeping the Python exception.
@@ -138,17 +158,28 @@ impl Host {
     }
 
     /// Calls `method` (or the object itself when `None`) with the arguments `args` builds, on
-    /// the blocking pool (it may block), awaiting the result if it is awaitable.
-    pub async fn call<A>(&self, method: Option<&'static str>, args: A) -> std::result::Result<Py<PyAny>, HostError>
+    /// the blocking pool (it may block), awaiting the result if it is awaitable; `convert` turns
+    /// the result into Rust (under the GIL the call already holds, when the result is ready).
+    pub async fn call<A, C, R>(&self, method: Option<&'static str>, args: A, convert: C) -> std::result::Result<R, HostError>
     where
         A: for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>> + Send + 'static,
+        C: for<'py> Fn(&Bound<'py, PyAny>) -> Result<R> + Send + Sync + 'static,
+        R: Send + 'static,
     {
         let (object, target) = (self.object.clone(), self.target());
-        let outcome =
-            tokio::task::spawn_blocking(move || Python::attach(|py| invoke(py, &object, method, args, target)))
-                .await
-                .map_err(|e| (SessionError::Internal(format!("host call failed: {e}")), None))?;
-        Self::finish(outcome).await
+        let convert = Arc::new(convert);
+        let convert_here = convert.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            Python::attach(|py| {
+                invoke(py, &object, method, args, target).map(|outcome| match outcome {
+                    Outcome::Ready(value) => Ok(convert_here(value.bind(py))),
+                    Outcome::Pending(future) => Err(future),
+                })
+            })
+        })
+        .await
+        .map_err(|e| (SessionError::Internal(format!("host call failed: {e}")), None))?;
+        settle(outcome, &*convert).await
     }
 
     /// Calls the object (a short callback such as an update function) on the thread of the
@@ -181,30 +212,7 @@ impl Host {
         let outcome = rx
             .await
             .map_err(|_| (SessionError::Internal("the event loop closed before the callback ran".into()), None))?;
-        let converted = match outcome {
-            Ok(Ok(converted)) => converted,
-            Ok(Err(pending)) => {
-                let value = pending.await.map_err(failed)?;
-                Python::attach(|py| convert(value.bind(py)))
-            }
-            Err(error) => return Err(failed(error)),
-        };
-        converted.map_err(|error| (error, None))
-    }
-
-    async fn finish(outcome: PyResult<Outcome>) -> std::result::Result<Py<PyAny>, HostError> {
-        match outcome.map_err(failed)? {
-            Outcome::Ready(value) => Ok(value),
-            Outcome::Pending(future) => future.await.map_err(failed),
-        }
-    }
-
-    /// [`Self::call`] for a custom provider: the Python exception becomes its provider error.
-    pub async fn call_provider<A>(&self, method: &'static str, args: A) -> Result<Py<PyAny>>
-    where
-        A: for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>> + Send + 'static,
-    {
-        self.call(Some(method), args).await.map_err(|(error, _)| error)
+        settle(outcome, &*convert).await
     }
 
     pub fn has_method(&self, name: &str) -> bool {

@@ -8,6 +8,7 @@ mod custom;
 mod errors;
 mod host;
 mod module;
+mod options;
 mod providers;
 mod runtime;
 mod waker;
@@ -18,7 +19,8 @@ use poto_sessions::conformance::{run_conformance_on, ConformanceOptions};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::providers::{duration, provider_of};
+use crate::options::optional_seconds;
+use crate::providers::provider_of;
 
 /// Makes `provider` (built-in or custom) the one every module without its own uses.
 #[pyfunction]
@@ -43,7 +45,7 @@ fn run_conformance_sync<'py>(
     let b = other.filter(|o| !o.is_none()).map(provider_of).transpose()?;
     let options = ConformanceOptions {
         max_session_bytes,
-        ttl_unit: duration(ttl_unit, "ttl_unit")?.unwrap_or(Duration::from_millis(200)),
+        ttl_unit: optional_seconds(ttl_unit, "ttl_unit")?.unwrap_or(Duration::from_millis(200)),
         ..ConformanceOptions::default()
     };
     let report = runtime::blocking(py, async { Ok(run_conformance_on(a, b, options).await) })?;
@@ -70,5 +72,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_session_provider, m)?)?;
     m.add_function(wrap_pyfunction!(run_conformance_sync, m)?)?;
     m.add_function(wrap_pyfunction!(_waker_kind, m)?)?;
+    m.add_function(wrap_pyfunction!(options::_option_names, m)?)?;
     Ok(())
 }

@@ -4,14 +4,15 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use poto_sessions::{LLMPotoModule, PotoModule, Result, SessionData, SessionDefaults, SessionError};
+use poto_sessions::{LLMPotoModule, ModuleOptions, PotoModule, Result, SessionData, SessionDefaults, SessionError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::convert::{session_to_py, to_json, to_session, Json, Session, Text};
 use crate::errors::to_py;
 use crate::host::Host;
-use crate::providers::{duration, provider_of, SessionStats};
+use crate::options::from_kwargs;
+use crate::providers::{provider_of, SessionStats};
 use crate::runtime::{awaitable, awaitable_py, blocking, blocking_py};
 
 /// Default data from a Python callable `(user_id, base) -> dict` (sync or async).
@@ -37,15 +38,15 @@ impl SessionDefaults for PyDefaults {
     }
 }
 
+/// `PotoModule` and `LLMPotoModule` (one core module type; an LLM one answers the LLM calls).
 #[pyclass(frozen, module = "poto_sessions._native")]
 pub struct NativeModule {
-    generic: PotoModule,
-    llm: Option<LLMPotoModule>,
+    module: PotoModule,
 }
 
 impl NativeModule {
     fn llm(&self) -> PyResult<LLMPotoModule> {
-        self.llm.clone().ok_or_else(|| to_py(SessionError::InvalidArgument("not an LLM module".into())))
+        LLMPotoModule::of(&self.module).map_err(to_py)
     }
 }
 
@@ -80,55 +81,32 @@ async fn update(module: PotoModule, user_id: String, apply: Host) -> PyResult<Se
 
 #[pymethods]
 impl NativeModule {
+    /// `options`: the module options of the core's schema (`ModuleOptions`).
     #[new]
-    #[pyo3(signature = (provider=None, *, llm=false, default_model=None, ttl=None, defaults=None, retry_budget=None))]
+    #[pyo3(signature = (provider=None, *, llm=false, defaults=None, **options))]
     fn new(
         provider: Option<&Bound<'_, PyAny>>,
         llm: bool,
-        default_model: Option<&str>,
-        ttl: Option<&Bound<'_, PyAny>>,
         defaults: Option<Py<PyAny>>,
-        retry_budget: Option<&Bound<'_, PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
+        let options: ModuleOptions = from_kwargs(if llm { "LLMPotoModule" } else { "PotoModule" }, options)?;
         let provider = provider.filter(|p| !p.is_none()).map(provider_of).transpose()?;
-        let ttl = duration(ttl, "ttl")?;
-        let retry = duration(retry_budget, "retry_budget")?
-            .map(|budget| poto_sessions::RetryPolicy { budget, ..Default::default() });
-        let defaults: Option<Arc<dyn SessionDefaults>> = defaults.map(|d| Arc::new(PyDefaults(Host::new(d))) as _);
-        let configure = |mut module: PotoModule| {
-            if let Some(p) = &provider {
-                module = module.with_provider(p.clone());
-            }
-            if let Some(ttl) = ttl {
-                module = module.with_ttl(ttl);
-            }
-            if let Some(d) = &defaults {
-                module = module.with_defaults(d.clone());
-            }
-            if let Some(r) = &retry {
-                module = module.with_retry(r.clone());
-            }
-            module
-        };
-        if !llm {
-            return Ok(NativeModule { generic: configure(PotoModule::new()), llm: None });
-        }
-        let model = default_model.unwrap_or(poto_sessions::llm::DEFAULT_MODEL);
-        let llm = LLMPotoModule::new().with_default_model(model).map_err(to_py)?.map_module(configure);
-        Ok(NativeModule { generic: (*llm).clone(), llm: Some(llm) })
+        let defaults = defaults.map(|d| Arc::new(PyDefaults(Host::new(d))) as Arc<dyn SessionDefaults>);
+        Ok(NativeModule { module: PotoModule::from_options(llm, provider, defaults, options).map_err(to_py)? })
     }
 
     fn base_session_data<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyDict>> {
-        session_to_py(py, &self.generic.base_session_data(&user_id))
+        session_to_py(py, &self.module.base_session_data(&user_id))
     }
 
     fn get_user_session<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
-        let m = self.generic.clone();
+        let m = self.module.clone();
         awaitable(py, async move { m.get_user_session_for(&user_id).await.map(Session) })
     }
 
     fn get_user_session_sync<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyDict>> {
-        session_to_py(py, &blocking(py, self.generic.get_user_session_for(&user_id))?)
+        session_to_py(py, &blocking(py, self.module.get_user_session_for(&user_id))?)
     }
 
     fn update_user_session<'py>(
@@ -137,7 +115,7 @@ impl NativeModule {
         user_id: Text,
         apply: Py<PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        awaitable_py(py, update(self.generic.clone(), user_id.0, Host::new(apply)))
+        awaitable_py(py, update(self.module.clone(), user_id.0, Host::new(apply)))
     }
 
     fn update_user_session_sync<'py>(
@@ -146,26 +124,26 @@ impl NativeModule {
         user_id: Text,
         apply: Py<PyAny>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let session = blocking_py(py, update(self.generic.clone(), user_id.0, Host::new(apply)))?;
+        let session = blocking_py(py, update(self.module.clone(), user_id.0, Host::new(apply)))?;
         session_to_py(py, &session.0)
     }
 
     fn delete_user_session<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
-        let m = self.generic.clone();
+        let m = self.module.clone();
         awaitable(py, async move { m.delete_user_session_for(&user_id).await })
     }
 
     fn delete_user_session_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<()> {
-        blocking(py, self.generic.delete_user_session_for(&user_id))
+        blocking(py, self.module.delete_user_session_for(&user_id))
     }
 
     fn get_session_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let m = self.generic.clone();
+        let m = self.module.clone();
         awaitable(py, async move { m.get_session_stats().await.map(SessionStats::from) })
     }
 
     fn get_session_stats_sync(&self, py: Python<'_>) -> PyResult<SessionStats> {
-        blocking(py, self.generic.get_session_stats()).map(SessionStats::from)
+        blocking(py, self.module.get_session_stats()).map(SessionStats::from)
     }
 
     fn set_session_value<'py>(
@@ -175,7 +153,7 @@ impl NativeModule {
         key: Text,
         value: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (m, value) = (self.generic.clone(), to_json(value).map_err(to_py)?);
+        let (m, value) = (self.module.clone(), to_json(value).map_err(to_py)?);
         awaitable(py, async move { m.set_session_value_for(&user_id, &key, value).await })
     }
 
@@ -187,11 +165,11 @@ impl NativeModule {
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
         let value = to_json(value).map_err(to_py)?;
-        blocking(py, self.generic.set_session_value_for(&user_id, &key, value))
+        blocking(py, self.module.set_session_value_for(&user_id, &key, value))
     }
 
     fn get_session_value<'py>(&self, py: Python<'py>, user_id: Text, key: Text) -> PyResult<Bound<'py, PyAny>> {
-        let m = self.generic.clone();
+        let m = self.module.clone();
         awaitable(py, async move { Ok(m.get_session_value_for(&user_id, &key).await?.map(Json)) })
     }
 
@@ -201,7 +179,7 @@ impl NativeModule {
         user_id: Text,
         key: Text,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        blocking(py, self.generic.get_session_value_for(&user_id, &key))?
+        blocking(py, self.module.get_session_value_for(&user_id, &key))?
             .map(|v| crate::convert::to_py(py, &v))
             .transpose()
     }
@@ -273,6 +251,6 @@ impl NativeModule {
 
     #[getter]
     fn default_model(&self) -> Option<String> {
-        self.llm.as_ref().map(|l| l.default_model().to_owned())
+        LLMPotoModule::of(&self.module).ok().map(|l| l.default_model().to_owned())
     }
 }

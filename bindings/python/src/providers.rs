@@ -2,14 +2,15 @@
 //! each has a `_sync` twin for synchronous frameworks (the GIL is released while Rust works).
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use poto_sessions::{RedisOptions, RetryPolicy, SessionError, SessionProvider};
+use poto_sessions::options::Options;
+use poto_sessions::{CustomOptions, MemoryOptions, RedisOptions, SessionError, SessionProvider};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::convert::{session_to_py, to_session, Session, Text};
 use crate::errors::to_py;
+use crate::options::{from_kwargs, optional_seconds, seconds};
 use crate::runtime::{awaitable, blocking};
 
 /// `{activeSessions, userIds}` of the seed, as attributes.
@@ -32,40 +33,40 @@ impl From<poto_sessions::SessionStats> for SessionStats {
     }
 }
 
-/// A duration given in seconds (`int`/`float`) or as a `timedelta`; `None` stays `None`.
-pub fn duration(value: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<Duration>> {
-    let Some(value) = value.filter(|v| !v.is_none()) else { return Ok(None) };
-    let seconds: f64 = match value.hasattr("total_seconds")? {
-        true => value.call_method0("total_seconds")?.extract()?,
-        false => value
-            .extract()
-            .map_err(|_| to_py(SessionError::InvalidArgument(format!("{name} must be seconds or a timedelta"))))?,
-    };
-    Duration::try_from_secs_f64(seconds)
-        .map(Some)
-        .map_err(|_| to_py(SessionError::InvalidArgument(format!("{name} must be a non-negative number of seconds"))))
-}
-
 /// Base class of every provider made by this package.
 #[pyclass(subclass, frozen, name = "SessionProvider", module = "poto_sessions._native")]
 pub struct NativeProvider {
     pub inner: Arc<dyn SessionProvider>,
 }
 
-/// The store behind `object`: a provider of this package, or a custom provider object.
+/// The store behind `object`: a provider of this package, or a custom provider object (with
+/// the options of its first wrap, else the defaults).
 pub fn provider_of(object: &Bound<'_, PyAny>) -> PyResult<Arc<dyn SessionProvider>> {
     if let Ok(native) = object.cast::<NativeProvider>() {
         return Ok(native.get().inner.clone());
     }
-    crate::custom::adapter_for(object).map_err(to_py)
+    crate::custom::adapter_for(object, None).map_err(to_py)
 }
 
 #[pymethods]
 impl NativeProvider {
-    /// Wraps a custom provider object (any object with the provider methods).
+    /// Wraps a custom provider object (any object with the provider methods) with the custom
+    /// provider options (`CustomOptions`).
     #[staticmethod]
-    fn wrap(object: &Bound<'_, PyAny>) -> PyResult<NativeProvider> {
-        Ok(NativeProvider { inner: provider_of(object)? })
+    #[pyo3(signature = (provider, **options))]
+    fn wrap(provider: &Bound<'_, PyAny>, options: Option<&Bound<'_, PyDict>>) -> PyResult<NativeProvider> {
+        let given = options.is_some_and(|o| o.values().iter().any(|v| !v.is_none()));
+        let options: CustomOptions = from_kwargs("SessionProvider.wrap", options)?;
+        if !given {
+            return Ok(NativeProvider { inner: provider_of(provider)? });
+        }
+        if provider.cast::<NativeProvider>().is_ok() {
+            return Err(to_py(SessionError::InvalidArgument(
+                "options of SessionProvider.wrap are for custom provider objects; a built-in provider takes its own"
+                    .into(),
+            )));
+        }
+        Ok(NativeProvider { inner: crate::custom::adapter_for(provider, Some(options)).map_err(to_py)? })
     }
 
     fn get_session<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
@@ -85,7 +86,7 @@ impl NativeProvider {
         data: &Bound<'py, PyAny>,
         ttl: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (p, data, ttl) = (self.inner.clone(), to_session(data).map_err(to_py)?, duration(ttl, "ttl")?);
+        let (p, data, ttl) = (self.inner.clone(), to_session(data).map_err(to_py)?, optional_seconds(ttl, "ttl")?);
         awaitable(py, async move { p.set_session(&user_id, data, ttl).await })
     }
 
@@ -97,7 +98,7 @@ impl NativeProvider {
         data: &Bound<'_, PyAny>,
         ttl: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let (data, ttl) = (to_session(data).map_err(to_py)?, duration(ttl, "ttl")?);
+        let (data, ttl) = (to_session(data).map_err(to_py)?, optional_seconds(ttl, "ttl")?);
         blocking(py, self.inner.set_session(&user_id, data, ttl))
     }
 
@@ -119,13 +120,25 @@ impl NativeProvider {
         blocking(py, self.inner.has_session(&user_id))
     }
 
+    #[pyo3(signature = (user_id, ttl=None))]
+    fn touch<'py>(&self, py: Python<'py>, user_id: Text, ttl: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let (p, ttl) = (self.inner.clone(), optional_seconds(ttl, "ttl")?);
+        awaitable(py, async move { p.touch(&user_id, ttl).await })
+    }
+
+    #[pyo3(signature = (user_id, ttl=None))]
+    fn touch_sync(&self, py: Python<'_>, user_id: Text, ttl: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+        let ttl = optional_seconds(ttl, "ttl")?;
+        blocking(py, self.inner.touch(&user_id, ttl))
+    }
+
     fn cleanup_old_sessions<'py>(&self, py: Python<'py>, max_age: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let (p, max_age) = (self.inner.clone(), duration(Some(max_age), "max_age")?.unwrap_or_default());
+        let (p, max_age) = (self.inner.clone(), seconds(max_age, "max_age")?);
         awaitable(py, async move { p.cleanup_old_sessions(max_age).await })
     }
 
     fn cleanup_old_sessions_sync(&self, py: Python<'_>, max_age: &Bound<'_, PyAny>) -> PyResult<u64> {
-        let max_age = duration(Some(max_age), "max_age")?.unwrap_or_default();
+        let max_age = seconds(max_age, "max_age")?;
         blocking(py, self.inner.cleanup_old_sessions(max_age))
     }
 
@@ -173,12 +186,10 @@ pub struct InMemorySessionProvider;
 #[pymethods]
 impl InMemorySessionProvider {
     #[new]
-    #[pyo3(signature = (ttl=None))]
-    fn new(ttl: Option<&Bound<'_, PyAny>>) -> PyResult<PyClassInitializer<Self>> {
-        let mut provider = poto_sessions::InMemorySessionProvider::new();
-        if let Some(ttl) = duration(ttl, "ttl")? {
-            provider = provider.with_ttl(ttl).map_err(to_py)?;
-        }
+    #[pyo3(signature = (**options))]
+    fn new(options: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        let options: MemoryOptions = from_kwargs("InMemorySessionProvider", options)?;
+        let provider = poto_sessions::InMemorySessionProvider::with_options(options).map_err(to_py)?;
         Ok(PyClassInitializer::from(NativeProvider { inner: Arc::new(provider) }).add_subclass(InMemorySessionProvider))
     }
 }
@@ -191,42 +202,15 @@ pub struct RedisSessionProvider {
 
 #[pymethods]
 impl RedisSessionProvider {
+    /// `url` (the seed's one argument) may also be given by keyword, like every other option.
     #[new]
-    #[pyo3(signature = (url=None, *, prefix=None, ttl=None, connect_timeout=None, command_timeout=None, retry_budget=None, max_session_bytes=None, cluster=false))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        url: Option<String>,
-        prefix: Option<String>,
-        ttl: Option<&Bound<'_, PyAny>>,
-        connect_timeout: Option<&Bound<'_, PyAny>>,
-        command_timeout: Option<&Bound<'_, PyAny>>,
-        retry_budget: Option<&Bound<'_, PyAny>>,
-        max_session_bytes: Option<usize>,
-        cluster: bool,
-    ) -> PyResult<PyClassInitializer<Self>> {
-        let mut options = RedisOptions::new().cluster(cluster);
+    #[pyo3(signature = (url=None, **options))]
+    fn new(url: Option<&Bound<'_, PyAny>>, options: Option<&Bound<'_, PyDict>>) -> PyResult<PyClassInitializer<Self>> {
+        let mut redis: RedisOptions = from_kwargs("RedisSessionProvider", options)?;
         if let Some(url) = url {
-            options = options.url(url);
+            crate::options::set(&mut redis, RedisOptions::spec("url").map_err(to_py)?, url)?;
         }
-        if let Some(prefix) = prefix {
-            options = options.prefix(prefix);
-        }
-        if let Some(ttl) = duration(ttl, "ttl")? {
-            options = options.ttl(ttl);
-        }
-        if let Some(t) = duration(connect_timeout, "connect_timeout")? {
-            options = options.connect_timeout(t);
-        }
-        if let Some(t) = duration(command_timeout, "command_timeout")? {
-            options = options.command_timeout(t);
-        }
-        if let Some(budget) = duration(retry_budget, "retry_budget")? {
-            options = options.retry(RetryPolicy { budget, ..RetryPolicy::default() });
-        }
-        if let Some(max) = max_session_bytes {
-            options = options.max_session_bytes(max);
-        }
-        let provider = RedisSessionProvider::native(options)?;
+        let provider = poto_sessions::RedisSessionProvider::new(redis).map_err(to_py)?;
         let description = format!("{provider:?}");
         Ok(PyClassInitializer::from(NativeProvider { inner: Arc::new(provider) })
             .add_subclass(RedisSessionProvider { description }))
@@ -234,11 +218,5 @@ impl RedisSessionProvider {
 
     fn __repr__(&self) -> String {
         self.description.clone()
-    }
-}
-
-impl RedisSessionProvider {
-    fn native(options: RedisOptions) -> PyResult<poto_sessions::RedisSessionProvider> {
-        poto_sessions::RedisSessionProvider::new(options).map_err(to_py)
     }
 }

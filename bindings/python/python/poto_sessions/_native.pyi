@@ -25,7 +25,18 @@ class SessionProvider:
     """Base of the built-in providers; ``wrap`` turns a custom provider object into one."""
 
     @staticmethod
-    def wrap(provider: Any) -> SessionProvider: ...
+    def wrap(provider: Any, *, max_session_bytes: Optional[int] = None) -> SessionProvider:
+        """The provider over a custom provider object: one with the seed's methods
+        (``get_session``, ``set_session``, ``delete_session``, ``has_session``,
+        ``cleanup_old_sessions``, ``get_active_sessions``, ``clear``), sync or async, and
+        optionally ``count``, ``get_stats`` and the pair ``get_versioned`` / ``compare_and_set``.
+
+        ``max_session_bytes``: largest session accepted (default 1 MiB).
+
+        An object has one adapter (and so one per-user update lock) however often it is
+        wrapped or passed to a module: the options of its first wrap stay while that adapter
+        lives, and wrapping it again with other options is an ``InvalidArgumentError``.
+        """
     def get_session(self, user_id: str) -> Awaitable[Optional[Session]]: ...
     def get_session_sync(self, user_id: str) -> Optional[Session]: ...
     def set_session(self, user_id: str, data: Session, ttl: Optional[Seconds] = None) -> Awaitable[None]: ...
@@ -34,6 +45,10 @@ class SessionProvider:
     def delete_session_sync(self, user_id: str) -> None: ...
     def has_session(self, user_id: str) -> Awaitable[bool]: ...
     def has_session_sync(self, user_id: str) -> bool: ...
+    def touch(self, user_id: str, ttl: Optional[Seconds] = None) -> Awaitable[bool]:
+        """Restarts the session's TTL (``ttl``, else the provider's) and stamps ``lastActivity``;
+        ``False`` when there is no session."""
+    def touch_sync(self, user_id: str, ttl: Optional[Seconds] = None) -> bool: ...
     def cleanup_old_sessions(self, max_age: Seconds) -> Awaitable[int]: ...
     def cleanup_old_sessions_sync(self, max_age: Seconds) -> int: ...
     def get_active_sessions(self) -> Awaitable[List[str]]: ...
@@ -46,7 +61,9 @@ class SessionProvider:
     def clear_sync(self) -> int: ...
 
 class InMemorySessionProvider(SessionProvider):
-    def __init__(self, ttl: Optional[Seconds] = None) -> None: ...
+    def __init__(self, *, ttl: Optional[Seconds] = None, max_session_bytes: Optional[int] = None) -> None:
+        """``ttl``: lifetime of a session after its last write or touch (default 24 h).
+        ``max_session_bytes``: largest session accepted (default 1 MiB)."""
 
 class RedisSessionProvider(SessionProvider):
     def __init__(
@@ -58,9 +75,22 @@ class RedisSessionProvider(SessionProvider):
         connect_timeout: Optional[Seconds] = None,
         command_timeout: Optional[Seconds] = None,
         retry_budget: Optional[Seconds] = None,
+        retry_base_delay: Optional[Seconds] = None,
+        retry_max_delay: Optional[Seconds] = None,
         max_session_bytes: Optional[int] = None,
-        cluster: bool = False,
-    ) -> None: ...
+        cluster: Optional[bool] = None,
+        list_page_size: Optional[int] = None,
+    ) -> None:
+        """``url``: ``redis://``, ``rediss://`` (TLS) or ``redis+cluster://`` (default
+        ``REDIS_URL``, else ``redis://127.0.0.1:6379``). ``prefix``: namespace of every key
+        (default ``"poto:"``). ``ttl``: lifetime of a session after its last write or touch
+        (default 24 h). ``connect_timeout`` (default 5 s), ``command_timeout`` (one reply,
+        default 2 s). ``retry_budget``: time an atomic update keeps retrying (default 5 s), with
+        a jittered backoff from ``retry_base_delay`` (default 0.5 ms, doubled per retry) up to
+        ``retry_max_delay`` (default 50 ms). ``max_session_bytes``: largest session accepted
+        (default 1 MiB). ``cluster``: Redis Cluster, ``url`` listing seed nodes
+        comma-separated. ``list_page_size``: ids per shard in one listing reply (default 2000).
+        ``None`` leaves an option at its default."""
 
 class NativeModule:
     def __init__(
@@ -68,10 +98,12 @@ class NativeModule:
         provider: Optional[Any] = None,
         *,
         llm: bool = False,
-        default_model: Optional[str] = None,
-        ttl: Optional[Seconds] = None,
         defaults: Optional[Callable[[str, Session], Any]] = None,
+        ttl: Optional[Seconds] = None,
         retry_budget: Optional[Seconds] = None,
+        retry_base_delay: Optional[Seconds] = None,
+        retry_max_delay: Optional[Seconds] = None,
+        default_model: Optional[str] = None,
     ) -> None: ...
     @property
     def default_model(self) -> Optional[str]: ...
@@ -113,6 +145,7 @@ class ConformanceReport(TypedDict):
     failed: List[NamedReason]
 
 def set_session_provider(provider: Any) -> None: ...
+def _option_names() -> List[Tuple[str, List[str]]]: ...
 def run_conformance_sync(
     provider: Any,
     other: Optional[Any] = None,

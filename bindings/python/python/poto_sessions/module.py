@@ -51,10 +51,16 @@ class PotoModule:
         *,
         ttl: Optional[Seconds] = None,
         retry_budget: Optional[Seconds] = None,
+        retry_base_delay: Optional[Seconds] = None,
+        retry_max_delay: Optional[Seconds] = None,
         default_model: Optional[str] = None,
     ) -> None:
         """``provider``: this module's own store (default: the global one, in-memory unless
-        ``set_session_provider`` was called). ``ttl``: lifetime of the sessions it writes."""
+        ``set_session_provider`` was called). ``ttl``: lifetime of the sessions it writes
+        (default: the provider's). ``retry_budget``, ``retry_base_delay``, ``retry_max_delay``:
+        how long ``update_user_session`` retries under contention and its backoff (default: the
+        provider's). ``default_model``: the model of new sessions, ``LLMPotoModule`` only
+        (default ``DEFAULT_MODEL``). ``None`` leaves an option at its default."""
         hook = None
         if type(self).create_default_session_data is not PotoModule.create_default_session_data:
             owner = weakref.ref(self)
@@ -66,10 +72,12 @@ class PotoModule:
         self._native = _native.NativeModule(
             provider,
             llm=self._llm,
-            default_model=default_model,
-            ttl=ttl,
             defaults=hook,
+            ttl=ttl,
             retry_budget=retry_budget,
+            retry_base_delay=retry_base_delay,
+            retry_max_delay=retry_max_delay,
+            default_model=default_model,
         )
 
     def create_default_session_data(self, user_id: str) -> Session:
