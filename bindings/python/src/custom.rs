@@ -111,7 +111,9 @@ fn arguments(py: Python<'_>, call: HostCall) -> PyResult<Bound<'_, PyTuple>> {
         | HostCall::DeleteSession { user_id }
         | HostCall::HasSession { user_id }
         | HostCall::GetVersioned { user_id } => PyTuple::new(py, [user_id]),
-        HostCall::SetSession { user_id, data, ttl } => (user_id, session_to_py(py, &data)?, seconds(ttl)).into_pyobject(py),
+        HostCall::SetSession { user_id, data, ttl } => {
+            (user_id, session_to_py(py, &data)?, seconds(ttl)).into_pyobject(py)
+        }
         HostCall::CompareAndSet { user_id, expected, data, ttl } => {
             (user_id, expected, session_to_py(py, &data)?, seconds(ttl)).into_pyobject(py)
         }
@@ -130,8 +132,7 @@ fn result(method: HostMethod, value: &Bound<'_, PyAny>) -> Result<Value> {
         }
         other => other,
     };
-    if method == HostMethod::GetStats && value.cast::<PyDict>().is_err() && value.hasattr("user_ids").unwrap_or(false)
-    {
+    if method == HostMethod::GetStats && value.cast::<PyDict>().is_err() && value.hasattr("user_ids").unwrap_or(false) {
         let field = |name: &str| value.getattr(name).map_err(|e| SessionError::Provider(e.to_string()));
         let mut stats = serde_json::Map::new();
         stats.insert("activeSessions".into(), result_to_json(&field("active_sessions")?).map_err(not_json)?);

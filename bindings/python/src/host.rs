@@ -160,7 +160,12 @@ impl Host {
     /// Calls `method` (or the object itself when `None`) with the arguments `args` builds, on
     /// the blocking pool (it may block), awaiting the result if it is awaitable; `convert` turns
     /// the result into Rust (under the GIL the call already holds, when the result is ready).
-    pub async fn call<A, C, R>(&self, method: Option<&'static str>, args: A, convert: C) -> std::result::Result<R, HostError>
+    pub async fn call<A, C, R>(
+        &self,
+        method: Option<&'static str>,
+        args: A,
+        convert: C,
+    ) -> std::result::Result<R, HostError>
     where
         A: for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>> + Send + 'static,
         C: for<'py> Fn(&Bound<'py, PyAny>) -> Result<R> + Send + Sync + 'static,

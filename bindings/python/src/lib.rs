@@ -72,6 +72,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_session_provider, m)?)?;
     m.add_function(wrap_pyfunction!(run_conformance_sync, m)?)?;
     m.add_function(wrap_pyfunction!(_waker_kind, m)?)?;
-    m.add_function(wrap_pyfunction!(options::_option_names, m)?)?;
+    m.add_function(wrap_pyfunction!(options::_option_schema, m)?)?;
     Ok(())
 }

@@ -40,7 +40,9 @@ pub fn set<O: Options>(options: &mut O, spec: &OptionSpec, value: &Bound<'_, PyA
 fn option_value(spec: &OptionSpec, value: &Bound<'_, PyAny>) -> PyResult<OptionValue> {
     let is_int = value.cast::<PyInt>().is_ok() && value.cast::<PyBool>().is_err();
     let converted = match spec.kind {
-        OptionKind::Text => value.cast::<PyString>().ok().and_then(|s| s.to_cow().ok()).map(|s| OptionValue::Text(s.into())),
+        OptionKind::Text => {
+            value.cast::<PyString>().ok().and_then(|s| s.to_cow().ok()).map(|s| OptionValue::Text(s.into()))
+        }
         OptionKind::Bool => value.cast::<PyBool>().ok().map(|b| OptionValue::Bool(b.is_true())),
         OptionKind::Duration => return Ok(OptionValue::Duration(seconds(value, &format!("option {}", spec.name))?)),
         // A negative or huge int is no count: the same complaint as a value of another type.
@@ -67,7 +69,8 @@ fn repr(value: &Bound<'_, PyAny>) -> String {
 
 /// A duration in seconds (`int` or `float`) or a `timedelta`; `name` names it in the error.
 pub fn seconds(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Duration> {
-    let invalid = |why: &str| to_py(SessionError::InvalidArgument(format!("{name} must be {why}, got {}", repr(value))));
+    let invalid =
+        |why: &str| to_py(SessionError::InvalidArgument(format!("{name} must be {why}, got {}", repr(value))));
     let seconds: f64 = if value.cast::<PyBool>().is_ok() {
         return Err(invalid("seconds or a timedelta"));
     } else if value.hasattr("total_seconds")? {
@@ -83,8 +86,16 @@ pub fn optional_seconds(value: Option<&Bound<'_, PyAny>>, name: &str) -> PyResul
     value.filter(|v| !v.is_none()).map(|v| seconds(v, name)).transpose()
 }
 
-/// The options of each class (core's `api::OPTION_SETS`), for the package's own tests.
+/// Each option set of the core's `api::OPTION_SETS` with its options' names and kinds, for
+/// the package's own tests.
 #[pyfunction]
-pub fn _option_names() -> Vec<(&'static str, Vec<&'static str>)> {
-    poto_sessions::api::OPTION_SETS.iter().map(|set| (set.class, set.schema.iter().map(|s| s.name).collect())).collect()
+pub fn _option_schema() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    let kind = |spec: &OptionSpec| match spec.kind {
+        OptionKind::Text => "text",
+        OptionKind::Bool => "bool",
+        OptionKind::Duration => "duration",
+        OptionKind::Count => "count",
+    };
+    let options = |schema: &[OptionSpec]| schema.iter().map(|spec| (spec.name, kind(spec))).collect();
+    poto_sessions::api::OPTION_SETS.iter().map(|set| (set.class, options(set.schema))).collect()
 }

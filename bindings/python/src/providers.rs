@@ -121,7 +121,12 @@ impl NativeProvider {
     }
 
     #[pyo3(signature = (user_id, ttl=None))]
-    fn touch<'py>(&self, py: Python<'py>, user_id: Text, ttl: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn touch<'py>(
+        &self,
+        py: Python<'py>,
+        user_id: Text,
+        ttl: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (p, ttl) = (self.inner.clone(), optional_seconds(ttl, "ttl")?);
         awaitable(py, async move { p.touch(&user_id, ttl).await })
     }

@@ -138,3 +138,34 @@ async def test_corrupt_data_names_the_user(redis_server, prefix) -> None:
 def test_repr_hides_password() -> None:
     p = RedisSessionProvider("redis://:hunter2@127.0.0.1:1/0")
     assert "hunter2" not in repr(p)
+
+
+def nested(levels: int) -> dict:
+    """A session `levels` deep, counting the session object (`{"a": 1}` is 1 deep)."""
+    value: object = 1
+    for _ in range(levels):
+        value = {"a": value}
+    assert isinstance(value, dict)
+    return value
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+async def test_depth_is_counted_as_the_core_counts_it(kind, redis_server, prefix) -> None:
+    """100 levels (core's MAX_DEPTH, the session object being level 1) on every write path, and
+    read back by every later call; one more is refused and writes nothing."""
+    store = InMemorySessionProvider() if kind == "memory" else RedisSessionProvider(redis_server.url, prefix=prefix)
+    module = PotoModule(store)
+    await store.set_session("u", nested(100))
+    await module.set_session_value("k", nested(99), user_id="v")
+    await module.update_user_session(lambda s: {**s, "deep": nested(99)}, user_id="w")
+    for user_id in ["u", "v", "w"]:
+        await module.update_user_session(lambda s: s.update(n=1), user_id=user_id)
+        assert (await module.get_user_session(user_id=user_id))["n"] == 1
+    for too_deep in [101, 200, 1000]:
+        with pytest.raises(InvalidArgumentError, match="deeper than 100"):
+            await store.set_session("x", nested(too_deep))
+        with pytest.raises(InvalidArgumentError, match="deeper than 100"):
+            await module.set_session_value("k", nested(too_deep - 1), user_id="x")
+        with pytest.raises(InvalidArgumentError, match="deeper than 100"):
+            await module.update_user_session(lambda s: {**s, "deep": nested(too_deep - 1)}, user_id="x")
+    assert not await store.has_session("x")
