@@ -66,3 +66,11 @@ async def test_llm_fields_cross_instances(redis_server, prefix) -> None:
     assert await two.get_system_prompt(user_id="dan") == "p"
     assert await one.get_current_conversation_id(user_id="dan") == "c"
     assert await two.get_user_model(user_id="dan") == "llm2"
+
+
+def test_llm_calls_on_a_generic_module_are_the_cores_one_error() -> None:
+    generic = poto_sessions._native.NativeModule(InMemorySessionProvider())
+    assert generic.default_model is None
+    for call in [lambda: generic.get_user_model_sync("u"), lambda: generic.set_system_prompt_sync("u", "p")]:
+        with pytest.raises(InvalidArgumentError, match="not an LLM module"):
+            call()
