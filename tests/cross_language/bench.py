@@ -25,8 +25,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Sequence
 
-from harness import EPHEMERAL, ROOT, TARGET, start_redis, workers
+from harness import ROOT, TARGET, workers
+from redis_servers import EPHEMERAL, start_redis
 
 SETUPS = {1: "one redis-server", 3: "a 3-master Redis Cluster"}
 OPS = ["get_user_session", "set_session_value", "update_user_session"]
@@ -119,15 +121,9 @@ def table(setup: str, result: dict) -> str:
     return f"{setup}\n" + "\n".join(rows)
 
 
-def bench(cmd: dict[str, list[str]], masters: int, seconds: float, in_flight: int, settings: list[str] = EPHEMERAL) -> dict:
-    procs, url, tmp = start_redis(masters, settings)
-    try:
-        return run(cmd, url, seconds, in_flight, [p.pid for p in procs])
-    finally:
-        for proc in procs:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+def bench(cmd: dict[str, list[str]], masters: int, seconds: float, in_flight: int, settings: Sequence[str] = EPHEMERAL) -> dict:
+    with start_redis(masters, settings) as redis:
+        return run(cmd, redis.url, seconds, in_flight, redis.pids)
 
 
 def smoke(cmd: dict[str, list[str]]) -> list[str]:
