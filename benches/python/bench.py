@@ -2,7 +2,7 @@
 client (JSON GET/SET, WATCH/MULTI update), a no-op await (the event loop's own cost) and a dict.
 64 operations in flight, ~500-byte sessions, one private redis-server for everything.
 
-    python bench/bench.py [--seconds 3]      (scripts/bench-python.sh builds a release wheel first)
+    python benches/python/bench.py [--seconds 3]   (scripts/bench-python.sh builds a release wheel first)
 """
 
 from __future__ import annotations
