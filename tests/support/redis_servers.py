@@ -20,7 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from typing import Sequence, Union
+from typing import Sequence, TypeVar
 from urllib.parse import quote
 
 #: Settings of a throwaway server (the default), and of one that must keep every acknowledged write.
@@ -28,6 +28,7 @@ EPHEMERAL = ("--save", "", "--appendonly", "no")
 AOF_ALWAYS = ("--save", "", "--appendonly", "yes", "--appendfsync", "always")
 CLUSTER = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
 HOST = "127.0.0.1"
+_Self = TypeVar("_Self", bound="Redis")
 
 
 def free_port(cluster: bool = False) -> int:
@@ -52,7 +53,40 @@ def _command(*args: str) -> bytes:
     return f"*{len(args)}\r\n".encode() + b"".join(f"${len(a.encode())}\r\n{a}\r\n".encode() for a in args)
 
 
-class RedisServer:
+def _cli_auth(password: str | None) -> list[str]:
+    return ["--no-auth-warning", "-a", password] if password else []
+
+
+class Redis:
+    """A server or a cluster: its URL, nodes and process ids, and a `with` block that stops it."""
+
+    SCHEME = "redis"
+    password: str | None
+
+    @property
+    def nodes(self) -> list[RedisServer]:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return f"{self.SCHEME}://{auth}" + ",".join(n.address for n in self.nodes)
+
+    @property
+    def pids(self) -> list[int]:
+        return [n.pid for n in self.nodes]
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _Self) -> _Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+class RedisServer(Redis):
     """One redis-server on a free loopback port with `settings` (default: no persistence), its
     files in a temporary directory removed by `stop()`. `password` sets `requirepass` (and
     `masterauth`, for cluster replicas)."""
@@ -76,13 +110,13 @@ class RedisServer:
             raise
 
     @property
-    def url(self) -> str:
-        auth = f":{quote(self.password, safe='')}@" if self.password else ""
-        return f"redis://{auth}{HOST}:{self.port}"
-
-    @property
     def address(self) -> str:
         return f"{HOST}:{self.port}"
+
+    @property
+    def nodes(self) -> list[RedisServer]:
+        """The servers to address one by one, as a cluster's: this one."""
+        return [self]
 
     @property
     def pid(self) -> int:
@@ -90,9 +124,8 @@ class RedisServer:
 
     def cli(self, *args: str) -> str:
         """Runs redis-cli against this server (authenticated when it has a password); its output."""
-        auth = ["--no-auth-warning", "-a", self.password] if self.password else []
-        out = subprocess.run(["redis-cli", "-h", HOST, "-p", str(self.port), *auth, *args], capture_output=True, text=True, check=True)
-        return out.stdout.strip()
+        command = ["redis-cli", "-h", HOST, "-p", str(self.port), *_cli_auth(self.password), *args]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
 
     def kill(self) -> None:
         """Kills the server (a crash: SIGKILL) and waits for it; its files stay for `restart()`."""
@@ -112,21 +145,6 @@ class RedisServer:
         if hasattr(self, "process"):
             self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    @property
-    def nodes(self) -> list[RedisServer]:
-        """The servers to address one by one, as a cluster's: this one."""
-        return [self]
-
-    @property
-    def pids(self) -> list[int]:
-        return [self.pid]
-
-    def __enter__(self) -> RedisServer:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     def _spawn(self) -> None:
         args = ["redis-server", "--port", str(self.port), "--bind", HOST, *self.settings, "--dir", self.dir]
@@ -155,18 +173,19 @@ class RedisServer:
         return False
 
 
-class RedisCluster:
+class RedisCluster(Redis):
     """A local Redis Cluster: `masters` masters with `replicas` replicas each, every node a
     `RedisServer` with `settings` (and `password`); `url` is its redis+cluster:// URL."""
 
+    SCHEME = "redis+cluster"
+
     def __init__(self, masters: int, replicas: int = 0, settings: Sequence[str] = EPHEMERAL, *, password: str | None = None) -> None:
         self.password = password
-        self.nodes: list[RedisServer] = []
+        self._nodes: list[RedisServer] = []
         try:
             for _ in range(masters * (1 + replicas)):
-                self.nodes.append(RedisServer(settings, password=password, cluster=True))
-            auth = ["--no-auth-warning", "-a", password] if password else []
-            subprocess.run(["redis-cli", *auth, "--cluster", "create", *(n.address for n in self.nodes),
+                self._nodes.append(RedisServer(settings, password=password, cluster=True))
+            subprocess.run(["redis-cli", *_cli_auth(password), "--cluster", "create", *(n.address for n in self.nodes),
                             "--cluster-replicas", str(replicas), "--cluster-yes"], check=True, stdout=subprocess.DEVNULL)
             deadline = time.monotonic() + 30
             while not all("cluster_state:ok" in n.cli("CLUSTER", "INFO") for n in self.nodes):
@@ -178,26 +197,12 @@ class RedisCluster:
             raise
 
     @property
-    def url(self) -> str:
-        auth = f":{quote(self.password, safe='')}@" if self.password else ""
-        return f"redis+cluster://{auth}" + ",".join(n.address for n in self.nodes)
-
-    @property
-    def pids(self) -> list[int]:
-        return [n.pid for n in self.nodes]
+    def nodes(self) -> list[RedisServer]:
+        return self._nodes
 
     def stop(self) -> None:
-        for node in self.nodes:
+        for node in self._nodes:
             node.stop()
-
-    def __enter__(self) -> RedisCluster:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-
-Redis = Union[RedisServer, RedisCluster]
 
 
 def start_redis(masters: int = 1, settings: Sequence[str] = EPHEMERAL, *, replicas: int = 0, password: str | None = None) -> Redis:
