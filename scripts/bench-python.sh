@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds a release wheel and runs the Python benchmark (bindings/python/bench/bench.py) beside
+# Builds a release wheel and runs the Python benchmark (benches/python/bench.py) beside
 # redis-py, a no-op await and a dict, against a private redis-server.
 #   bash scripts/bench-python.sh [--seconds 3]
 set -euo pipefail
@@ -11,4 +11,4 @@ venv="$target/python-bench-venv"
 rm -rf "$target/wheels-release"
 (cd bindings/python && "$venv/bin/maturin" build --release --quiet -o "$target/wheels-release")
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$target"/wheels-release/poto_sessions-*.whl
-"$venv/bin/python" bindings/python/bench/bench.py "$@"
+"$venv/bin/python" benches/python/bench.py "$@"

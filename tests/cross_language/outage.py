@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 import threading
 import time
 from typing import Callable
 
-from harness import AOF_ALWAYS, Checks, free_port, spawn_server
+from harness import Checks
+from redis_servers import AOF_ALWAYS, RedisServer
 
 LOAD_SECONDS = 8.0
 TIMEOUT_MS = 500
@@ -67,10 +67,8 @@ def wait_until(done: Callable[[], bool], seconds: float) -> bool:
 
 def scenario(cmd: dict[str, list[str]]) -> tuple[int, int]:
     setup = "redis killed and restarted under load"
-    tmp = tempfile.mkdtemp(prefix="poto-xlang-outage-")
-    port = free_port(False)
-    server = spawn_server(tmp, port, False, AOF_ALWAYS)
-    url = f"redis://127.0.0.1:{port}"
+    server = RedisServer(AOF_ALWAYS)
+    url = server.url
     env = {**os.environ, "REDIS_URL": url, "POTO_PREFIX": "outage:", "POTO_TIMEOUT_MS": str(TIMEOUT_MS)}
     print(f"# {setup}: {url}, AOF appendfsync always, {TIMEOUT_MS} ms timeouts")
     check = Checks(setup)
@@ -82,11 +80,10 @@ def scenario(cmd: dict[str, list[str]]) -> tuple[int, int]:
         check("every worker writes before the outage", started)
         time.sleep(1.0)
         server.kill()
-        server.wait()
         killed_at = time.time() * 1000
         time.sleep(1.5)
         restarting_at = time.time() * 1000
-        server = spawn_server(tmp, port, False, AOF_ALWAYS)
+        server.restart()
         for lang, worker in workers.items():
             problem = worker.finish(LOAD_SECONDS + 60)
             check(f"{lang} ran through the outage without crashing or hanging", problem is None, problem or "")
@@ -116,7 +113,5 @@ def scenario(cmd: dict[str, list[str]]) -> tuple[int, int]:
                 worker.proc.kill()
                 worker.proc.wait()
             worker.stderr.close()
-        server.kill()
-        server.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+        server.stop()
     return check.passed, check.failed

@@ -2,7 +2,7 @@
 server, a Node server and a Rust program, as separate processes on one redis-server and on a
 3-master cluster, see each other's writes, and their concurrent atomic updates lose nothing.
 Then all four ride through a Redis crash and restart (outage.py), and the benchmark's command
-runs briefly in each (bench.py).
+runs briefly in each (benches/cross_language/bench.py).
 
 Run by scripts/test.sh after the Rust, Python and Node suites (it uses what they built):
     python3 tests/cross_language/run.py
@@ -19,9 +19,12 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import bench
 import outage
-from harness import Checks, start_redis, workers
+from harness import ROOT, Checks, workers
+from redis_servers import start_redis
+
+sys.path.insert(0, str(ROOT / "benches" / "cross_language"))
+import bench  # noqa: E402
 
 
 def main() -> int:
@@ -60,7 +63,8 @@ def stored_text(url: str, user: str, key: str) -> str:
 
 
 def scenario(cmd: dict[str, list[str]], masters: int, setup: str) -> tuple[int, int]:
-    procs, url, tmp = start_redis(masters)
+    redis = start_redis(masters)
+    url = redis.url
     env = {**os.environ, "REDIS_URL": url, "POTO_PREFIX": "xlang:"}
     check = Checks(setup)
     print(f"# {setup}: {url}")
@@ -126,10 +130,7 @@ def scenario(cmd: dict[str, list[str]], masters: int, setup: str) -> tuple[int, 
     except Exception as error:  # a worker that fails is a failed check, with its message
         check("workers ran", False, str(error))
     finally:
-        for proc in procs:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+        redis.stop()
     return check.passed, check.failed
 
 

@@ -74,7 +74,8 @@ static void load(const poto_module *llm, const char *user, double seconds) {
   }
 }
 
-/* The benchmark: `in_flight` threads, each running the mix of bench.py on random users. */
+/* The benchmark: `in_flight` threads, each running the mix of benches/cross_language/bench.py
+   on random users. */
 struct bench_thread {
   const poto_module *llm;
   const char *prefix;
@@ -130,7 +131,7 @@ static void print_percentiles(const char *name, long *values, long n) {
 }
 
 /* With POTO_BENCH_WAIT set: one warm-up call, then "ready", then wait for a line on stdin, so
-   that bench.py starts every language at once. */
+   that benches/cross_language/bench.py starts every language at once. */
 static void bench_barrier(const poto_module *llm, const char *prefix) {
   if (!getenv("POTO_BENCH_WAIT")) return;
   char user[96], line[16], *out = NULL;

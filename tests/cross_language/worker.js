@@ -28,9 +28,9 @@ async function load(user, seconds) {
   }
 }
 
-// `inFlight` concurrent loops running the mix of bench.py on random users.
+// `inFlight` concurrent loops running the mix of benches/cross_language/bench.py on random users.
 async function bench(prefix, seconds, inFlight) {
-  if (process.env.POTO_BENCH_WAIT) { // warm up, then start when bench.py says so
+  if (process.env.POTO_BENCH_WAIT) { // warm up, then start when benches/cross_language/bench.py says so
     await llm.getUserSessionFor(`${prefix}0`);
     console.log('ready');
     await new Promise((resolve) => process.stdin.once('data', resolve));

@@ -32,8 +32,8 @@ def load(user: str, seconds: float) -> None:
 
 
 async def bench(prefix: str, seconds: float, in_flight: int) -> dict:
-    """`in_flight` concurrent tasks running the mix of bench.py on random users."""
-    if "POTO_BENCH_WAIT" in os.environ:  # warm up, then start when bench.py says so
+    """`in_flight` concurrent tasks running the mix of benches/cross_language/bench.py on random users."""
+    if "POTO_BENCH_WAIT" in os.environ:  # warm up, then start when benches/cross_language/bench.py says so
         await llm.get_user_session(user_id=f"{prefix}0")
         print("ready", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)

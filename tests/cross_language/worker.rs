@@ -1,8 +1,9 @@
 //! One server instance of the cross-language test (tests/cross_language): the same commands as
 //! the C, Python and Node workers, on the Redis of `REDIS_URL` under `POTO_PREFIX`, with
 //! `POTO_TIMEOUT_MS` as connect and command timeout when set (`load`: outage.py; `bench`, which
-//! waits for a line on stdin when `POTO_BENCH_WAIT` is set: bench.py). The `cross_language_worker`
-//! binary of the crate in this directory; harness.py builds it with the C library.
+//! waits for a line on stdin when `POTO_BENCH_WAIT` is set: benches/cross_language/bench.py).
+//! The `cross_language_worker` binary of the crate in this directory; harness.py builds it with
+//! the C library.
 //!
 //!     cross_language_worker set-model USER MODEL | get-model USER | set-value USER KEY JSON |
 //!                           get-value USER KEY | get-session USER | increment USER N |
@@ -44,10 +45,10 @@ async fn load(llm: &LLMPotoModule, user: &str, seconds: f64) {
 
 const OPS: [&str; 3] = ["get_user_session", "set_session_value", "update_user_session"];
 
-/// `in_flight` concurrent tasks running the mix of bench.py on random users.
+/// `in_flight` concurrent tasks running the mix of benches/cross_language/bench.py on random users.
 async fn bench(llm: Arc<LLMPotoModule>, prefix: &str, seconds: f64, in_flight: usize) -> Result<Value> {
     if std::env::var_os("POTO_BENCH_WAIT").is_some() {
-        // Warm up, then start when bench.py says so.
+        // Warm up, then start when benches/cross_language/bench.py says so.
         llm.get_user_session_for(&format!("{prefix}0")).await?;
         println!("ready");
         std::io::stdin().read_line(&mut String::new()).expect("stdin");

@@ -23,7 +23,6 @@ Run by scripts/test.sh after the cross-language test (it uses what the earlier s
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -40,20 +39,15 @@ DOC = ROOT / "docs" / "deployment.md"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 PASSWORD = "docs-s3cret"
 
+sys.path.insert(0, str(ROOT / "tests" / "cross_language"))
+from harness import Checks  # noqa: E402  (it puts tests/support on sys.path)
+from redis_servers import Redis, free_port, start_redis  # noqa: E402
+
 # What each language's programs write as `lastServer`.
 SERVER_NAME = {"rust": "rust", "python": "python", "node": "node", "c": "c", "cpp": "c++"}
 SOURCE_SUFFIX = {"rust": ".rs", "python": ".py", "node": ".mjs", "c": ".c", "cpp": ".cpp"}
 ENVS = ("memory", "redis", "cluster", "down")
 LINE = re.compile(r"^(\S+): previous server (\S+), model (\S+), (\d+) active session\(s\)$", re.M)
-
-
-def load_cross_language_helpers():
-    """Checks, start_redis and free_port of tests/cross_language/harness.py (loaded by path)."""
-    spec = importlib.util.spec_from_file_location("cross_language_harness", ROOT / "tests" / "cross_language" / "harness.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -185,38 +179,28 @@ def build(programs: list[Program], work: Path) -> None:
 class Stores:
     """The Redis servers of the redis and cluster environments, with a password set."""
 
-    def __init__(self, helpers) -> None:
-        self.helpers = helpers
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self.tmps: list[str] = []
-        self.urls: dict[str, str] = {}
-        self.ports: dict[str, list[str]] = {}
-        for env, masters in (("redis", 1), ("cluster", 3)):
-            procs, url, tmp = helpers.start_redis(masters)
-            self.procs += procs
-            self.tmps.append(tmp)
-            scheme, hosts = url.split("://")
-            self.ports[env] = [host.split(":")[1] for host in hosts.split(",")]
-            for port in self.ports[env]:
-                subprocess.run(["redis-cli", "-p", port, "CONFIG", "SET", "requirepass", PASSWORD], check=True, capture_output=True)
-            self.urls[env] = f"{scheme}://:{PASSWORD}@{hosts}"
+    def __init__(self) -> None:
+        self.servers: dict[str, Redis] = {}
+        try:
+            for env, masters in (("redis", 1), ("cluster", 3)):
+                self.servers[env] = start_redis(masters, password=PASSWORD)
+        except BaseException:
+            self.stop()
+            raise
+        self.urls = {env: redis.url for env, redis in self.servers.items()}
 
     def empty(self, env: str) -> None:
-        for port in self.ports[env]:
-            subprocess.run(["redis-cli", "--no-auth-warning", "-a", PASSWORD, "-p", port, "FLUSHALL"], check=True, capture_output=True)
+        for node in self.servers[env].nodes:
+            node.cli("FLUSHALL")
 
     def stop(self) -> None:
-        for proc in self.procs:
-            proc.kill()
-            proc.wait()
-        for tmp in self.tmps:
-            shutil.rmtree(tmp, ignore_errors=True)
+        for redis in self.servers.values():
+            redis.stop()
 
 
 def main() -> int:
     programs, diffs = parse(DOC.read_text())
-    helpers = load_cross_language_helpers()
-    check = helpers.Checks()
+    check = Checks()
     by_key = {(p.lang, p.group): p for p in programs}
     for diff in diffs:
         source, target = by_key.get((diff.lang, diff.source)), by_key.get((diff.lang, diff.target))
@@ -231,8 +215,8 @@ def main() -> int:
     stores = None
     try:
         build(programs, work)
-        stores = Stores(helpers)
-        urls = {"memory": None, **stores.urls, "down": f"redis://127.0.0.1:{helpers.free_port(False)}"}
+        stores = Stores()
+        urls = {"memory": None, **stores.urls, "down": f"redis://127.0.0.1:{free_port()}"}
         base_env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
         for env in ENVS:
             groups: dict[str, list[Program]] = {}

@@ -5,13 +5,15 @@ all four share, with IN_FLIGHT calls in flight (C: threads on the blocking API; 
 tasks; Node: promises; Rust: tokio tasks on one thread), and prints its ops and latency
 percentiles as JSON. This prints ops/s, p50 and p99 per language and the total.
 
-    python3 tests/cross_language/bench.py [--seconds 5] [--in-flight 16] [--setups 1,3] [--debug]
+    python3 benches/cross_language/bench.py [--seconds 5] [--in-flight 16] [--setups 1,3] [--debug]
                                           [--languages C,Python,Node,Rust] [--appendfsync always]
 
 Redis runs without persistence unless --appendfsync (always, everysec, no) turns the AOF on, to
 measure what durability costs (docs/operations.md). Release builds by default (C library and Rust worker, a release wheel in
 target/python-bench-venv, the Node addon rebuilt in release); --debug uses what the test command
-built. Exits 1 if a worker fails or reports an error. `smoke()` is the short run of run.py.
+built. Exits 1 if a worker fails or reports an error. `smoke()` is the short run of
+tests/cross_language/run.py. The workers and their harness are the cross-language test's
+(tests/cross_language/), the Redis launcher tests/support/redis_servers.py.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Sequence
 
-from harness import EPHEMERAL, ROOT, TARGET, start_redis, workers
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "cross_language"))
+from harness import ROOT, TARGET, workers  # noqa: E402  (it puts tests/support on sys.path)
+from redis_servers import EPHEMERAL, start_redis  # noqa: E402
 
 SETUPS = {1: "one redis-server", 3: "a 3-master Redis Cluster"}
 OPS = ["get_user_session", "set_session_value", "update_user_session"]
@@ -119,15 +124,9 @@ def table(setup: str, result: dict) -> str:
     return f"{setup}\n" + "\n".join(rows)
 
 
-def bench(cmd: dict[str, list[str]], masters: int, seconds: float, in_flight: int, settings: list[str] = EPHEMERAL) -> dict:
-    procs, url, tmp = start_redis(masters, settings)
-    try:
-        return run(cmd, url, seconds, in_flight, [p.pid for p in procs])
-    finally:
-        for proc in procs:
-            proc.kill()
-            proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+def bench(cmd: dict[str, list[str]], masters: int, seconds: float, in_flight: int, settings: Sequence[str] = EPHEMERAL) -> dict:
+    with start_redis(masters, settings) as redis:
+        return run(cmd, redis.url, seconds, in_flight, redis.pids)
 
 
 def smoke(cmd: dict[str, list[str]]) -> list[str]:

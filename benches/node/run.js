@@ -2,14 +2,20 @@
 // Node benchmark: get / set / update ops/s and p50 / p99 latency with 64 operations in flight,
 // poto-sessions beside the stores a Node user would pick: connect-redis on node-redis (same
 // redis-server, same run), express-session's MemoryStore and a plain Map.
-// Run: bash bench/run.sh   (release build; starts its own redis-server on a free port)
+// Run: bash benches/node/run.sh   (release build; starts its own redis-server on a free port)
 // Env: BENCH_OPS (Redis ops per case, default 100000), BENCH_MEM_OPS (default 400000).
+// The package and its devDependencies (connect-redis, express-session, redis) resolve from
+// bindings/node, whose node_modules run.sh installs; the redis-server launcher is the tests'.
+const path = require('node:path');
+const { createRequire } = require('node:module');
 const { performance } = require('node:perf_hooks');
-const session = require('express-session');
-const { createClient } = require('redis');
-const { RedisStore } = require('connect-redis');
-const { InMemorySessionProvider, RedisSessionProvider, PotoModule } = require('poto-sessions');
-const { startRedis } = require('../test/helpers.js');
+const nodePackage = path.join(__dirname, '..', '..', 'bindings', 'node');
+const requireFromPackage = createRequire(path.join(nodePackage, 'package.json'));
+const session = requireFromPackage('express-session');
+const { createClient } = requireFromPackage('redis');
+const { RedisStore } = requireFromPackage('connect-redis');
+const { InMemorySessionProvider, RedisSessionProvider, PotoModule } = requireFromPackage('poto-sessions');
+const { startRedis } = require(path.join(nodePackage, 'test', 'helpers.js'));
 
 const IN_FLIGHT = 64;
 const KEYS = 1000;

@@ -2,7 +2,7 @@
 client (JSON GET/SET, WATCH/MULTI update), a no-op await (the event loop's own cost) and a dict.
 64 operations in flight, ~500-byte sessions, one private redis-server for everything.
 
-    python bench/bench.py [--seconds 3]      (scripts/bench-python.sh builds a release wheel first)
+    python benches/python/bench.py [--seconds 3]   (scripts/bench-python.sh builds a release wheel first)
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ import asyncio
 import json
 import os
 import random
-import shutil
-import socket
-import subprocess
-import tempfile
+import sys
 import time
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List
 
 import redis.asyncio as aioredis
@@ -24,6 +22,9 @@ from redis.exceptions import WatchError
 
 import poto_sessions
 from poto_sessions import InMemorySessionProvider, PotoModule, RedisSessionProvider
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "support"))
+from redis_servers import RedisServer  # noqa: E402
 
 IN_FLIGHT = 64
 USERS = 10_000
@@ -40,24 +41,6 @@ SESSION: Dict[str, Any] = {
     "limits": {"daily": 500, "burst": 20},
     "lastPrompt": "Summarise the meeting notes from Tuesday and list the action items with owners.",
 }
-
-
-def start_redis() -> tuple[subprocess.Popen[bytes], int, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    tmp = tempfile.mkdtemp()
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp],
-        stdout=subprocess.DEVNULL,
-    )
-    for _ in range(500):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.1).close()
-            break
-        except OSError:
-            time.sleep(0.01)
-    return proc, port, tmp
 
 
 async def measure(name: str, op: Callable[[int], Awaitable[Any]], seconds: float) -> Dict[str, Any]:
@@ -87,8 +70,8 @@ async def measure(name: str, op: Callable[[int], Awaitable[Any]], seconds: float
 
 
 async def main(seconds: float) -> None:
-    proc, port, tmp = start_redis()
-    url = f"redis://127.0.0.1:{port}"
+    server = RedisServer()
+    url = server.url
     try:
         print(f"asyncio, {IN_FLIGHT} in flight, ~500-byte sessions, {seconds:g} s per row (poto_sessions {poto_sessions.__name__})")
         await measure("no-op await (event loop cost)", lambda i: asyncio.sleep(0), seconds)
@@ -168,9 +151,7 @@ async def main(seconds: float) -> None:
               f"update: {ratio(poto_update_row, rp_update_row):.1f}x (targets: 3x each)")
         await client.aclose()
     finally:
-        proc.kill()
-        proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,213 @@
+"""The one redis-server launcher of the Python tests and benchmarks (the Rust one is
+core/tests/support/mod.rs, the Node one bindings/node/test/helpers.js): a server or a local Redis
+Cluster on free loopback ports, each node with a temporary directory of its own, ready when this
+returns (it answers PING), stopped by process, never by name. Never touches another Redis.
+
+Used by bindings/python/tests/conftest.py, tests/cross_language/, tests/docs/run.py and
+benches/python/, benches/cross_language/, which put this folder on sys.path:
+
+    with start_redis() as redis:                              # one server, no persistence
+        ... redis.url ...
+    with start_redis(3, password="s3cret") as cluster:       # 3 masters, redis+cluster:// URL
+        ...
+    server = RedisServer(AOF_ALWAYS); server.kill(); server.restart(); server.stop()
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from typing import Sequence, TypeVar
+from urllib.parse import quote
+
+#: Settings of a throwaway server (the default), and of one that must keep every acknowledged write.
+EPHEMERAL = ("--save", "", "--appendonly", "no")
+AOF_ALWAYS = ("--save", "", "--appendonly", "yes", "--appendfsync", "always")
+CLUSTER = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+HOST = "127.0.0.1"
+_Self = TypeVar("_Self", bound="Redis")
+
+
+def free_port(cluster: bool = False) -> int:
+    """A loopback port nothing listens on; for a cluster node, one whose bus port (+ 10000) is free too."""
+    while True:
+        with socket.socket() as s:
+            s.bind((HOST, 0))
+            port = int(s.getsockname()[1])
+        if not cluster:
+            return port
+        if port > 55000:
+            continue
+        try:
+            with socket.socket() as bus:
+                bus.bind((HOST, port + 10000))
+            return port
+        except OSError:
+            continue
+
+
+def _command(*args: str) -> bytes:
+    return f"*{len(args)}\r\n".encode() + b"".join(f"${len(a.encode())}\r\n{a}\r\n".encode() for a in args)
+
+
+def _cli_auth(password: str | None) -> list[str]:
+    return ["--no-auth-warning", "-a", password] if password else []
+
+
+class Redis:
+    """A server or a cluster: its URL, nodes and process ids, and a `with` block that stops it."""
+
+    SCHEME = "redis"
+    password: str | None
+
+    @property
+    def nodes(self) -> list[RedisServer]:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return f"{self.SCHEME}://{auth}" + ",".join(n.address for n in self.nodes)
+
+    @property
+    def pids(self) -> list[int]:
+        return [n.pid for n in self.nodes]
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _Self) -> _Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+class RedisServer(Redis):
+    """One redis-server on a free loopback port with `settings` (default: no persistence), its
+    files in a temporary directory removed by `stop()`. `password` sets `requirepass` (and
+    `masterauth`, for cluster replicas)."""
+
+    def __init__(self, settings: Sequence[str] = EPHEMERAL, *, password: str | None = None, cluster: bool = False) -> None:
+        self.password = password
+        self.settings = [*settings, *(CLUSTER if cluster else ())]
+        if password:
+            self.settings += ["--requirepass", password, "--masterauth", password]
+        self.dir = tempfile.mkdtemp(prefix="poto-redis-")
+        try:
+            for _ in range(5):  # another process may take the port between free_port and the bind
+                self.port = free_port(cluster)
+                self._spawn()
+                if self._wait_ready():
+                    return
+                self.kill()
+            raise RuntimeError("redis-server did not start")
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def address(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    @property
+    def nodes(self) -> list[RedisServer]:
+        """The servers to address one by one, as a cluster's: this one."""
+        return [self]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def cli(self, *args: str) -> str:
+        """Runs redis-cli against this server (authenticated when it has a password); its output."""
+        command = ["redis-cli", "-h", HOST, "-p", str(self.port), *_cli_auth(self.password), *args]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+    def kill(self) -> None:
+        """Kills the server (a crash: SIGKILL) and waits for it; its files stay for `restart()`."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+    def restart(self) -> None:
+        """Starts the server again on the same port and directory, so it reads its data back."""
+        self._spawn()
+        if not self._wait_ready():
+            self.kill()
+            raise RuntimeError(f"redis-server did not restart on port {self.port}")
+
+    def stop(self) -> None:
+        """Kills the server and removes its directory."""
+        if hasattr(self, "process"):
+            self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _spawn(self) -> None:
+        args = ["redis-server", "--port", str(self.port), "--bind", HOST, *self.settings, "--dir", self.dir]
+        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _wait_ready(self, seconds: float = 10) -> bool:
+        """True once the server answers PING (after AUTH when it has a password; a server still
+        loading its data does not); False if it exits first or takes longer than `seconds`."""
+        commands = ([_command("AUTH", self.password)] if self.password else []) + [_command("PING")]
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                with socket.create_connection((HOST, self.port), timeout=0.5) as conn:
+                    conn.sendall(b"".join(commands))
+                    reply = b""
+                    while reply.count(b"\r\n") < len(commands):
+                        chunk = conn.recv(256)
+                        if not chunk:
+                            break
+                        reply += chunk
+                    if reply.endswith(b"+PONG\r\n"):
+                        return True
+            except OSError:
+                pass
+            time.sleep(0.02)
+        return False
+
+
+class RedisCluster(Redis):
+    """A local Redis Cluster: `masters` masters with `replicas` replicas each, every node a
+    `RedisServer` with `settings` (and `password`); `url` is its redis+cluster:// URL."""
+
+    SCHEME = "redis+cluster"
+
+    def __init__(self, masters: int, replicas: int = 0, settings: Sequence[str] = EPHEMERAL, *, password: str | None = None) -> None:
+        self.password = password
+        self._nodes: list[RedisServer] = []
+        try:
+            for _ in range(masters * (1 + replicas)):
+                self._nodes.append(RedisServer(settings, password=password, cluster=True))
+            subprocess.run(["redis-cli", *_cli_auth(password), "--cluster", "create", *(n.address for n in self.nodes),
+                            "--cluster-replicas", str(replicas), "--cluster-yes"], check=True, stdout=subprocess.DEVNULL)
+            deadline = time.monotonic() + 30
+            while not all("cluster_state:ok" in n.cli("CLUSTER", "INFO") for n in self.nodes):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the Redis Cluster did not become ready")
+                time.sleep(0.05)
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def nodes(self) -> list[RedisServer]:
+        return self._nodes
+
+    def stop(self) -> None:
+        for node in self._nodes:
+            node.stop()
+
+
+def start_redis(masters: int = 1, settings: Sequence[str] = EPHEMERAL, *, replicas: int = 0, password: str | None = None) -> Redis:
+    """One redis-server (masters == 1 and no replicas), else a cluster; either has `url`, `nodes`,
+    `pids` and `stop()`, and stops when a `with` block ends."""
+    if masters == 1 and replicas == 0:
+        return RedisServer(settings, password=password)
+    return RedisCluster(masters, replicas, settings, password=password)
