@@ -32,7 +32,6 @@ impl Missing {
 }
 
 #[test]
-#[ignore = "enabled once the bindings are on the schema (this change)"]
 fn every_language_has_every_method_and_option() {
     let python = read("bindings/python/python/poto_sessions/_native.pyi")
         + &read("bindings/python/python/poto_sessions/module.py");
