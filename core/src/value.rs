@@ -21,7 +21,13 @@ pub const MAX_DEPTH: usize = 100;
 /// rounded to zero.
 pub fn check_number(n: &Number) -> Result<()> {
     let text = n.as_str();
-    if !text.contains(['.', 'e', 'E']) {
+    let exponent = text.contains(['e', 'E']);
+    // Fast paths (every write walks its numbers): up to 18 digits is a 64-bit integer, and a
+    // decimal without exponent shorter than 300 characters can neither overflow nor underflow.
+    if !exponent && (text.len() <= 18 || (text.contains('.') && text.len() < 300)) {
+        return Ok(());
+    }
+    if !text.contains('.') && !exponent {
         if n.as_i64().is_none() && n.as_u64().is_none() {
             return Err(SessionError::invalid(format!("integer {text} is outside the 64-bit range")));
         }
