@@ -61,6 +61,9 @@ fn integer(n: &Number) -> Option<i128> {
 /// `after` with every top-level value the host left as it was (per `model`) replaced by the
 /// value of `before`, so that writing it changes only what the host changed.
 pub fn carry_untouched(before: &SessionData, mut after: SessionData, model: NumberModel) -> SessionData {
+    if model == NumberModel::Exact {
+        return after; // the same text is the same value: nothing to put back
+    }
     for (key, value) in after.iter_mut() {
         if let Some(old) = before.get(key) {
             if old != value && model.same(old, value) {

@@ -77,7 +77,8 @@ where
     let Some(versioned) = provider.versioned() else {
         let _guard = lock_user(provider, user_id).await;
         let current = provider.get_session(user_id).await?;
-        let before = current.clone();
+        // A copy only where something may be carried (no compare-and-set needs it here).
+        let before = if numbers == NumberModel::Exact { None } else { current.clone() };
         let Some(new) = apply(&before, f(current).await?) else { return Ok(None) };
         provider.set_session(user_id, new.clone(), ttl).await?;
         return Ok(Some(new));
