@@ -5,14 +5,15 @@ mod codec;
 mod connection;
 mod errors;
 mod keys;
+mod link;
 mod options;
 mod scripts;
+mod versioned;
 
-use std::sync::RwLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::{Cmd, FromRedisValue, Value as Reply};
+use redis::{Cmd, Value as Reply};
 use serde_json::Value;
 
 pub use keys::{shard_of, FORMAT, SHARDS};
@@ -20,15 +21,13 @@ pub use options::{redact_url, RedisOptions, DEFAULT_PREFIX, DEFAULT_URL};
 
 use crate::data::{
     encode_fields, prepare_session, validate_field, validate_ttl, validate_user_id, SessionData, CREATED_AT_KEY,
-    LAST_ACTIVITY_KEY,
 };
 use crate::error::{Result, SessionError};
-use crate::provider::{CasOutcome, SessionProvider, Versioned, VersionedProvider};
-use crate::runtime::fork_generation;
+use crate::provider::{SessionProvider, VersionedProvider};
 use crate::update::RetryPolicy;
-use connection::{Conn, Target};
 use errors::Access;
 use keys::Layout;
+use link::Link;
 
 /// How many sessions one cleanup or clear step removes per shard, keeping each script short.
 const MAINTENANCE_BATCH: usize = 1000;
@@ -37,13 +36,7 @@ const MAINTENANCE_BATCH: usize = 1000;
 pub struct RedisSessionProvider {
     options: RedisOptions,
     layout: Layout,
-    target: Target,
-    /// The connection of the current process (keyed by fork generation).
-    connection: RwLock<Option<(u64, Conn)>>,
-    /// Serialises opening a connection.
-    opening: tokio::sync::Mutex<()>,
-    /// Set once the prefix's meta key has been checked against this format.
-    format_checked: tokio::sync::OnceCell<()>,
+    link: Link,
 }
 
 impl std::fmt::Debug for RedisSessionProvider {
@@ -61,21 +54,14 @@ impl RedisSessionProvider {
     pub fn new(options: RedisOptions) -> Result<Self> {
         validate_ttl(options.ttl)?;
         let layout = Layout::new(&options.prefix)?;
-        let target = Target::new(&options)?;
-        Ok(RedisSessionProvider {
-            options,
-            layout,
-            target,
-            connection: RwLock::new(None),
-            opening: tokio::sync::Mutex::new(()),
-            format_checked: tokio::sync::OnceCell::new(),
-        })
+        let link = Link::new(&options, &layout)?;
+        Ok(RedisSessionProvider { options, layout, link })
     }
 
     /// Creates the provider and verifies now that Redis answers and uses this format.
     pub async fn connect(options: RedisOptions) -> Result<Self> {
         let provider = Self::new(options)?;
-        provider.connection().await?;
+        provider.link.connection().await?;
         Ok(provider)
     }
 
@@ -91,116 +77,6 @@ impl RedisSessionProvider {
     /// The Redis key holding `user_id`'s session (for operators and tests).
     pub fn session_key(&self, user_id: &str) -> String {
         self.layout.session(user_id).session
-    }
-
-    async fn connection(&self) -> Result<Conn> {
-        let generation = fork_generation();
-        let current = match &*self.connection.read().unwrap_or_else(|p| p.into_inner()) {
-            Some((g, conn)) if *g == generation => Some(conn.clone()),
-            _ => None,
-        };
-        let conn = match current {
-            Some(conn) => conn,
-            None => self.open(generation).await?,
-        };
-        if !self.format_checked.initialized() {
-            self.format_checked.get_or_try_init(|| self.check_format(conn.clone())).await?;
-        }
-        Ok(conn)
-    }
-
-    /// A new connection for this process; one inherited across `fork()` is leaked, not dropped.
-    async fn open(&self, generation: u64) -> Result<Conn> {
-        let _opening = self.opening.lock().await;
-        if let Some((g, conn)) = &*self.connection.read().unwrap_or_else(|p| p.into_inner()) {
-            if *g == generation {
-                return Ok(conn.clone());
-            }
-        }
-        let conn = self
-            .target
-            .open(self.options.connect_timeout, self.options.command_timeout)
-            .await
-            .map_err(|e| errors::map(e, Access::Read, None))?;
-        let inherited = self.connection.write().unwrap_or_else(|p| p.into_inner()).replace((generation, conn.clone()));
-        if let Some(inherited) = inherited {
-            std::mem::forget(inherited);
-        }
-        Ok(conn)
-    }
-
-    async fn check_format(&self, mut conn: Conn) -> Result<()> {
-        let expected = keys::meta_description();
-        let found: String = scripts::META
-            .key(self.layout.meta())
-            .arg(&expected)
-            .invoke_async(&mut conn)
-            .await
-            // Idempotent (it only sets the marker when absent), and the caller's own command has
-            // not been sent: a lost reply here is "unavailable", never "outcome unknown".
-            .map_err(|e| errors::map(e, Access::Read, None))?;
-        if found != expected {
-            return Err(SessionError::CorruptData {
-                user_id: String::new(),
-                detail: format!(
-                    "prefix {:?} holds sessions of another format ({found:?}); this client writes {expected:?}",
-                    self.layout.prefix()
-                ),
-            });
-        }
-        Ok(())
-    }
-
-    /// Sends `cmd`; reloads the scripts once if the server lost them, and retries a read once
-    /// after a dropped connection. A write is never resent after its reply was lost.
-    async fn query<T: FromRedisValue>(&self, cmd: &Cmd, access: Access, user_id: Option<&str>) -> Result<T> {
-        self.send(access, user_id, |mut conn| async move { cmd.query_async::<T>(&mut conn).await }).await
-    }
-
-    /// Sends `cmds` in one round trip: a pipeline on a single Redis; on a cluster, concurrent
-    /// requests, each routed to the node of its slot.
-    async fn query_all<T: FromRedisValue>(&self, cmds: &[Cmd], access: Access) -> Result<Vec<T>> {
-        self.send(access, None, |mut conn| async move {
-            match &conn {
-                Conn::Single(_) => {
-                    let mut pipe = redis::pipe();
-                    for cmd in cmds {
-                        pipe.add_command(cmd.clone());
-                    }
-                    pipe.query_async::<Vec<T>>(&mut conn).await
-                }
-                Conn::Cluster(_) => {
-                    let requests = cmds.iter().map(|cmd| {
-                        let mut conn = conn.clone();
-                        async move { cmd.query_async::<T>(&mut conn).await }
-                    });
-                    futures_util::future::try_join_all(requests).await
-                }
-            }
-        })
-        .await
-    }
-
-    async fn send<T, F, Fut>(&self, access: Access, user_id: Option<&str>, request: F) -> Result<T>
-    where
-        F: Fn(Conn) -> Fut,
-        Fut: std::future::Future<Output = redis::RedisResult<T>>,
-    {
-        let mut conn = self.connection().await?;
-        let (mut reloaded, mut retried) = (false, false);
-        loop {
-            match request(conn.clone()).await {
-                Ok(reply) => return Ok(reply),
-                Err(e) if !reloaded && e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
-                    reloaded = true;
-                    for script in scripts::all() {
-                        script.load_async(&mut conn).await.map_err(|e| errors::map(e, Access::Read, user_id))?;
-                    }
-                }
-                Err(e) if access == Access::Read && !retried && e.is_connection_dropped() => retried = true,
-                Err(e) => return Err(errors::map(e, access, user_id)),
-            }
-        }
     }
 
     fn ttl_ms(&self, ttl: Option<Duration>) -> Result<u64> {
@@ -241,7 +117,7 @@ impl RedisSessionProvider {
         let mut cmd = self.session_cmd(&scripts::WRITE, user_id, self.ttl_ms(ttl)?);
         cmd.arg(mode).arg(expected.unwrap_or(0));
         self.push_session(&mut cmd, user_id, data)?;
-        self.query(&cmd, Access::Write, Some(user_id)).await
+        self.link.query(&cmd, Access::Write, Some(user_id)).await
     }
 
     /// Runs the per-shard script in `mode` over every shard, in batches until none has more.
@@ -258,7 +134,7 @@ impl RedisSessionProvider {
                     cmd
                 })
                 .collect();
-            let replies: Vec<(u64, u8)> = self.query_all(&cmds, Access::Write).await?;
+            let replies: Vec<(u64, u8)> = self.link.query_all(&cmds, Access::Write).await?;
             let mut next = Vec::new();
             for (&shard, (count, more)) in pending.iter().zip(replies) {
                 removed += count;
@@ -292,13 +168,13 @@ impl SessionProvider for RedisSessionProvider {
     async fn get_session(&self, user_id: &str) -> Result<Option<SessionData>> {
         validate_user_id(user_id)?;
         let cmd = redis::cmd("HGETALL").arg(self.session_key(user_id)).to_owned();
-        decode_data(user_id, self.query(&cmd, Access::Read, Some(user_id)).await?)
+        decode_data(user_id, self.link.query(&cmd, Access::Read, Some(user_id)).await?)
     }
 
     async fn get_session_json(&self, user_id: &str) -> Result<Option<String>> {
         validate_user_id(user_id)?;
         let cmd = redis::cmd("HGETALL").arg(self.session_key(user_id)).to_owned();
-        codec::decode_text(user_id, self.query(&cmd, Access::Read, Some(user_id)).await?)
+        codec::decode_text(user_id, self.link.query(&cmd, Access::Read, Some(user_id)).await?)
     }
 
     async fn set_session(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<()> {
@@ -310,13 +186,13 @@ impl SessionProvider for RedisSessionProvider {
         let keys = self.layout.session(user_id);
         let mut cmd = scripts::call(&scripts::DELETE, &[&keys.session, &keys.expiry_index, &keys.activity_index]);
         cmd.arg(user_id);
-        self.query::<i64>(&cmd, Access::Write, Some(user_id)).await.map(|_| ())
+        self.link.query::<i64>(&cmd, Access::Write, Some(user_id)).await.map(|_| ())
     }
 
     async fn has_session(&self, user_id: &str) -> Result<bool> {
         validate_user_id(user_id)?;
         let cmd = redis::cmd("EXISTS").arg(self.session_key(user_id)).to_owned();
-        self.query(&cmd, Access::Read, Some(user_id)).await
+        self.link.query(&cmd, Access::Read, Some(user_id)).await
     }
 
     async fn cleanup_old_sessions(&self, max_age: Duration) -> Result<u64> {
@@ -341,7 +217,7 @@ impl SessionProvider for RedisSessionProvider {
                     cmd
                 })
                 .collect();
-            let pages: Vec<Vec<(String, i64)>> = self.query_all(&cmds, Access::Read).await?;
+            let pages: Vec<Vec<(String, i64)>> = self.link.query_all(&cmds, Access::Read).await?;
             let mut next = Vec::new();
             for (&(shard, from), page) in pending.iter().zip(pages) {
                 let above = page.iter().filter(|(_, deadline)| *deadline > from).count();
@@ -361,7 +237,7 @@ impl SessionProvider for RedisSessionProvider {
     }
 
     async fn count(&self) -> Result<u64> {
-        let counts: Vec<u64> = self.query_all(&self.count_commands(), Access::Read).await?;
+        let counts: Vec<u64> = self.link.query_all(&self.count_commands(), Access::Read).await?;
         Ok(counts.into_iter().sum())
     }
 
@@ -381,14 +257,14 @@ impl SessionProvider for RedisSessionProvider {
         validate_user_id(user_id)?;
         let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
         cmd.arg("touch");
-        self.query(&cmd, Access::Write, Some(user_id)).await
+        self.link.query(&cmd, Access::Write, Some(user_id)).await
     }
 
     async fn touch_and_get(&self, user_id: &str, ttl: Option<Duration>) -> Result<Option<SessionData>> {
         validate_user_id(user_id)?;
         let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
         cmd.arg("get");
-        decode_data(user_id, self.query(&cmd, Access::Write, Some(user_id)).await?)
+        decode_data(user_id, self.link.query(&cmd, Access::Write, Some(user_id)).await?)
     }
 
     async fn insert_if_absent(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<SessionData> {
@@ -415,69 +291,13 @@ impl SessionProvider for RedisSessionProvider {
         if let Some(defaults) = create_with {
             self.push_session(&mut cmd, user_id, defaults)?;
         }
-        let written: i64 = self.query(&cmd, Access::Write, Some(user_id)).await?;
+        let written: i64 = self.link.query(&cmd, Access::Write, Some(user_id)).await?;
         Ok(written == 1)
     }
 }
 
-#[async_trait]
-impl VersionedProvider for RedisSessionProvider {
-    async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {
-        validate_user_id(user_id)?;
-        let cmd = redis::cmd("HGETALL").arg(self.session_key(user_id)).to_owned();
-        codec::decode(user_id, self.query(&cmd, Access::Read, Some(user_id)).await?)
-    }
-
-    async fn compare_and_set(
-        &self,
-        user_id: &str,
-        expected: Option<u64>,
-        data: SessionData,
-        ttl: Option<Duration>,
-    ) -> Result<CasOutcome> {
-        let reply = self.write(user_id, data, ttl, "cas", expected).await?;
-        cas_outcome(user_id, reply)
-    }
-
-    /// Sends only the fields that differ from `before` (and the names of those `data` dropped),
-    /// sparing Redis the rewrite of the whole hash.
-    async fn compare_and_set_changes(
-        &self,
-        user_id: &str,
-        expected: u64,
-        before: &SessionData,
-        data: SessionData,
-        ttl: Option<Duration>,
-    ) -> Result<CasOutcome> {
-        let mut cmd = self.session_cmd(&scripts::WRITE, user_id, self.ttl_ms(ttl)?);
-        let data = prepare_session(user_id, data)?;
-        let (fields, size) = encode_fields(&data, self.options.max_session_bytes)?;
-        // As in a whole write, a stored createdAt stays when the new data has none.
-        let removed: Vec<&String> = before
-            .keys()
-            .filter(|k| !data.contains_key(*k) && *k != LAST_ACTIVITY_KEY && *k != CREATED_AT_KEY)
-            .collect();
-        cmd.arg("delta").arg(expected).arg(removed.len()).arg(size).arg(removed);
-        for (name, text) in &fields {
-            if !before.get(*name).is_some_and(|old| data.get(*name).is_some_and(|new| old == new)) {
-                cmd.arg(*name).arg(text);
-            }
-        }
-        let reply = self.query(&cmd, Access::Write, Some(user_id)).await?;
-        cas_outcome(user_id, reply)
-    }
-}
-
-/// A compare-and-set's reply as its outcome.
-fn cas_outcome(user_id: &str, reply: Reply) -> Result<CasOutcome> {
-    Ok(match split_write_reply(user_id, reply)? {
-        (Some(version), _) => CasOutcome::Applied(version),
-        (None, current) => CasOutcome::Conflict(codec::decode(user_id, current)?),
-    })
-}
-
 /// `{1, version[, HGETALL]}` or `{0[, HGETALL]}` → (version when written, the hash reply or nil).
-fn split_write_reply(user_id: &str, reply: Reply) -> Result<(Option<u64>, Reply)> {
+pub(super) fn split_write_reply(user_id: &str, reply: Reply) -> Result<(Option<u64>, Reply)> {
     let unexpected = || SessionError::Internal(format!("unexpected write reply for user {user_id:?}"));
     let Reply::Array(items) = reply else { return Err(unexpected()) };
     let mut items = items.into_iter();

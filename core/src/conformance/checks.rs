@@ -1,177 +1,16 @@
-//! The provider conformance suite (DESIGN §8), callable on any provider: built-ins in this
-//! crate's tests, custom providers from any binding.
-//!
-//! It calls `clear()` first: run it on a store (or prefix) reserved for the test.
+//! The checks of the conformance suite, one per property of DESIGN §8. Each gets two handles
+//! on one freshly cleared store.
 
-use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::{skip, Check, ConformanceOptions, NotPassed, Provider};
 use crate::carry::NumberModel;
 use crate::data::{parse_timestamp, SessionData, MAX_USER_ID_BYTES};
 use crate::error::ErrorKind;
-use crate::provider::{CasOutcome, SessionProvider};
+use crate::provider::CasOutcome;
 use crate::update::{update_session, Change, RetryPolicy};
-
-/// What the suite may assume about the provider under test.
-#[derive(Debug, Clone)]
-pub struct ConformanceOptions {
-    /// The provider's session size limit, checked when set.
-    pub max_session_bytes: Option<usize>,
-    /// Unit of the TTL checks: sessions live a few of these. Raise it for slow stores.
-    pub ttl_unit: Duration,
-    /// The store keeps numbers as IEEE doubles (a provider written in JavaScript): integers
-    /// beyond ±2^53, which such a host cannot represent, are not required to round-trip.
-    pub doubles_only: bool,
-}
-
-impl Default for ConformanceOptions {
-    fn default() -> Self {
-        ConformanceOptions { max_session_bytes: None, ttl_unit: Duration::from_millis(200), doubles_only: false }
-    }
-}
-
-/// Names of the checks that passed, were skipped and failed (with why).
-#[derive(Debug, Default)]
-pub struct ConformanceReport {
-    pub passed: Vec<&'static str>,
-    /// Checks that do not apply to this provider (an optional capability it lacks, an option
-    /// not given), with the reason: not counted as passed.
-    pub skipped: Vec<(&'static str, String)>,
-    pub failed: Vec<(&'static str, String)>,
-}
-
-impl ConformanceReport {
-    pub fn is_ok(&self) -> bool {
-        self.failed.is_empty()
-    }
-
-    /// `{ok, passed: [name], skipped: [{name, reason}], failed: [{name, reason}]}`: the one
-    /// shape every binding hands out.
-    pub fn to_json(&self) -> Value {
-        let named = |list: &[(&str, String)]| -> Vec<Value> {
-            list.iter().map(|(name, reason)| json!({"name": name, "reason": reason})).collect()
-        };
-        json!({
-            "ok": self.is_ok(),
-            "passed": self.passed,
-            "skipped": named(&self.skipped),
-            "failed": named(&self.failed),
-        })
-    }
-}
-
-impl std::fmt::Display for ConformanceReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "{} passed, {} skipped, {} failed", self.passed.len(), self.skipped.len(), self.failed.len())?;
-        for (name, why) in &self.skipped {
-            writeln!(f, "skipped {name}: {why}")?;
-        }
-        for (name, why) in &self.failed {
-            writeln!(f, "FAILED {name}: {why}")?;
-        }
-        Ok(())
-    }
-}
-
-type Provider = Arc<dyn SessionProvider>;
-type Check = Result<(), NotPassed>;
-
-/// Why a check did not pass.
-enum NotPassed {
-    Failed(String),
-    Skipped(String),
-}
-
-impl From<String> for NotPassed {
-    fn from(why: String) -> Self {
-        NotPassed::Failed(why)
-    }
-}
-
-impl From<&str> for NotPassed {
-    fn from(why: &str) -> Self {
-        NotPassed::Failed(why.to_owned())
-    }
-}
-
-fn skip(why: &str) -> Check {
-    Err(NotPassed::Skipped(why.to_owned()))
-}
-
-macro_rules! ensure {
-    ($cond:expr, $($msg:tt)+) => {
-        if !$cond {
-            return Err(NotPassed::Failed(format!($($msg)+)));
-        }
-    };
-}
-
-/// [`run_conformance`] on two handles of one store (`b`: a second connection, else `a` again),
-/// which the suite uses in turn.
-pub async fn run_conformance_on(a: Provider, b: Option<Provider>, options: ConformanceOptions) -> ConformanceReport {
-    let b = b.unwrap_or_else(|| a.clone());
-    let handles = [a, b];
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let make = || {
-        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2;
-        std::future::ready(Ok(handles[i].clone()))
-    };
-    run_conformance(make, options).await
-}
-
-/// Runs every check. `make` returns a handle on the store under test; it is called twice, and
-/// both handles must reach the same sessions (for a networked store: two connections, as two
-/// servers would have).
-pub async fn run_conformance<F, Fut>(make: F, options: ConformanceOptions) -> ConformanceReport
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = crate::Result<Provider>>,
-{
-    let mut report = ConformanceReport::default();
-    let (a, b) = match (make().await, make().await) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => {
-            report.failed.push(("make_provider", e.to_string()));
-            return report;
-        }
-    };
-    macro_rules! run {
-        ($($check:ident),+ $(,)?) => {$(
-            let outcome = match a.clear().await {
-                Ok(_) => $check(&a, &b, &options).await,
-                Err(e) => Err(NotPassed::Failed(format!("clear failed: {e}"))),
-            };
-            match outcome {
-                Ok(()) => report.passed.push(stringify!($check)),
-                Err(NotPassed::Skipped(why)) => report.skipped.push((stringify!($check), why)),
-                Err(NotPassed::Failed(why)) => report.failed.push((stringify!($check), why)),
-            }
-        )+};
-    }
-    run!(
-        round_trip,
-        value_fidelity,
-        reserved_fields,
-        ids_are_data,
-        invalid_ids,
-        too_large,
-        ttl_expiry,
-        sliding_ttl,
-        cleanup,
-        stats_count_clear,
-        compare_and_set,
-        create_once,
-        field_writes,
-        concurrent_field_writes,
-        contended_updates,
-        failed_update_changes_nothing,
-    );
-    let _ = a.clear().await;
-    report
-}
 
 fn obj(value: Value) -> SessionData {
     value.as_object().cloned().unwrap_or_default()
@@ -181,7 +20,7 @@ fn kind(result: crate::Result<impl std::fmt::Debug>) -> Option<ErrorKind> {
     result.err().map(|e| e.kind())
 }
 
-async fn round_trip(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
+pub(super) async fn round_trip(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
     a.set_session("alice", obj(json!({"theme": "dark"})), None).await.map_err(|e| e.to_string())?;
     let got = b
         .get_session("alice")
@@ -204,7 +43,7 @@ async fn round_trip(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check
     Ok(())
 }
 
-async fn value_fidelity(a: &Provider, b: &Provider, options: &ConformanceOptions) -> Check {
+pub(super) async fn value_fidelity(a: &Provider, b: &Provider, options: &ConformanceOptions) -> Check {
     let data = obj(json!({
         "list": [], "map": {}, "nested": [[1, {"x": [true, null]}]], "max": i64::MAX, "umax": u64::MAX,
         "min": i64::MIN, "float": 0.1, "big": 1e300, "tiny": -5e-324, "text": "é\u{1F600}\"\\\n\u{0}",
@@ -231,7 +70,7 @@ async fn value_fidelity(a: &Provider, b: &Provider, options: &ConformanceOptions
     Ok(())
 }
 
-async fn reserved_fields(a: &Provider, _: &Provider, _: &ConformanceOptions) -> Check {
+pub(super) async fn reserved_fields(a: &Provider, _: &Provider, _: &ConformanceOptions) -> Check {
     let foreign = a.set_session("bob", obj(json!({"userId": "mallory"})), None).await;
     ensure!(kind(foreign) == Some(ErrorKind::InvalidArgument), "a session claiming another user was accepted");
     ensure!(a.get_session("bob").await == Ok(None), "rejected write left data");
@@ -250,7 +89,7 @@ async fn reserved_fields(a: &Provider, _: &Provider, _: &ConformanceOptions) -> 
     Ok(())
 }
 
-async fn ids_are_data(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
+pub(super) async fn ids_are_data(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
     let ids = ["u", "*", "u*", "?", "u?", "[u]", "[", "u:1", "{u}", "}", "{", "u\\*", "ü 🙂", "poto:{00}:s:u"];
     for id in ids {
         a.set_session(id, obj(json!({"id": id})), None).await.map_err(|e| format!("{id:?}: {e}"))?;
@@ -270,7 +109,7 @@ async fn ids_are_data(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Che
     Ok(())
 }
 
-async fn invalid_ids(a: &Provider, _: &Provider, _: &ConformanceOptions) -> Check {
+pub(super) async fn invalid_ids(a: &Provider, _: &Provider, _: &ConformanceOptions) -> Check {
     let huge = "x".repeat(MAX_USER_ID_BYTES + 1);
     for (id, want) in
         [("", ErrorKind::InvalidArgument), ("a\0b", ErrorKind::InvalidArgument), (huge.as_str(), ErrorKind::TooLarge)]
@@ -290,7 +129,7 @@ async fn invalid_ids(a: &Provider, _: &Provider, _: &ConformanceOptions) -> Chec
     Ok(())
 }
 
-async fn too_large(a: &Provider, _: &Provider, options: &ConformanceOptions) -> Check {
+pub(super) async fn too_large(a: &Provider, _: &Provider, options: &ConformanceOptions) -> Check {
     let Some(max) = options.max_session_bytes else { return skip("no max_session_bytes given") };
     let blob = "z".repeat(max);
     let big = a.set_session("big", obj(json!({ "blob": blob })), None).await;
@@ -304,7 +143,7 @@ async fn too_large(a: &Provider, _: &Provider, options: &ConformanceOptions) -> 
     Ok(())
 }
 
-async fn ttl_expiry(a: &Provider, b: &Provider, o: &ConformanceOptions) -> Check {
+pub(super) async fn ttl_expiry(a: &Provider, b: &Provider, o: &ConformanceOptions) -> Check {
     a.set_session("short", obj(json!({})), Some(o.ttl_unit)).await.map_err(|e| e.to_string())?;
     a.set_session("long", obj(json!({})), None).await.map_err(|e| e.to_string())?;
     ensure!(b.has_session("short").await == Ok(true), "short session absent at once");
@@ -318,7 +157,7 @@ async fn ttl_expiry(a: &Provider, b: &Provider, o: &ConformanceOptions) -> Check
     Ok(())
 }
 
-async fn sliding_ttl(a: &Provider, b: &Provider, o: &ConformanceOptions) -> Check {
+pub(super) async fn sliding_ttl(a: &Provider, b: &Provider, o: &ConformanceOptions) -> Check {
     let ttl = o.ttl_unit * 3;
     a.set_session("slide", obj(json!({})), Some(ttl)).await.map_err(|e| e.to_string())?;
     for _ in 0..3 {
@@ -331,7 +170,7 @@ async fn sliding_ttl(a: &Provider, b: &Provider, o: &ConformanceOptions) -> Chec
     Ok(())
 }
 
-async fn cleanup(a: &Provider, b: &Provider, o: &ConformanceOptions) -> Check {
+pub(super) async fn cleanup(a: &Provider, b: &Provider, o: &ConformanceOptions) -> Check {
     for id in ["old1", "old2"] {
         a.set_session(id, obj(json!({})), None).await.map_err(|e| e.to_string())?;
     }
@@ -344,7 +183,7 @@ async fn cleanup(a: &Provider, b: &Provider, o: &ConformanceOptions) -> Check {
     Ok(())
 }
 
-async fn stats_count_clear(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
+pub(super) async fn stats_count_clear(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
     for i in 0..25 {
         a.set_session(&format!("user-{i}"), obj(json!({"i": i})), None).await.map_err(|e| e.to_string())?;
     }
@@ -356,7 +195,7 @@ async fn stats_count_clear(a: &Provider, b: &Provider, _: &ConformanceOptions) -
     Ok(())
 }
 
-async fn compare_and_set(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
+pub(super) async fn compare_and_set(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
     let (Some(a), Some(b)) = (a.versioned(), b.versioned()) else {
         return skip("the provider has no get_versioned / compare_and_set");
     };
@@ -390,7 +229,7 @@ async fn compare_and_set(a: &Provider, b: &Provider, _: &ConformanceOptions) -> 
     Ok(())
 }
 
-async fn create_once(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
+pub(super) async fn create_once(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
     let first = a.insert_if_absent("once", obj(json!({"by": "a"})), None).await.map_err(|e| e.to_string())?;
     ensure!(first["by"] == "a" && first.contains_key("lastActivity"), "insert returned {first:?}");
     let second = b.insert_if_absent("once", obj(json!({"by": "b"})), None).await.map_err(|e| e.to_string())?;
@@ -401,7 +240,7 @@ async fn create_once(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Chec
     Ok(())
 }
 
-async fn field_writes(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
+pub(super) async fn field_writes(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
     ensure!(
         a.set_field("f", "k", json!(1), None, None).await == Ok(false),
         "field write created a session without defaults"
@@ -421,7 +260,7 @@ async fn field_writes(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Che
     Ok(())
 }
 
-async fn concurrent_field_writes(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
+pub(super) async fn concurrent_field_writes(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let p = if i % 2 == 0 { a.clone() } else { b.clone() };
@@ -440,7 +279,7 @@ async fn concurrent_field_writes(a: &Provider, b: &Provider, _: &ConformanceOpti
     Ok(())
 }
 
-async fn contended_updates(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
+pub(super) async fn contended_updates(a: &Provider, b: &Provider, _: &ConformanceOptions) -> Check {
     const UPDATERS: usize = 64;
     const EACH: usize = 5;
     let policy = RetryPolicy { budget: Duration::from_secs(30), ..RetryPolicy::default() };
@@ -473,7 +312,7 @@ async fn contended_updates(a: &Provider, b: &Provider, _: &ConformanceOptions) -
     Ok(())
 }
 
-async fn failed_update_changes_nothing(a: &Provider, _: &Provider, _: &ConformanceOptions) -> Check {
+pub(super) async fn failed_update_changes_nothing(a: &Provider, _: &Provider, _: &ConformanceOptions) -> Check {
     a.set_session("stable", obj(json!({"n": 1})), None).await.map_err(|e| e.to_string())?;
     let before = a.get_session("stable").await.map_err(|e| e.to_string())?;
     let failed =
