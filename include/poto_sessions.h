@@ -631,6 +631,15 @@ poto_status poto_module_options_set_defaults(poto_module_options *options,
                                              void *user_data,
                                              poto_free_fn free_user_data);
 
+// How stale `lastActivity` may get before `poto_module_get_user_session` touches the session
+// (default 60 000 ms, capped at half the TTL; 0: every read touches). A read of a fresh session
+// writes nothing (DESIGN §4.10).
+//
+// # Safety
+// `options` is NULL or live.
+poto_status poto_module_options_set_touch_after_ms(poto_module_options *options,
+                                                   uint64_t touch_after_ms);
+
 // Time `poto_module_update_user_session` keeps retrying under contention before
 // `POTO_ERR_CONFLICT`. The module's retry settings start from the defaults (5 s, 0.5 ms,
 // 50 ms), not from the provider's; without any, the provider's apply.

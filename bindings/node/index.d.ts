@@ -167,6 +167,12 @@ export interface ModuleOptions {
   provider?: AnyProvider;
   /** TTL of the sessions this module writes (default: the provider's). */
   ttlMs?: number;
+  /**
+   * A read (getUserSession) touches the session only when its lastActivity is older than this
+   * (default 60000, capped at half the TTL; 0: every read touches), so a read-only request
+   * costs one read.
+   */
+  touchAfterMs?: number;
   /** Time updateUserSession keeps retrying under contention before POTO_CONFLICT (default: the provider's, 5 s). */
   retryBudgetMs?: number;
   /** First backoff ceiling, doubled per retry (default 0.5 ms; at least 1 when set). */

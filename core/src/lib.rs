@@ -16,6 +16,7 @@ pub mod options;
 pub mod provider;
 pub mod redis;
 pub mod runtime;
+pub mod touch;
 pub mod update;
 pub mod value;
 

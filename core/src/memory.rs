@@ -16,6 +16,7 @@ use crate::data::{
 use crate::error::Result;
 use crate::options::MemoryOptions;
 use crate::provider::{CasOutcome, SessionProvider, Versioned, VersionedProvider};
+use crate::touch;
 use crate::value::{check_size, entry_size};
 
 /// Default time a session lives after its last write or touch.
@@ -245,13 +246,33 @@ impl SessionProvider for InMemorySessionProvider {
     }
 
     async fn touch(&self, user_id: &str, ttl: Option<Duration>) -> Result<bool> {
-        Ok(self.touch_and_get(user_id, ttl).await?.is_some())
-    }
-
-    async fn touch_and_get(&self, user_id: &str, ttl: Option<Duration>) -> Result<Option<SessionData>> {
         validate_user_id(user_id)?;
         let ttl = self.ttl_or_default(ttl)?;
+        match self.sessions.get_mut(user_id) {
+            Some(mut entry) if entry.live(Instant::now()) => {
+                Self::stamp(&mut entry, ttl);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// A fresh session is read without a write, so its cached text stays valid.
+    async fn get_and_touch(
+        &self,
+        user_id: &str,
+        ttl: Option<Duration>,
+        touch_after: Duration,
+    ) -> Result<Option<SessionData>> {
+        validate_user_id(user_id)?;
+        let ttl = self.ttl_or_default(ttl)?;
+        let touch_after = touch::capped(touch_after, Some(ttl));
         let now = Instant::now();
+        if let Some(entry) = self.live_entry(user_id) {
+            if !touch::due(Some(entry.last_activity_ms), now_unix_ms(), touch_after) {
+                return Ok(Some((*entry.data).clone()));
+            }
+        }
         match self.sessions.get_mut(user_id) {
             Some(mut entry) if entry.live(now) => {
                 Self::stamp(&mut entry, ttl);

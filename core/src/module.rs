@@ -63,6 +63,7 @@ pub struct PotoModule {
     base: SessionData,
     defaults: Option<Arc<dyn SessionDefaults>>,
     ttl: Option<Duration>,
+    touch_after: Duration,
     retry: Option<RetryPolicy>,
     /// The default model when this is an LLM module: its keys then keep their types on every
     /// write path ([`crate::llm::check_llm_key`]).
@@ -81,6 +82,7 @@ impl std::fmt::Debug for PotoModule {
             .field("own_provider", &self.provider.is_some())
             .field("base", &self.base)
             .field("ttl", &self.ttl)
+            .field("touch_after", &self.touch_after)
             .finish_non_exhaustive()
     }
 }
@@ -88,7 +90,15 @@ impl std::fmt::Debug for PotoModule {
 impl PotoModule {
     /// A module on the global provider with `{userId}` as default session data.
     pub fn new() -> Self {
-        PotoModule { provider: None, base: SessionData::new(), defaults: None, ttl: None, retry: None, llm_model: None }
+        PotoModule {
+            provider: None,
+            base: SessionData::new(),
+            defaults: None,
+            ttl: None,
+            touch_after: crate::touch::DEFAULT_TOUCH_AFTER,
+            retry: None,
+            llm_model: None,
+        }
     }
 
     /// The module every binding builds: an `LLMPotoModule` when `llm`, over `provider` (`None`:
@@ -109,6 +119,7 @@ impl PotoModule {
         module.provider = provider;
         module.defaults = defaults;
         module.ttl = options.ttl;
+        module.touch_after = options.touch_after;
         module.retry = options.retry;
         Ok(module)
     }
@@ -128,6 +139,13 @@ impl PotoModule {
     /// TTL of the sessions this module writes (default: the provider's).
     pub fn with_ttl(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
+        self
+    }
+
+    /// How stale `lastActivity` may get before a read touches the session (default 60 s, capped
+    /// at half the TTL; `ZERO`: every read touches). DESIGN §4.10.
+    pub fn with_touch_after(mut self, touch_after: Duration) -> Self {
+        self.touch_after = touch_after;
         self
     }
 
@@ -182,7 +200,7 @@ impl PotoModule {
     pub async fn get_user_session_for(&self, user_id: &str) -> Result<SessionData> {
         validate_user_id(user_id)?;
         let provider = self.provider();
-        if let Some(session) = provider.touch_and_get(user_id, self.ttl).await? {
+        if let Some(session) = provider.get_and_touch(user_id, self.ttl, self.touch_after).await? {
             return Ok(session);
         }
         let defaults = self.create_default_session_data(user_id).await?;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::data::{validate_ttl, DEFAULT_MAX_SESSION_BYTES};
 use crate::error::{Result, SessionError};
+use crate::touch::DEFAULT_TOUCH_AFTER;
 use crate::update::RetryPolicy;
 
 /// The type of an option's value.
@@ -30,11 +31,17 @@ pub struct OptionSpec {
     pub name: &'static str,
     pub kind: OptionKind,
     pub doc: &'static str,
+    /// Zero is a valid value (it means "off" or "every time", as the doc says).
+    pub zero: bool,
 }
 
 impl OptionSpec {
     const fn new(name: &'static str, kind: OptionKind, doc: &'static str) -> Self {
-        OptionSpec { name, kind, doc }
+        OptionSpec { name, kind, doc, zero: false }
+    }
+    /// This option with zero allowed.
+    pub(crate) const fn or_zero(self) -> Self {
+        OptionSpec { zero: true, ..self }
     }
     pub(crate) const fn new_text(name: &'static str, doc: &'static str) -> Self {
         Self::new(name, OptionKind::Text, doc)
@@ -121,9 +128,10 @@ impl Typed {
         }
     }
 
-    /// At least 1 ms and at most 100 years.
+    /// At least 1 ms (or zero, where the spec allows it) and at most 100 years.
     pub(crate) fn duration(self) -> Result<Duration> {
         match self.1 {
+            OptionValue::Duration(d) if d.is_zero() && self.0.zero => Ok(d),
             OptionValue::Duration(d) => {
                 validate_ttl(d).map_err(|_| {
                     SessionError::InvalidArgument(format!(
@@ -225,19 +233,36 @@ impl Options for CustomOptions {
 
 /// Options of a module (`PotoModule`, `LLMPotoModule`); the provider and the default-data
 /// function are passed on their own, being objects rather than values.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleOptions {
     /// TTL of the sessions the module writes (`None`: the provider's).
     pub ttl: Option<Duration>,
+    /// How stale `lastActivity` may get before a read touches (DESIGN §4.10).
+    pub touch_after: Duration,
     /// Retry budget of atomic updates (`None`: the provider's).
     pub retry: Option<RetryPolicy>,
     /// Model of new sessions of an LLM module (`None`: `"llm1"`); refused on a generic module.
     pub default_model: Option<String>,
 }
 
+impl Default for ModuleOptions {
+    fn default() -> Self {
+        ModuleOptions { ttl: None, touch_after: DEFAULT_TOUCH_AFTER, retry: None, default_model: None }
+    }
+}
+
+/// Shared by modules and session-store adapters.
+pub(crate) const TOUCH_AFTER: OptionSpec = OptionSpec::new(
+    "touch_after",
+    OptionKind::Duration,
+    "a read touches the session only when its lastActivity is older than this (default 60 s, capped at half the TTL; 0: every read)",
+)
+.or_zero();
+
 impl Options for ModuleOptions {
     const SCHEMA: &'static [OptionSpec] = &[
         TTL,
+        TOUCH_AFTER,
         RETRY_BUDGET,
         RETRY_BASE_DELAY,
         RETRY_MAX_DELAY,
@@ -253,6 +278,7 @@ impl Options for ModuleOptions {
         let spec = value.0;
         match spec.name {
             "ttl" => self.ttl = Some(value.duration()?),
+            "touch_after" => self.touch_after = value.duration()?,
             "default_model" => self.default_model = Some(value.text()?),
             _ => {
                 let delay = value.duration()?;
@@ -282,6 +308,8 @@ mod tests {
         assert_eq!(o.retry.as_ref().unwrap().budget, Duration::from_secs(60));
         assert!(o.set("ttl", OptionValue::Count(3)).unwrap_err().to_string().contains("must be a duration"));
         assert!(o.set("ttl", OptionValue::Duration(Duration::ZERO)).is_err());
+        o.set("touch_after", OptionValue::Duration(Duration::ZERO)).unwrap();
+        assert_eq!(o.touch_after, Duration::ZERO);
         assert!(o.set("tll", OptionValue::Count(3)).unwrap_err().to_string().contains("known: ttl"));
         let mut m = MemoryOptions::default();
         assert!(m.set("max_session_bytes", OptionValue::Count(0)).is_err());

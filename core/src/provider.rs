@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::carry::NumberModel;
 use crate::data::SessionData;
 use crate::error::Result;
+use crate::touch;
 use crate::update::{self, Change, RetryPolicy};
 
 /// A session with the version a compare-and-set must name to replace it.
@@ -114,12 +115,21 @@ pub trait SessionProvider: Send + Sync + 'static {
         Ok(self.get_session(user_id).await?.map(|data| Value::Object(data).to_string()))
     }
 
-    /// Touch then read, as one step where the provider can.
-    async fn touch_and_get(&self, user_id: &str, ttl: Option<Duration>) -> Result<Option<SessionData>> {
-        if !self.touch(user_id, ttl).await? {
-            return Ok(None);
+    /// The session, touched only when its `lastActivity` is older than `touch_after` (capped at
+    /// half the TTL; `ZERO`: always) by the store's clock: what module reads and session-store
+    /// adapters use (DESIGN §4.10). Returns the session as read; a failed touch never fails it.
+    async fn get_and_touch(
+        &self,
+        user_id: &str,
+        ttl: Option<Duration>,
+        touch_after: Duration,
+    ) -> Result<Option<SessionData>> {
+        let Some(data) = self.get_session(user_id).await? else { return Ok(None) };
+        let touch_after = touch::capped(touch_after, ttl);
+        if touch::due(touch::last_activity_ms(&data), crate::data::now_unix_ms(), touch_after) {
+            let _ = self.touch(user_id, ttl).await;
         }
-        self.get_session(user_id).await
+        Ok(Some(data))
     }
 
     /// Writes `data` unless a session exists; returns the session as stored either way

@@ -199,3 +199,30 @@ async fn conflict_after_the_retry_budget_applies_nothing() {
     assert!(!session.contains_key("mine"), "a conflicting update was applied");
     assert_eq!(session["rival"], json!(attempts));
 }
+
+/// DESIGN §4.10 through the module: a read of a fresh session writes nothing (on Redis: no
+/// script runs), a read with `touch_after = 0` stamps `lastActivity` every time.
+#[tokio::test]
+async fn module_reads_touch_lazily() {
+    let server = RedisServer::start();
+    let redis: Arc<dyn SessionProvider> =
+        Arc::new(RedisSessionProvider::new(RedisOptions::new().url(server.url())).unwrap());
+    for provider in [memory(), redis] {
+        let lazy = PotoModule::new().with_provider(provider.clone());
+        let eager = PotoModule::new().with_provider(provider.clone()).with_touch_after(Duration::ZERO);
+        let first = lazy.get_user_session_for("reader").await.unwrap();
+        let scripts_before = server.cli(&["INFO", "commandstats"]);
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+            assert_eq!(lazy.get_user_session_for("reader").await.unwrap(), first);
+        }
+        let stored = provider.get_session("reader").await.unwrap().unwrap();
+        assert_eq!(stored["lastActivity"], first["lastActivity"], "a fresh read wrote the session");
+        let evalsha = |stats: &str| stats.lines().find(|l| l.starts_with("cmdstat_evalsha:")).map(str::to_owned);
+        assert_eq!(evalsha(&scripts_before), evalsha(&server.cli(&["INFO", "commandstats"])), "a fresh read ran a script");
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        eager.get_user_session_for("reader").await.unwrap();
+        let touched = provider.get_session("reader").await.unwrap().unwrap();
+        assert_ne!(touched["lastActivity"], first["lastActivity"], "touch_after = 0 did not touch");
+    }
+}

@@ -60,7 +60,8 @@ async fn corrupt_data_is_a_typed_error_naming_the_user() {
     server.cli(&["SET", &key, "plain string"]);
     for err in [
         p.get_session("mallet").await.unwrap_err(),
-        p.touch_and_get("mallet", None).await.unwrap_err(),
+        p.get_and_touch("mallet", None, Duration::ZERO).await.unwrap_err(),
+        p.touch("mallet", None).await.unwrap_err(),
         p.set_field("mallet", "k", json!(1), None, None).await.unwrap_err(),
         p.compare_and_set("mallet", Some(1), obj(json!({})), None).await.unwrap_err(),
         p.insert_if_absent("mallet", obj(json!({})), None).await.unwrap_err(),

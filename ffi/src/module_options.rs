@@ -120,6 +120,20 @@ pub unsafe extern "C" fn poto_module_options_set_defaults(
     })
 }
 
+/// How stale `lastActivity` may get before `poto_module_get_user_session` touches the session
+/// (default 60 000 ms, capped at half the TTL; 0: every read touches). A read of a fresh session
+/// writes nothing (DESIGN §4.10).
+///
+/// # Safety
+/// `options` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn poto_module_options_set_touch_after_ms(
+    options: *mut poto_module_options,
+    touch_after_ms: u64,
+) -> poto_status {
+    set_option(options, |o| o.values.set("touch_after", millis(touch_after_ms)))
+}
+
 /// Time `poto_module_update_user_session` keeps retrying under contention before
 /// `POTO_ERR_CONFLICT`. The module's retry settings start from the defaults (5 s, 0.5 ms,
 /// 50 ms), not from the provider's; without any, the provider's apply.

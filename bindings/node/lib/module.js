@@ -30,7 +30,7 @@ async function defaultsText(moduleRef, userId) {
  */
 class PotoModule {
   /**
-   * @param {{provider?: object, ttlMs?: number, retryBudgetMs?: number, retryBaseDelayMs?: number,
+   * @param {{provider?: object, ttlMs?: number, touchAfterMs?: number, retryBudgetMs?: number, retryBaseDelayMs?: number,
    *   retryMaxDelayMs?: number}} [options] `provider` is the module's own; every other key is an
    *   option of the core's schema, checked here.
    */

@@ -301,3 +301,20 @@ test("LLM module: the core's default model, system prompt and current conversati
     assert.equal(await llm.getCurrentConversationIdFor('ada'), '', 'a rejected write changed nothing');
   }
 });
+
+test('reads touch lazily: a fresh read writes nothing, touchAfterMs: 0 touches every read', async (t) => {
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  for (const provider of [new InMemorySessionProvider(), new RedisSessionProvider(redis.url, { prefix: uniquePrefix('lazy') })]) {
+    const lazy = new PotoModule({ provider });
+    const eager = new PotoModule({ provider, touchAfterMs: 0 });
+    const first = await lazy.getUserSessionFor('reader');
+    await sleep(5);
+    assert.deepEqual(await lazy.getUserSessionFor('reader'), first);
+    assert.equal((await provider.getSession('reader')).lastActivity, first.lastActivity);
+    await sleep(5);
+    await eager.getUserSessionFor('reader');
+    assert.notEqual((await provider.getSession('reader')).lastActivity, first.lastActivity);
+  }
+});

@@ -93,6 +93,7 @@ pub fn _option_schema() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)
     let kind = |spec: &OptionSpec| match spec.kind {
         OptionKind::Text => "text",
         OptionKind::Bool => "bool",
+        OptionKind::Duration if spec.zero => "duration_or_zero",
         OptionKind::Duration => "duration",
         OptionKind::Count => "count",
     };

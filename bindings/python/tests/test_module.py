@@ -231,3 +231,17 @@ async def test_callbacks_see_the_current_user_of_their_own_request() -> None:
         # A blocking call from a worker thread, while the loop runs: the caller's context.
         await asyncio.to_thread(provider.get_session_sync, "bob")
     assert seen == [("alice", "alice", None), ("bob", "bob", None)]
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+async def test_reads_touch_lazily(store, redis_server, prefix) -> None:
+    """A read of a fresh session writes nothing; ``touch_after=0`` touches on every read."""
+    provider = InMemorySessionProvider() if store == "memory" else RedisSessionProvider(redis_server.url, prefix=prefix)
+    lazy, eager = PotoModule(provider), PotoModule(provider, touch_after=0)
+    first = await lazy.get_user_session(user_id="reader")
+    await asyncio.sleep(0.005)
+    assert await lazy.get_user_session(user_id="reader") == first
+    assert (await provider.get_session("reader"))["lastActivity"] == first["lastActivity"]
+    await asyncio.sleep(0.005)
+    await eager.get_user_session(user_id="reader")
+    assert (await provider.get_session("reader"))["lastActivity"] != first["lastActivity"]

@@ -37,9 +37,15 @@ MAKERS: Dict[str, Callable[..., Any]] = {
     "PotoModule": lambda **options: LLMPotoModule(InMemorySessionProvider(), **options),
 }
 TEXTS = {"url": "redis://127.0.0.1:1", "prefix": "opt:", "default_model": "m"}
-GOOD: Dict[str, List[Any]] = {"duration": [1.5, timedelta(milliseconds=20), 2], "count": [1000], "bool": [True, False]}
+GOOD: Dict[str, List[Any]] = {
+    "duration": [1.5, timedelta(milliseconds=20), 2],
+    "duration_or_zero": [0, 1.5, timedelta(milliseconds=20)],
+    "count": [1000],
+    "bool": [True, False],
+}
 BAD: Dict[str, List[Any]] = {
     "duration": ["1", True, -1, 0, float("nan"), [1]],
+    "duration_or_zero": ["1", True, -1, float("nan"), [1]],
     "count": [0, -1, 1.5, True, "5", 2**64],
     "bool": [1, "yes", 1.0],
     "text": [3, b"bytes", ["x"]],

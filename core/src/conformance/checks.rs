@@ -234,9 +234,33 @@ pub(super) async fn create_once(a: &Provider, b: &Provider, _: &ConformanceOptio
     ensure!(first["by"] == "a" && first.contains_key("lastActivity"), "insert returned {first:?}");
     let second = b.insert_if_absent("once", obj(json!({"by": "b"})), None).await.map_err(|e| e.to_string())?;
     ensure!(second["by"] == "a", "insert_if_absent overwrote an existing session");
-    let touched = b.touch_and_get("once", None).await.map_err(|e| e.to_string())?.ok_or("absent")?;
-    ensure!(touched["by"] == "a", "touch_and_get read {touched:?}");
-    ensure!(b.touch_and_get("none", None).await == Ok(None), "touch_and_get invented a session");
+    Ok(())
+}
+
+/// DESIGN §4.10: a read of a fresh session writes nothing; a due one restarts the TTL.
+pub(super) async fn lazy_touch(a: &Provider, b: &Provider, o: &ConformanceOptions) -> Check {
+    let ttl = o.ttl_unit * 3;
+    let hour = Duration::from_secs(3600);
+    a.set_session("lazy", obj(json!({"n": 1})), Some(ttl)).await.map_err(|e| e.to_string())?;
+    let stored = a.get_session("lazy").await.map_err(|e| e.to_string())?.ok_or("absent")?;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    // Capped at half the TTL: `hour` stands for "not due yet".
+    let read = b.get_and_touch("lazy", Some(hour * 4), hour).await.map_err(|e| e.to_string())?.ok_or("absent")?;
+    ensure!(read == stored, "a lazy read returned {read:?}, the store holds {stored:?}");
+    let after = a.get_session("lazy").await.map_err(|e| e.to_string())?.ok_or("absent")?;
+    ensure!(after == stored, "a read of a fresh session wrote it: {after:?}");
+    for _ in 0..3 {
+        tokio::time::sleep(o.ttl_unit * 2).await;
+        ensure!(
+            b.get_and_touch("lazy", Some(ttl), Duration::ZERO).await.map_err(|e| e.to_string())?.is_some(),
+            "a read found no session although reads kept it in use"
+        );
+    }
+    let touched = a.get_session("lazy").await.map_err(|e| e.to_string())?.ok_or("absent")?;
+    ensure!(touched["lastActivity"] != stored["lastActivity"], "a due read did not stamp lastActivity");
+    ensure!(touched["n"] == 1 && touched["createdAt"] == stored["createdAt"], "a touch changed data: {touched:?}");
+    ensure!(b.get_and_touch("none", None, Duration::ZERO).await == Ok(None), "a lazy read invented a session");
+    ensure!(a.has_session("none").await == Ok(false), "a lazy read created a session");
     Ok(())
 }
 

@@ -160,6 +160,7 @@ where
         too_large,
         ttl_expiry,
         sliding_ttl,
+        lazy_touch,
         cleanup,
         stats_count_clear,
         compare_and_set,

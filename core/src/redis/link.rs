@@ -2,6 +2,7 @@
 //! prefix's format checked once, and sending that reloads lost scripts and retries a read once
 //! after a dropped connection. A write is never resent after its reply was lost.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::RwLock;
 
 use redis::{Cmd, FromRedisValue};
@@ -11,6 +12,7 @@ use super::errors::{self, Access};
 use super::keys::{self, Layout};
 use super::options::RedisOptions;
 use super::scripts;
+use crate::data::now_unix_ms;
 use crate::error::{Result, SessionError};
 use crate::runtime::fork_generation;
 
@@ -24,6 +26,9 @@ pub struct Link {
     opening: tokio::sync::Mutex<()>,
     /// Set once the prefix's meta key has been checked against this format.
     format_checked: tokio::sync::OnceCell<()>,
+    /// The server's clock minus ours, in ms, measured when a connection opens (lazy touch
+    /// compares stored stamps, which are the server's, with it).
+    clock_offset_ms: AtomicI64,
 }
 
 impl Link {
@@ -35,6 +40,7 @@ impl Link {
             connection: RwLock::new(None),
             opening: tokio::sync::Mutex::new(()),
             format_checked: tokio::sync::OnceCell::new(),
+            clock_offset_ms: AtomicI64::new(0),
         })
     }
 
@@ -67,11 +73,27 @@ impl Link {
             .open(self.options.connect_timeout, self.options.command_timeout)
             .await
             .map_err(|e| errors::map(e, Access::Read, None))?;
+        self.measure_clock(conn.clone()).await;
         let inherited = self.connection.write().unwrap_or_else(|p| p.into_inner()).replace((generation, conn.clone()));
         if let Some(inherited) = inherited {
             std::mem::forget(inherited);
         }
         Ok(conn)
+    }
+
+    /// Now on the server's clock, as estimated from ours.
+    pub fn server_now_ms(&self) -> i64 {
+        now_unix_ms() + self.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Estimates the server's clock from `TIME`, halfway through the round trip. On failure
+    /// the estimate stays (ours, at first): the server re-checks every touch anyway.
+    async fn measure_clock(&self, mut conn: Conn) {
+        let sent = now_unix_ms();
+        let Ok((secs, micros)) = redis::cmd("TIME").query_async::<(i64, i64)>(&mut conn).await else { return };
+        let received = now_unix_ms();
+        let server = secs * 1000 + micros / 1000;
+        self.clock_offset_ms.store(server - (sent + received) / 2, Ordering::Relaxed);
     }
 
     async fn check_format(&self, mut conn: Conn) -> Result<()> {

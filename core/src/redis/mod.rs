@@ -23,6 +23,7 @@ use crate::data::{
     encode_fields, prepare_session, validate_field, validate_ttl, validate_user_id, SessionData, CREATED_AT_KEY,
 };
 use crate::error::{Result, SessionError};
+use crate::touch;
 use crate::provider::{SessionProvider, VersionedProvider};
 use crate::update::RetryPolicy;
 use errors::Access;
@@ -255,16 +256,28 @@ impl SessionProvider for RedisSessionProvider {
 
     async fn touch(&self, user_id: &str, ttl: Option<Duration>) -> Result<bool> {
         validate_user_id(user_id)?;
-        let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
-        cmd.arg("touch");
-        self.link.query(&cmd, Access::Write, Some(user_id)).await
+        let cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
+        Ok(self.link.query::<i64>(&cmd, Access::Write, Some(user_id)).await? != 0)
     }
 
-    async fn touch_and_get(&self, user_id: &str, ttl: Option<Duration>) -> Result<Option<SessionData>> {
-        validate_user_id(user_id)?;
-        let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
-        cmd.arg("get");
-        decode_data(user_id, self.link.query(&cmd, Access::Write, Some(user_id)).await?)
+    /// One read; then, only when the server's clock (as estimated at connect) says the session
+    /// is due, a touch that checks again on the server, so a wrong estimate costs at most a
+    /// touch that does nothing.
+    async fn get_and_touch(
+        &self,
+        user_id: &str,
+        ttl: Option<Duration>,
+        touch_after: Duration,
+    ) -> Result<Option<SessionData>> {
+        let Some(data) = self.get_session(user_id).await? else { return Ok(None) };
+        let ttl_ms = self.ttl_ms(ttl)?;
+        let touch_after = touch::capped(touch_after, Some(Duration::from_millis(ttl_ms)));
+        if touch::due(touch::last_activity_ms(&data), self.link.server_now_ms(), touch_after) {
+            let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, ttl_ms);
+            cmd.arg(touch_after.as_millis() as u64);
+            let _ = self.link.query::<i64>(&cmd, Access::Write, Some(user_id)).await;
+        }
+        Ok(Some(data))
     }
 
     async fn insert_if_absent(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<SessionData> {

@@ -100,6 +100,7 @@ class NativeModule:
         llm: bool = False,
         defaults: Optional[Callable[[str, Session], Any]] = None,
         ttl: Optional[Seconds] = None,
+        touch_after: Optional[Seconds] = None,
         retry_budget: Optional[Seconds] = None,
         retry_base_delay: Optional[Seconds] = None,
         retry_max_delay: Optional[Seconds] = None,

@@ -50,6 +50,7 @@ class PotoModule:
         provider: Optional[Any] = None,
         *,
         ttl: Optional[Seconds] = None,
+        touch_after: Optional[Seconds] = None,
         retry_budget: Optional[Seconds] = None,
         retry_base_delay: Optional[Seconds] = None,
         retry_max_delay: Optional[Seconds] = None,
@@ -57,7 +58,9 @@ class PotoModule:
     ) -> None:
         """``provider``: this module's own store (default: the global one, in-memory unless
         ``set_session_provider`` was called). ``ttl``: lifetime of the sessions it writes
-        (default: the provider's). ``retry_budget``, ``retry_base_delay``, ``retry_max_delay``:
+        (default: the provider's). ``touch_after``: a read touches the session only when its
+        ``lastActivity`` is older than this (default 60 s, capped at half the TTL; ``0``: every
+        read), so a read-only request costs one read. ``retry_budget``, ``retry_base_delay``, ``retry_max_delay``:
         how long ``update_user_session`` retries under contention and its backoff (default: the
         provider's). ``default_model``: the model of new sessions, ``LLMPotoModule`` only
         (default ``DEFAULT_MODEL``). ``None`` leaves an option at its default."""
@@ -74,6 +77,7 @@ class PotoModule:
             llm=self._llm,
             defaults=hook,
             ttl=ttl,
+            touch_after=touch_after,
             retry_budget=retry_budget,
             retry_base_delay=retry_base_delay,
             retry_max_delay=retry_max_delay,
