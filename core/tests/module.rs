@@ -219,7 +219,11 @@ async fn module_reads_touch_lazily() {
         let stored = provider.get_session("reader").await.unwrap().unwrap();
         assert_eq!(stored["lastActivity"], first["lastActivity"], "a fresh read wrote the session");
         let evalsha = |stats: &str| stats.lines().find(|l| l.starts_with("cmdstat_evalsha:")).map(str::to_owned);
-        assert_eq!(evalsha(&scripts_before), evalsha(&server.cli(&["INFO", "commandstats"])), "a fresh read ran a script");
+        assert_eq!(
+            evalsha(&scripts_before),
+            evalsha(&server.cli(&["INFO", "commandstats"])),
+            "a fresh read ran a script"
+        );
         tokio::time::sleep(Duration::from_millis(3)).await;
         eager.get_user_session_for("reader").await.unwrap();
         let touched = provider.get_session("reader").await.unwrap().unwrap();

@@ -23,8 +23,8 @@ use crate::data::{
     encode_fields, prepare_session, validate_field, validate_ttl, validate_user_id, SessionData, CREATED_AT_KEY,
 };
 use crate::error::{Result, SessionError};
-use crate::touch;
 use crate::provider::{SessionProvider, VersionedProvider};
+use crate::touch;
 use crate::update::RetryPolicy;
 use errors::Access;
 use keys::Layout;
