@@ -259,8 +259,37 @@ export interface ExpressSessionStoreOptions {
   session?: unknown;
   /** TTL of sessions whose cookie has no expiry (default 24 h). */
   ttlMs?: number;
+  /**
+   * A touch (an unchanged session at the end of a request) is sent only when the session's
+   * lastActivity, as read at the start of the request, is older than this (default 60000,
+   * capped at half the TTL; 0: every touch is sent).
+   */
+  touchAfterMs?: number;
+  /** Never send touches: a session's TTL then restarts only when it is saved. */
   disableTouch?: boolean;
 }
 
-/** An express-session Store over any provider. */
+type StoreCallback<T> = (err: unknown, value?: T) => void;
+
+/**
+ * An express-session Store over any provider. Every method takes an optional callback and
+ * returns a promise (as connect-redis 8+); errors reach the callback or the promise, never throw.
+ */
+export interface PotoSessionStore {
+  get(sid: string, cb?: StoreCallback<Record<string, any> | null>): Promise<any>;
+  set(sid: string, sess: Record<string, any>, cb?: StoreCallback<void>): Promise<any>;
+  touch(sid: string, sess: Record<string, any>, cb?: StoreCallback<void>): Promise<any>;
+  destroy(sid: string, cb?: StoreCallback<void>): Promise<any>;
+  /** Every live session, each carrying its `id`. */
+  all(cb?: StoreCallback<Array<Record<string, any> & { id: string }>>): Promise<any>;
+  length(cb?: StoreCallback<number>): Promise<any>;
+  clear(cb?: StoreCallback<void>): Promise<any>;
+  ids(cb?: StoreCallback<string[]>): Promise<any>;
+  [key: string]: any;
+}
+
+/**
+ * Typed as `any` so that it fits express-session's `store` option whichever version of its types
+ * the application has; cast to `PotoSessionStore` to call the store yourself.
+ */
 export declare function createExpressSessionStore(options: ExpressSessionStoreOptions): any;

@@ -1,5 +1,6 @@
-//! Atomic read-modify-write over any provider: compare-and-set with jittered backoff where the
-//! provider offers it, a per-process lock per user otherwise.
+//! Atomic read-modify-write over any provider: updates of one user queue in this process, then
+//! compare-and-set with jittered backoff where the provider offers it (other processes may
+//! write too), or a plain write where it does not (atomic within this process only).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -74,8 +75,10 @@ where
         (Change::Write(new), None) => Some(new),
         (Change::Keep, _) => None,
     };
+    // Updates of one user from this process queue here, so they cost no conflicting round trips;
+    // only writers in other processes make a compare-and-set retry.
+    let _guard = lock_user(provider, user_id, policy).await?;
     let Some(versioned) = provider.versioned() else {
-        let _guard = lock_user(provider, user_id).await;
         let current = provider.get_session(user_id).await?;
         // A copy only where something may be carried (no compare-and-set needs it here).
         let before = if numbers == NumberModel::Exact { None } else { current.clone() };
@@ -182,8 +185,17 @@ impl Drop for UserLock {
     }
 }
 
-async fn lock_user<P: ?Sized>(provider: &P, user_id: &str) -> UserLock {
+/// Waits for `user_id`'s turn on `provider` in this process, for at most the retry budget: an
+/// update function that updates its own user again would otherwise wait for itself.
+async fn lock_user<P: ?Sized>(provider: &P, user_id: &str, policy: &RetryPolicy) -> Result<UserLock> {
     let key = (provider as *const P as *const () as usize, user_id.to_owned());
     let lock = USER_LOCKS.entry(key.clone()).or_default().clone();
-    UserLock { key, guard: Some(lock.lock_owned().await) }
+    let mut held = UserLock { key, guard: None };
+    match tokio::time::timeout(policy.budget, lock.lock_owned()).await {
+        Ok(guard) => {
+            held.guard = Some(guard);
+            Ok(held)
+        }
+        Err(_) => Err(SessionError::Conflict { user_id: user_id.to_owned(), attempts: 0 }),
+    }
 }

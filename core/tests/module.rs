@@ -230,3 +230,64 @@ async fn module_reads_touch_lazily() {
         assert_ne!(touched["lastActivity"], first["lastActivity"], "touch_after = 0 did not touch");
     }
 }
+
+/// Updates of one user from one process queue before they compare-and-set: 8 threads' 2,000
+/// updates all apply, and Redis runs one write script per update (none lost to a conflict).
+#[test]
+fn one_process_hot_user_updates_queue_instead_of_conflicting() {
+    let server = RedisServer::start();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(8).enable_all().build().unwrap();
+    let provider =
+        runtime.block_on(RedisSessionProvider::connect(RedisOptions::new().url(server.url()).prefix("hot:"))).unwrap();
+    let module = PotoModule::new().with_provider(Arc::new(provider));
+    runtime.block_on(module.get_user_session_for("hot")).unwrap();
+    let calls = |server: &RedisServer| -> u64 {
+        let stats = server.cli(&["INFO", "commandstats"]);
+        let line = stats.lines().find(|l| l.starts_with("cmdstat_evalsha:")).unwrap_or("calls=0,").to_owned();
+        line.split("calls=").nth(1).and_then(|r| r.split(',').next()).unwrap().parse().unwrap()
+    };
+    let before = calls(&server);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let module = module.clone();
+            runtime.spawn(async move {
+                for _ in 0..250 {
+                    module
+                        .update_user_session_for("hot", |s| {
+                            let n = s.get("n").and_then(|v| v.as_u64()).unwrap_or(0);
+                            s.insert("n".into(), json!(n + 1));
+                            Ok(())
+                        })
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        runtime.block_on(task).unwrap();
+    }
+    assert_eq!(runtime.block_on(module.get_user_session_for("hot")).unwrap()["n"], 2000);
+    assert_eq!(calls(&server) - before, 2000, "updates of one process conflicted with each other");
+}
+
+/// An update function that updates its own user again cannot wait for itself forever: the
+/// inner update gives up with `Conflict` after the retry budget.
+#[tokio::test]
+async fn a_nested_update_of_the_same_user_ends_in_conflict() {
+    let module = PotoModule::new()
+        .with_provider(memory())
+        .with_retry(poto_sessions::RetryPolicy { budget: Duration::from_millis(200), ..Default::default() });
+    let inner = module.clone();
+    let err = module
+        .update_user_session_with("nested", poto_sessions::NumberModel::Exact, move |data| {
+            let inner = inner.clone();
+            async move {
+                inner.update_user_session_for("nested", |_| Ok(())).await?;
+                Ok(data)
+            }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict);
+}

@@ -50,7 +50,7 @@ async function exercise(provider) {
     assert.deepEqual(await cb((done) => store.ids(done)), [sid]);
     assert.equal(await cb((done) => store.length(done)), 1);
     const all = await cb((done) => store.all(done));
-    assert.equal(all[sid].views, 2);
+    assert.deepEqual(all.map((s) => [s.id, s.views]), [[sid, 2]]);
     await cb((done) => store.touch(sid, stored, done));
 
     app.forget();
@@ -88,4 +88,85 @@ test('express-session store on Redis', async (t) => {
 
 test('express-session store on a JS custom provider', async () => {
   await exercise(mapProvider());
+});
+
+/** The same calls on this package's store and on connect-redis 9 (node-redis 5), one redis-server. */
+test('side by side with connect-redis: callbacks, promises, shapes and errors', async (t) => {
+  const redis = await startRedis();
+  const { RedisStore } = require('connect-redis');
+  const { createClient } = require('redis');
+  const client = createClient({ url: redis.url });
+  await client.connect();
+  t.after(async () => {
+    await client.quit();
+    await redis.stop();
+  });
+  const stores = {
+    ours: createExpressSessionStore({ session, provider: new RedisSessionProvider(redis.url, { prefix: uniquePrefix('side') }) }),
+    theirs: new RedisStore({ client, prefix: uniquePrefix('side-cr') }),
+  };
+  const seen = {};
+  for (const [name, store] of Object.entries(stores)) {
+    const sess = { cookie: { maxAge: 60_000, originalMaxAge: 60_000 }, views: 3 };
+    // Promise forms, no callback: connect-redis 8+ style.
+    assert.ok(store.set('s1', sess) instanceof Promise);
+    await store.set('s1', sess);
+    await store.set('s2', { ...sess, views: 4 });
+    const got = await store.get('s1');
+    const missing = await store.get('nope');
+    const all = (await store.all()).sort((a, b) => a.id.localeCompare(b.id));
+    const ids = (await store.ids()).sort();
+    const length = await store.length();
+    await store.touch('s1', got);
+    // Callback forms.
+    const viaCallback = await cb((done) => store.get('s2', done));
+    // Errors reach the promise or the callback; nothing throws synchronously.
+    const bad = { cookie: { maxAge: 60_000 }, n: 1n };
+    let thrown = null;
+    const rejected = await store.set('bad', bad).then(() => null, (e) => e);
+    const viaCb = await new Promise((resolve) => {
+      try {
+        store.set('bad', bad, (err) => resolve(err));
+      } catch (e) {
+        thrown = e;
+        resolve(null);
+      }
+    });
+    await store.destroy('s1');
+    const afterDestroy = await store.get('s1');
+    await store.clear();
+    seen[name] = {
+      got: got.views,
+      missing,
+      all: all.map((s) => [s.id, s.views]),
+      ids,
+      length,
+      viaCallback: viaCallback.views,
+      rejected: rejected instanceof Error,
+      viaCb: viaCb instanceof Error,
+      thrown,
+      afterDestroy,
+      lengthAfterClear: await store.length(),
+    };
+  }
+  assert.deepEqual(seen.ours, seen.theirs);
+  assert.deepEqual(seen.ours.all, [['s1', 3], ['s2', 4]]);
+  assert.equal(seen.ours.rejected && seen.ours.viaCb, true);
+});
+
+test('touches are lazy: a fresh session is not touched, touchAfterMs: 0 touches every time', async (t) => {
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  const provider = new RedisSessionProvider(redis.url, { prefix: uniquePrefix('lazy-store') });
+  const sess = { cookie: { maxAge: 60_000 }, views: 1 };
+  const lastActivity = async () => (await provider.getSession('sid')).lastActivity;
+  for (const [touchAfterMs, touched] of [[undefined, false], [0, true]]) {
+    const store = createExpressSessionStore({ session, provider, touchAfterMs });
+    await store.set('sid', sess);
+    const before = await lastActivity();
+    await new Promise((r) => setTimeout(r, 5));
+    await store.touch('sid', await store.get('sid'));
+    assert.equal((await lastActivity()) !== before, touched, `touchAfterMs ${touchAfterMs}`);
+  }
+  assert.throws(() => createExpressSessionStore({ session, provider, touchAfterMs: -1 }), /touchAfterMs/);
 });
