@@ -186,6 +186,7 @@ impl RedisSessionProvider {
         F: Fn(Conn) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
+        crate::failpoint!(if access == Access::Read { "redis.read" } else { "redis.write" });
         let mut conn = self.connection().await?;
         let (mut reloaded, mut retried) = (false, false);
         loop {
