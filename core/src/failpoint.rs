@@ -115,14 +115,14 @@ mod armed {
         if !ANY.load(Ordering::Acquire) {
             return;
         }
-        let fire = with(|armed| match armed.get_mut(name) {
+        let fire = with(|armed| match armed.get(name).copied() {
             Some(u32::MAX) => true,
             Some(1) => {
                 armed.remove(name);
                 true
             }
             Some(left) => {
-                *left -= 1;
+                armed.insert(name.to_owned(), left - 1);
                 true
             }
             None => false,
