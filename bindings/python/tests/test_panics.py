@@ -25,6 +25,16 @@ LOST = 120.0  # far beyond any call here: reaching it means the call was left wa
 
 arm: Callable[..., None] = getattr(_native, "_arm_failpoint", None)  # type: ignore[assignment]
 needs_failpoints = pytest.mark.skipif(arm is None, reason="a wheel built without failpoints (scripts/test-python.sh builds with)")
+POINTS = ["memory.get", "memory.set", "redis.read", "redis.write", "module.update", "host.call", "host.task"]
+
+
+@pytest.fixture(autouse=True)
+def disarmed() -> Any:
+    """No point stays armed for the next test, whatever this one did."""
+    yield
+    if arm is not None:
+        for point in POINTS:
+            arm(point, 0)
 
 
 async def fails_then_works(point: str, call: Callable[[], Awaitable[Any]]) -> None:
@@ -48,13 +58,27 @@ async def test_in_memory_provider() -> None:
     await store.set_session("ada", {"n": 1})
     await fails_then_works("memory.get", lambda: store.get_session("ada"))
     await fails_then_works("memory.set", lambda: store.set_session("ada", {"n": 2}))
+
+
+@needs_failpoints
+def test_in_memory_provider_sync() -> None:
+    store = InMemorySessionProvider()
+    store.set_session_sync("ada", {"n": 1})
     fails_then_works_sync("memory.get", lambda: store.get_session_sync("ada"))
+    fails_then_works_sync("memory.set", lambda: store.set_session_sync("ada", {"n": 2}))
 
 
 @needs_failpoints
 async def test_module_update() -> None:
     module = PotoModule(InMemorySessionProvider())
+    await module.get_user_session(user_id="ada")
     await fails_then_works("module.update", lambda: module.update_user_session(lambda s: s.update(n=1), user_id="ada"))
+
+
+@needs_failpoints
+def test_module_update_sync() -> None:
+    module = PotoModule(InMemorySessionProvider())
+    module.get_user_session_sync(user_id="ada")
     fails_then_works_sync("module.update", lambda: module.update_user_session_sync(lambda s: s.update(n=2), user_id="ada"))
 
 
@@ -64,7 +88,13 @@ async def test_redis_provider(redis_server, prefix) -> None:
     await store.set_session("ada", {"n": 1})
     await fails_then_works("redis.read", lambda: store.get_session("ada"))
     await fails_then_works("redis.write", lambda: store.set_session("ada", {"n": 2}))
+
+
+@needs_failpoints
+def test_redis_provider_sync(redis_server, prefix) -> None:
+    store = RedisSessionProvider(redis_server.url, prefix=prefix)
     fails_then_works_sync("redis.write", lambda: store.set_session_sync("ada", {"n": 3}))
+    fails_then_works_sync("redis.read", lambda: store.get_session_sync("ada"))
 
 
 @needs_failpoints
