@@ -131,6 +131,11 @@ where
     catch_panic(future).map(|outcome| outcome.and_then(|result| result))
 }
 
+/// [`guard`] for a synchronous operation (a binding's fast path that reads on its own thread).
+pub fn guard_sync<T>(operation: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(operation)).unwrap_or_else(|panic| Err(panic_error("operation", &*panic)))
+}
+
 /// Spawns operation `future` on the hidden runtime; the returned future gives its result, or
 /// the internal error when the task panicked or was dropped.
 pub fn spawn_op<F, T>(future: F) -> impl Future<Output = Result<T>>
