@@ -257,18 +257,12 @@ impl PotoModule {
     }
 
     pub async fn delete_user_session_for(&self, user_id: &str) -> Result<()> {
-        guard(async {
-            self.provider().delete_session(user_id).await
-        })
-        .await
+        guard(async { self.provider().delete_session(user_id).await }).await
     }
 
     /// Active session count and ids of the provider.
     pub async fn get_session_stats(&self) -> Result<SessionStats> {
-        guard(async {
-            self.provider().get_stats().await
-        })
-        .await
+        guard(async { self.provider().get_stats().await }).await
     }
 
     /// Sets one top-level key of the current user's session as one atomic step that does not

@@ -57,7 +57,8 @@ async fn a_user_with_only_the_listed_commands_passes_the_conformance_suite() {
         let url = url.clone();
         async move {
             let options = RedisOptions::new().url(&url).prefix(prefix);
-            Ok(std::sync::Arc::new(RedisSessionProvider::connect(options).await?) as std::sync::Arc<dyn SessionProvider>)
+            Ok(std::sync::Arc::new(RedisSessionProvider::connect(options).await?)
+                as std::sync::Arc<dyn SessionProvider>)
         }
     };
     let report = run_conformance(make, ConformanceOptions::default()).await;

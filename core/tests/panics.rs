@@ -80,7 +80,8 @@ async fn a_panic_ends_the_call_with_the_internal_error() {
     fails_then_works("memory.set", || memory.set_session("ada", session(), None)).await;
 
     let server = support::RedisServer::start();
-    let redis = Arc::new(RedisSessionProvider::connect(RedisOptions::new().url(server.url()).prefix("panics:")).await.unwrap());
+    let redis =
+        Arc::new(RedisSessionProvider::connect(RedisOptions::new().url(server.url()).prefix("panics:")).await.unwrap());
     fails_then_works("redis.write", || redis.set_session("ada", session(), None)).await;
     fails_then_works("redis.read", || redis.get_session("ada")).await;
     let on_redis = PotoModule::new().with_provider(redis.clone());
@@ -94,7 +95,10 @@ async fn a_panic_ends_the_call_with_the_internal_error() {
     // An operation spawned on the hidden runtime, as the bindings start them: its panic is the
     // outcome, for the awaited future and for a panic the guard did not see (the task's own).
     arm("memory.get", Some(1));
-    let spawned = { let memory = memory.clone(); runtime::spawn_op(async move { memory.get_session("ada").await }) };
+    let spawned = {
+        let memory = memory.clone();
+        runtime::spawn_op(async move { memory.get_session("ada").await })
+    };
     assert_eq!(tokio::time::timeout(LOST, spawned).await.unwrap().unwrap_err().kind(), ErrorKind::Internal);
     let task = runtime::spawn(async { panic!("a dependency's task") });
     let joined: SessionError = runtime::join_error(tokio::time::timeout(LOST, task).await.unwrap().unwrap_err());

@@ -34,7 +34,6 @@ pub fn fail(error: &SessionError) -> poto_status {
     error.kind().into()
 }
 
-
 /// The message of the last failed `poto_` call on this thread, or `""`. The pointer stays valid
 /// until the next failing call on this thread; do not free it.
 #[no_mangle]

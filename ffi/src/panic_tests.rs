@@ -21,12 +21,16 @@ use crate::custom::{poto_custom_provider_new, poto_provider_callbacks};
 use crate::handles::{poto_module, poto_module_free, poto_provider, poto_provider_free};
 use crate::memory_options::poto_memory_provider_new;
 use crate::module_ops::{poto_module_update_user_session, poto_module_update_user_session_async};
-use crate::module_options::{poto_module_new, poto_module_options_free, poto_module_options_new, poto_module_options_set_provider};
+use crate::module_options::{
+    poto_module_new, poto_module_options_free, poto_module_options_new, poto_module_options_set_provider,
+};
 use crate::provider_sessions::{
     poto_provider_get_session, poto_provider_get_session_async, poto_provider_set_session,
     poto_provider_set_session_async,
 };
-use crate::redis_options::{poto_redis_options_free, poto_redis_options_new, poto_redis_options_set_url, poto_redis_provider_new};
+use crate::redis_options::{
+    poto_redis_options_free, poto_redis_options_new, poto_redis_options_set_url, poto_redis_provider_new,
+};
 use crate::status::poto_status::{self, POTO_ERR_INTERNAL, POTO_OK};
 use crate::strings::poto_string_free;
 
