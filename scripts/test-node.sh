@@ -22,6 +22,6 @@ eval "$pg_env" # exports PGHOST, PGPORT, PGUSER
 node -e 'if (+process.versions.node.split(".")[0] < 18) { console.error("Node >= 18 needed, found " + process.version); process.exit(1) }'
 cd bindings/node
 npm ci --no-audit --no-fund --loglevel=error
-node scripts/build.js
+node scripts/build.js --failpoints   # a test build: with core's failpoints (never shipped)
 npx --no-install tsc --noEmit -p examples/tsconfig.json
 node --test test/*.test.js

@@ -8,7 +8,8 @@ venv="$target/python-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r bindings/python/requirements-dev.txt
 rm -rf "$target/wheels"
-(cd bindings/python && "$venv/bin/maturin" build --quiet -o "$target/wheels")
+# A test build: with the failpoints of core/src/failpoint.rs (never in a release wheel).
+(cd bindings/python && "$venv/bin/maturin" build --quiet --features failpoints -o "$target/wheels")
 wheel=$(ls "$target"/wheels/poto_sessions-*.whl)
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 cd bindings/python

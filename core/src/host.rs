@@ -197,6 +197,7 @@ struct HostProvider {
 impl HostProvider {
     async fn call(&self, call: HostCall) -> Result<(Value, Reader)> {
         let method = call.method();
+        crate::failpoint!("host.call");
         let value = self.object.call(call).await?;
         Ok((value, Reader { method: (self.names)(method) }))
     }

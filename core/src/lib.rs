@@ -8,6 +8,7 @@ pub mod context;
 pub mod custom;
 pub mod data;
 pub mod error;
+pub mod failpoint;
 pub mod host;
 pub mod llm;
 pub mod memory;

@@ -97,6 +97,7 @@ impl InMemorySessionProvider {
     }
 
     fn live_entry(&self, user_id: &str) -> Option<dashmap::mapref::one::Ref<'_, String, Entry>> {
+        crate::failpoint!("memory.get");
         let now = Instant::now();
         match self.sessions.get(user_id) {
             Some(entry) if entry.live(now) => Some(entry),
@@ -118,6 +119,7 @@ impl InMemorySessionProvider {
         ttl: Option<Duration>,
         expected: Option<Option<u64>>,
     ) -> Result<std::result::Result<u64, Option<Versioned>>> {
+        crate::failpoint!("memory.set");
         let ttl = self.ttl_or_default(ttl)?;
         let mut data = prepare_session(user_id, data)?;
         encode_fields(&data, self.max_session_bytes)?;
@@ -264,6 +266,7 @@ impl SessionProvider for InMemorySessionProvider {
         ttl: Option<Duration>,
         touch_after: Duration,
     ) -> Result<Option<SessionData>> {
+        crate::failpoint!("memory.get");
         validate_user_id(user_id)?;
         let ttl = self.ttl_or_default(ttl)?;
         let touch_after = touch::capped(touch_after, Some(ttl));
@@ -305,6 +308,7 @@ impl SessionProvider for InMemorySessionProvider {
     ) -> Result<bool> {
         validate_user_id(user_id)?;
         validate_field(key, &value)?;
+        crate::failpoint!("memory.set");
         let ttl = self.ttl_or_default(ttl)?;
         loop {
             {

@@ -15,6 +15,7 @@ use crate::error::{Result, SessionError};
 use crate::memory::InMemorySessionProvider;
 use crate::options::ModuleOptions;
 use crate::provider::{SessionProvider, SessionStats};
+use crate::runtime::guard;
 use crate::update::{update_session, Change, RetryPolicy};
 
 static GLOBAL_PROVIDER: Lazy<RwLock<Arc<dyn SessionProvider>>> =
@@ -56,7 +57,8 @@ where
 }
 
 /// Generic session management for a module. Methods without `_for` act on the current user
-/// ([`crate::with_user`]); the `_for` forms take the user explicitly.
+/// ([`crate::with_user`]); the `_for` forms take the user explicitly. A panic inside an operation
+/// (this library's, a dependency's, a callback's) ends it with [`SessionError::Internal`].
 #[derive(Clone)]
 pub struct PotoModule {
     provider: Option<Arc<dyn SessionProvider>>,
@@ -198,13 +200,16 @@ impl PotoModule {
     }
 
     pub async fn get_user_session_for(&self, user_id: &str) -> Result<SessionData> {
-        validate_user_id(user_id)?;
-        let provider = self.provider();
-        if let Some(session) = provider.get_and_touch(user_id, self.ttl, self.touch_after).await? {
-            return Ok(session);
-        }
-        let defaults = self.create_default_session_data(user_id).await?;
-        provider.insert_if_absent(user_id, defaults, self.ttl).await
+        guard(async {
+            validate_user_id(user_id)?;
+            let provider = self.provider();
+            if let Some(session) = provider.get_and_touch(user_id, self.ttl, self.touch_after).await? {
+                return Ok(session);
+            }
+            let defaults = self.create_default_session_data(user_id).await?;
+            provider.insert_if_absent(user_id, defaults, self.ttl).await
+        })
+        .await
     }
 
     /// Applies `f` to the current user's session atomically (no concurrent write is lost).
@@ -242,23 +247,26 @@ impl PotoModule {
         F: FnMut(SessionData) -> Fut + Send,
         Fut: Future<Output = Result<SessionData>> + Send,
     {
-        validate_user_id(user_id)?;
-        let provider = self.provider();
-        let policy = self.retry.clone().unwrap_or_else(|| provider.retry_policy());
-        let f = std::sync::Mutex::new(f);
-        let f = &f;
-        let written = update_session(&*provider, user_id, self.ttl, &policy, numbers, |current| async move {
-            let data = match current {
-                Some(data) => data,
-                None => self.create_default_session_data(user_id).await?,
-            };
-            let update = (f.lock().unwrap_or_else(|p| p.into_inner()))(data);
-            let after = update.await?;
-            self.check_typed_keys(&after)?;
-            Ok(Change::Write(after))
+        guard(async {
+            validate_user_id(user_id)?;
+            let provider = self.provider();
+            let policy = self.retry.clone().unwrap_or_else(|| provider.retry_policy());
+            let f = std::sync::Mutex::new(f);
+            let f = &f;
+            let written = update_session(&*provider, user_id, self.ttl, &policy, numbers, |current| async move {
+                let data = match current {
+                    Some(data) => data,
+                    None => self.create_default_session_data(user_id).await?,
+                };
+                let update = (f.lock().unwrap_or_else(|p| p.into_inner()))(data);
+                let after = update.await?;
+                self.check_typed_keys(&after)?;
+                Ok(Change::Write(after))
+            })
+            .await?;
+            written.ok_or_else(|| SessionError::Internal("update wrote nothing".into()))
         })
-        .await?;
-        written.ok_or_else(|| SessionError::Internal("update wrote nothing".into()))
+        .await
     }
 
     /// Deletes the current user's session.
@@ -267,12 +275,12 @@ impl PotoModule {
     }
 
     pub async fn delete_user_session_for(&self, user_id: &str) -> Result<()> {
-        self.provider().delete_session(user_id).await
+        guard(async { self.provider().delete_session(user_id).await }).await
     }
 
     /// Active session count and ids of the provider.
     pub async fn get_session_stats(&self) -> Result<SessionStats> {
-        self.provider().get_stats().await
+        guard(async { self.provider().get_stats().await }).await
     }
 
     /// Sets one top-level key of the current user's session as one atomic step that does not
@@ -282,22 +290,25 @@ impl PotoModule {
     }
 
     pub async fn set_session_value_for(&self, user_id: &str, key: &str, value: impl Into<Value>) -> Result<()> {
-        validate_user_id(user_id)?;
-        let value = value.into();
-        validate_field(key, &value)?;
-        if self.llm_model.is_some() {
-            crate::llm::check_llm_key(key, &value)?;
-        }
-        let provider = self.provider();
-        if provider.set_field(user_id, key, value.clone(), None, self.ttl).await? {
-            return Ok(());
-        }
-        let defaults = self.create_default_session_data(user_id).await?;
-        if provider.set_field(user_id, key, value, Some(defaults), self.ttl).await? {
-            Ok(())
-        } else {
-            Err(SessionError::Internal(format!("session of {user_id:?} could not be created")))
-        }
+        guard(async {
+            validate_user_id(user_id)?;
+            let value = value.into();
+            validate_field(key, &value)?;
+            if self.llm_model.is_some() {
+                crate::llm::check_llm_key(key, &value)?;
+            }
+            let provider = self.provider();
+            if provider.set_field(user_id, key, value.clone(), None, self.ttl).await? {
+                return Ok(());
+            }
+            let defaults = self.create_default_session_data(user_id).await?;
+            if provider.set_field(user_id, key, value, Some(defaults), self.ttl).await? {
+                Ok(())
+            } else {
+                Err(SessionError::Internal(format!("session of {user_id:?} could not be created")))
+            }
+        })
+        .await
     }
 
     /// One top-level value of the current user's session (`None` when unset).

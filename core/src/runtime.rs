@@ -2,10 +2,13 @@
 //! process. After `fork()` the child builds its own; the parent's runtime and connections are
 //! leaked in the child (their threads do not exist there), never dropped.
 
+use std::any::Any;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use futures_util::FutureExt;
 use tokio::runtime::{Builder, Runtime};
 
 use crate::error::{Result, SessionError};
@@ -87,6 +90,74 @@ where
     F::Output: Send + 'static,
 {
     runtime().spawn(future)
+}
+
+/// The text of a caught panic's payload.
+pub fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// The internal error a caught panic of `what` becomes.
+pub fn panic_error(what: &str, panic: &(dyn Any + Send)) -> SessionError {
+    SessionError::Internal(format!("{what} panicked: {}", panic_message(panic)))
+}
+
+/// The internal error of a task that ended without an outcome: it panicked, or the runtime
+/// dropped it.
+pub fn join_error(error: tokio::task::JoinError) -> SessionError {
+    match error.try_into_panic() {
+        Ok(panic) => panic_error("operation", &*panic),
+        Err(error) => SessionError::Internal(format!("operation ended without an outcome: {error}")),
+    }
+}
+
+/// Runs `future`, ending with [`SessionError::Internal`] if polling it panics (in it or in code
+/// it calls), so no panic unwinds into the caller or leaves it waiting. The future is not polled
+/// again after a panic.
+pub fn catch_panic<F: Future>(future: F) -> impl Future<Output = Result<F::Output>> {
+    AssertUnwindSafe(future).catch_unwind().map(|outcome| outcome.map_err(|panic| panic_error("operation", &*panic)))
+}
+
+/// [`catch_panic`] for an operation: its result, or the internal error of its panic. Every
+/// binding runs each operation through it, inline polls included.
+pub fn guard<F, T>(future: F) -> impl Future<Output = Result<T>>
+where
+    F: Future<Output = Result<T>>,
+{
+    catch_panic(future).map(|outcome| outcome.and_then(|result| result))
+}
+
+/// [`guard`] for a synchronous operation (a binding's fast path that reads on its own thread).
+pub fn guard_sync<T>(operation: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(operation)).unwrap_or_else(|panic| Err(panic_error("operation", &*panic)))
+}
+
+/// Spawns operation `future` on the hidden runtime; the returned future gives its result, or
+/// the internal error when the task panicked or was dropped.
+pub fn spawn_op<F, T>(future: F) -> impl Future<Output = Result<T>>
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    spawn(guard(future)).map(|joined| joined.map_err(join_error).and_then(|result| result))
+}
+
+/// Runs `f` (host code that may block: a C function, a sync Python method) on the hidden
+/// runtime's blocking pool and waits for it; a panic there is the internal error.
+pub async fn run_blocking<T, F>(f: F) -> Result<T>
+where
+    F: FnOnce() -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let task = runtime().spawn_blocking(move || {
+        crate::failpoint!("host.task");
+        f()
+    });
+    task.await.map_err(join_error).and_then(|result| result)
 }
 
 #[cfg(test)]

@@ -80,6 +80,7 @@ where
     let _guard = lock_user(provider, user_id, policy).await?;
     let Some(versioned) = provider.versioned() else {
         let current = provider.get_session(user_id).await?;
+        crate::failpoint!("module.update");
         // A copy only where something may be carried (no compare-and-set needs it here).
         let before = if numbers == NumberModel::Exact { None } else { current.clone() };
         let Some(new) = apply(&before, f(current).await?) else { return Ok(None) };
@@ -91,6 +92,7 @@ where
     let mut current = versioned.get_versioned(user_id).await?;
     loop {
         attempt += 1;
+        crate::failpoint!("module.update");
         let (data, expected) = match current {
             Some(Versioned { data, version }) => (Some(data), Some(version)),
             None => (None, None),

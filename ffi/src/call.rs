@@ -24,7 +24,7 @@ pub fn guard(body: impl FnOnce() -> Result<()>) -> poto_status {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => poto_status::POTO_OK,
         Ok(Err(error)) => fail(&error),
-        Err(panic) => fail(&SessionError::Internal(format!("panic: {}", panic_message(&panic)))),
+        Err(panic) => fail(&poto_sessions::runtime::panic_error("call", &*panic)),
     }
 }
 
@@ -32,14 +32,6 @@ pub fn guard(body: impl FnOnce() -> Result<()>) -> poto_status {
 pub fn fail(error: &SessionError) -> poto_status {
     set_last_error(error.to_string());
     error.kind().into()
-}
-
-pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// The message of the last failed `poto_` call on this thread, or `""`. The pointer stays valid

@@ -8,7 +8,7 @@ use std::future::Future;
 use async_trait::async_trait;
 use poto_sessions::{runtime, Result, SessionData, SessionDefaults, SessionError};
 
-use crate::call::{fail, panic_message};
+use crate::call::fail;
 use crate::status::poto_status;
 use crate::strings::{parse_session, session_json};
 
@@ -102,15 +102,11 @@ impl Drop for UserData {
 
 /// Runs C code on the blocking pool, so it never stalls a runtime worker.
 pub async fn run_c<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    let task = tokio::task::spawn_blocking(move || {
+    runtime::run_blocking(move || {
         CALLBACK_ERROR.with(|slot| slot.borrow_mut().take());
         f()
-    });
-    match task.await {
-        Ok(result) => result,
-        Err(e) if e.is_panic() => Err(SessionError::Internal(format!("panic: {}", panic_message(&e.into_panic())))),
-        Err(e) => Err(SessionError::Internal(e.to_string())),
-    }
+    })
+    .await
 }
 
 /// Takes a `malloc`ed string returned by a callback. Text that is not UTF-8 is an invalid value,
@@ -193,20 +189,17 @@ pub async fn call_update(
     .await
 }
 
-/// Starts `operation` on the hidden runtime and reports to `done` on the blocking pool.
+/// Starts `operation` on the hidden runtime and reports to `done` on the blocking pool, exactly
+/// once: a panic in the operation (or in a task it waits on) is reported as `POTO_ERR_INTERNAL`.
 pub fn spawn_done<F>(done: poto_done_fn, user_data: *mut c_void, operation: F) -> Result<()>
 where
     F: Future<Output = Result<String>> + Send + 'static,
 {
     let done = done.ok_or_else(|| SessionError::InvalidArgument("callback is NULL".into()))?;
     let user_data = SendPtr(user_data);
-    let task = runtime::spawn(operation);
+    let task = runtime::spawn_op(operation);
     runtime::spawn(async move {
-        let outcome = match task.await {
-            Ok(result) => result,
-            Err(e) if e.is_panic() => Err(SessionError::Internal(format!("panic: {}", panic_message(&e.into_panic())))),
-            Err(e) => Err(SessionError::Internal(e.to_string())),
-        };
+        let outcome = task.await;
         let _ = tokio::task::spawn_blocking(move || {
             let (status, text) = match outcome {
                 Ok(json) => (poto_status::POTO_OK, json),

@@ -53,3 +53,6 @@ pub use provider_versioned::*;
 pub use redis_options::*;
 pub use status::{poto_status, poto_status_name};
 pub use strings::poto_string_free;
+
+#[cfg(test)]
+mod panic_tests;

@@ -11,7 +11,7 @@ pub type Op<T> = Result<Pin<Box<dyn Future<Output = Result<T>> + Send + 'static>
 
 /// Runs an operation on the calling thread (no thread hop when the result is ready).
 pub fn blocking<T>(operation: impl Future<Output = Result<T>>) -> Result<T> {
-    runtime::block_on(operation)?
+    runtime::block_on(runtime::guard(operation))?
 }
 
 /// How an operation's result reaches a `poto_done_fn`: JSON text.

@@ -1,16 +1,24 @@
 #!/usr/bin/env node
 // Builds the addon with cargo (the workspace's one target dir) and copies it to
 // native/poto-sessions.<platform>-<arch>.node, which lib/loader.js loads and `npm pack` ships.
-// Usage: node scripts/build.js [--release]
+// Usage: node scripts/build.js [--release | --failpoints]
+// --failpoints: a test build with core's failpoints (core/src/failpoint.rs), as
+// scripts/test-node.sh builds it; never with --release, which is what ships.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 
 const release = process.argv.includes('--release');
+const failpoints = process.argv.includes('--failpoints');
+if (release && failpoints) {
+  console.error('build.js: --failpoints is for test builds only; a --release build never has them');
+  process.exit(2);
+}
 const root = path.resolve(__dirname, '..', '..', '..');
 const args = ['build', '-p', 'poto-sessions-node'];
 if (release) args.push('--release');
+if (failpoints) args.push('--features', 'failpoints');
 execFileSync('cargo', args, { cwd: root, stdio: 'inherit' });
 
 const targetDir = process.env.CARGO_TARGET_DIR
@@ -25,4 +33,4 @@ fs.mkdirSync(path.dirname(dest), { recursive: true });
 const tmp = `${dest}.${process.pid}.tmp`;
 fs.copyFileSync(built, tmp);
 fs.renameSync(tmp, dest);
-console.log(`built ${path.relative(process.cwd(), dest)} (${release ? 'release' : 'debug'})`);
+console.log(`built ${path.relative(process.cwd(), dest)} (${release ? 'release' : failpoints ? 'debug, failpoints' : 'debug'})`);

@@ -14,7 +14,6 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::task::{Context, Poll};
@@ -141,7 +140,8 @@ fn complete(id: u32, outcome: Outcome) {
     }
 }
 
-/// Completes operation `id` with an internal error if its task ends without an outcome (panic).
+/// Completes operation `id` with an internal error if its task ends without an outcome (the
+/// runtime dropped it; a panic is already an outcome, see [`start_with`]).
 struct Completion {
     id: u32,
     done: bool,
@@ -150,7 +150,7 @@ struct Completion {
 impl Drop for Completion {
     fn drop(&mut self) {
         if !self.done {
-            complete(self.id, Err(SessionError::Internal("operation panicked".into())));
+            complete(self.id, Err(SessionError::Internal("operation ended without an outcome".into())));
         }
     }
 }
@@ -171,7 +171,9 @@ pub fn start_with<F>(id: u32, inline: bool, future: F) -> Option<JsOutcome>
 where
     F: Future<Output = Outcome> + Send + 'static,
 {
-    let future = OP.scope(id, future);
+    // A panic inside the operation (here or on the runtime, in it or in a task it waits on)
+    // ends it with the internal error: core's one guard.
+    let future = OP.scope(id, runtime::guard(future));
     if !inline {
         spawn_op(id, future);
         return None;
@@ -180,12 +182,11 @@ where
     let polled = {
         let _enter = runtime::runtime().enter();
         let waker = futures_task::noop_waker();
-        catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut Context::from_waker(&waker))))
+        future.as_mut().poll(&mut Context::from_waker(&waker))
     };
     match polled {
-        Ok(Poll::Ready(outcome)) => Some(JsOutcome(outcome)),
-        Err(_) => Some(JsOutcome(Err(SessionError::Internal("operation panicked".into())))),
-        Ok(Poll::Pending) => {
+        Poll::Ready(outcome) => Some(JsOutcome(outcome)),
+        Poll::Pending => {
             spawn_op(id, future);
             None
         }

@@ -51,6 +51,21 @@ pub fn reply_error(id: u32, code: String, message: String) {
     bridge::reply(id, Err(errors::from_js(&code, message)))
 }
 
+/// Test builds only (feature `failpoints`, `node scripts/build.js --failpoints`): arms failpoint
+/// `name` for `times` hits (none: every hit; 0: disarm). See core/src/failpoint.rs.
+#[cfg(feature = "failpoints")]
+#[napi]
+pub fn arm_failpoint(name: String, times: Option<u32>) -> napi::Result<()> {
+    if !poto_sessions::failpoint::POINTS.contains(&name.as_str()) {
+        return Err(napi::Error::from_reason(format!("unknown failpoint {name:?}")));
+    }
+    match times {
+        Some(0) => poto_sessions::failpoint::disarm(&name),
+        times => poto_sessions::failpoint::arm(&name, times),
+    }
+    Ok(())
+}
+
 /// Sets the provider of every module without its own.
 #[napi]
 pub fn set_session_provider(provider: &NativeProvider) {

@@ -60,7 +60,7 @@ impl NativeProvider {
         let Some(memory) = &self.memory else {
             return Err(napi::Error::from_reason("getSessionNow is for the in-memory provider"));
         };
-        match memory.get_session_text(&user_id) {
+        match poto_sessions::runtime::guard_sync(|| memory.get_session_text(&user_id)) {
             // ASCII text (the usual case) becomes a one-byte V8 string without UTF-8 decoding.
             Ok(Some(text)) if text.is_ascii() => env.create_string_latin1(text.as_bytes()).map(|s| s.to_unknown()),
             Ok(Some(text)) => env.create_string(&*text).map(|s| s.to_unknown()),
@@ -79,8 +79,7 @@ impl NativeProvider {
         if let Some(memory) = &self.memory {
             // Ready at once, and already serialised: no trip through the runtime.
             return Some(JsOutcome(
-                memory
-                    .get_session_text(&user_id)
+                poto_sessions::runtime::guard_sync(|| memory.get_session_text(&user_id))
                     .map(|text| text.map_or_else(|| "null".to_owned(), |t| String::from(&*t))),
             ));
         }

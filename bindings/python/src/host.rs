@@ -174,16 +174,16 @@ impl Host {
         let (object, target) = (self.object.clone(), self.target());
         let convert = Arc::new(convert);
         let convert_here = convert.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            Python::attach(|py| {
+        let outcome = poto_sessions::runtime::run_blocking(move || {
+            Ok(Python::attach(|py| {
                 invoke(py, &object, method, args, target).map(|outcome| match outcome {
                     Outcome::Ready(value) => Ok(convert_here(value.bind(py))),
                     Outcome::Pending(future) => Err(future),
                 })
-            })
+            }))
         })
         .await
-        .map_err(|e| (SessionError::Internal(format!("host call failed: {e}")), None))?;
+        .map_err(|e| (e, None))?;
         settle(outcome, &*convert).await
     }
 
@@ -210,9 +210,7 @@ impl Host {
         };
         if let Err(job) = crate::bridge::run_on_loop(job) {
             // No event loop awaits this task (a blocking call): run it on the blocking pool.
-            tokio::task::spawn_blocking(move || Python::attach(job))
-                .await
-                .map_err(|e| (SessionError::Internal(format!("host call failed: {e}")), None))?;
+            poto_sessions::runtime::run_blocking(move || Ok(Python::attach(job))).await.map_err(|e| (e, None))?;
         }
         let outcome = rx
             .await

@@ -58,6 +58,22 @@ fn _waker_kind() -> &'static str {
     waker::kind().name()
 }
 
+/// Test builds only (feature `failpoints`): arms failpoint `name` for `times` hits (None: every
+/// hit until disarmed with `times=0`). See core/src/failpoint.rs.
+#[cfg(feature = "failpoints")]
+#[pyfunction]
+#[pyo3(signature = (name, times=None))]
+fn _arm_failpoint(name: &str, times: Option<u32>) -> PyResult<()> {
+    if !poto_sessions::failpoint::POINTS.contains(&name) {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!("unknown failpoint {name:?}")));
+    }
+    match times {
+        Some(0) => poto_sessions::failpoint::disarm(name),
+        times => poto_sessions::failpoint::arm(name, times),
+    }
+    Ok(())
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     waker::init().map_err(pyo3::exceptions::PyValueError::new_err)?;
@@ -73,5 +89,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run_conformance_sync, m)?)?;
     m.add_function(wrap_pyfunction!(_waker_kind, m)?)?;
     m.add_function(wrap_pyfunction!(options::_option_schema, m)?)?;
+    #[cfg(feature = "failpoints")]
+    m.add_function(wrap_pyfunction!(_arm_failpoint, m)?)?;
     Ok(())
 }

@@ -101,6 +101,7 @@ where
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
     let locals = generic::get_current_locals::<Hidden>(py)?;
+    let fut = guard_py(fut);
     let event_loop = locals.event_loop(py);
     let queue = crate::bridge::queue_for(py, &event_loop)?;
     let call = std::sync::Arc::new(crate::bridge::Call::default());
@@ -116,6 +117,16 @@ where
         }
         Poll::Pending => crate::bridge::spawn_for_loop(&event_loop, queue, &call, fut),
     }
+}
+
+/// `fut`, ending with the internal error (`InternalError`) if it panics, so no panic leaves an
+/// awaitable pending or unwinds into Python (core's one guard, `poto_sessions::runtime`).
+fn guard_py<F, T>(fut: F) -> impl Future<Output = PyResult<T>>
+where
+    F: Future<Output = PyResult<T>>,
+{
+    let fut = runtime::catch_panic(fut);
+    async move { fut.await.map_err(to_py).and_then(|result| result) }
 }
 
 /// An awaitable whose result is already known: `await` returns it (or raises) at once.
@@ -165,5 +176,5 @@ where
         )));
     }
     let context = std::sync::Arc::new(py.import("contextvars")?.call_method0("copy_context")?.unbind());
-    py.detach(|| runtime::block_on(CALLER_CONTEXT.scope(context, fut))).map_err(to_py)?
+    py.detach(|| runtime::block_on(CALLER_CONTEXT.scope(context, guard_py(fut)))).map_err(to_py)?
 }

@@ -152,6 +152,7 @@ impl Link {
         F: Fn(Conn) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
+        crate::failpoint!(if access == Access::Read { "redis.read" } else { "redis.write" });
         let mut conn = self.connection().await?;
         let (mut reloaded, mut retried) = (false, false);
         loop {

@@ -1,6 +1,7 @@
 //! The production provider: sessions in Redis, shared by every instance and language
 //! (format: docs/redis-format.md).
 
+pub mod acl;
 mod codec;
 mod connection;
 mod errors;
