@@ -9,7 +9,7 @@
 /// (Redis checks a script's commands and keys against the caller's ACL too). Connecting needs
 /// `AUTH`, which every user may run.
 pub const REDIS_COMMANDS: &[&str] = &[
-    // Sent by the client.
+    // Sent by the client (`time` too: the server's clock, for lazy touch).
     "evalsha",
     "script|load",
     "hgetall",
@@ -33,6 +33,7 @@ pub const REDIS_COMMANDS: &[&str] = &[
     "zadd",
     "zrem",
     "zcount",
+    "zscore",
     "zrange",
     "zrangebyscore",
 ];
