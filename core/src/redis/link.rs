@@ -1,8 +1,16 @@
 //! The provider's way to Redis: one connection per process (reopened after `fork()`), the
 //! prefix's format checked once, and sending that reloads lost scripts and retries a read once
 //! after a dropped connection. A write is never resent after its reply was lost.
+//!
+//! Under Sentinel, a request that shows the master is lost (see [`errors::node_lost`]) fails
+//! as it is (a write that was refused is "unavailable", one whose reply was lost "outcome
+//! unknown") and drops the connection, so the next request asks the sentinels for the master
+//! again and connects to the one they name. Within [`REOPEN_PAUSE`] of a failed attempt, calls
+//! fail fast with its error instead of asking again.
 
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use redis::{Cmd, FromRedisValue};
 
@@ -14,14 +22,30 @@ use super::scripts;
 use crate::error::{Result, SessionError};
 use crate::runtime::fork_generation;
 
+/// After a failed attempt to open a connection, calls fail with its error for this long
+/// instead of each asking again (a master being replaced is asked for once per pause).
+const REOPEN_PAUSE: Duration = Duration::from_millis(100);
+
+/// The connection of one process.
+struct Current {
+    /// Fork generation it belongs to.
+    generation: u64,
+    /// Which opening of this link made it (so a request drops only the connection it used).
+    id: u64,
+    conn: Conn,
+}
+
 pub struct Link {
     target: Target,
     options: RedisOptions,
     layout: Layout,
     /// The connection of the current process (keyed by fork generation).
-    connection: RwLock<Option<(u64, Conn)>>,
+    connection: RwLock<Option<Current>>,
     /// Serialises opening a connection.
     opening: tokio::sync::Mutex<()>,
+    opened: AtomicU64,
+    /// The last failed opening, for [`REOPEN_PAUSE`].
+    failed: Mutex<Option<(Instant, SessionError)>>,
     /// Set once the prefix's meta key has been checked against this format.
     format_checked: tokio::sync::OnceCell<()>,
 }
@@ -34,56 +58,98 @@ impl Link {
             layout: layout.clone(),
             connection: RwLock::new(None),
             opening: tokio::sync::Mutex::new(()),
+            opened: AtomicU64::new(0),
+            failed: Mutex::new(None),
             format_checked: tokio::sync::OnceCell::new(),
         })
     }
 
     pub async fn connection(&self) -> Result<Conn> {
-        let generation = fork_generation();
-        let current = match &*self.connection.read().unwrap_or_else(|p| p.into_inner()) {
-            Some((g, conn)) if *g == generation => Some(conn.clone()),
+        self.current().await.map(|(_, conn)| conn)
+    }
+
+    fn existing(&self, generation: u64) -> Option<(u64, Conn)> {
+        match &*self.connection.read().unwrap_or_else(|p| p.into_inner()) {
+            Some(c) if c.generation == generation => Some((c.id, c.conn.clone())),
             _ => None,
-        };
-        let conn = match current {
-            Some(conn) => conn,
+        }
+    }
+
+    /// The connection of this process and its id, opened when there is none, the prefix's
+    /// format checked.
+    async fn current(&self) -> Result<(u64, Conn)> {
+        let generation = fork_generation();
+        let (id, conn) = match self.existing(generation) {
+            Some(current) => current,
             None => self.open(generation).await?,
         };
-        if !self.format_checked.initialized() {
-            self.format_checked.get_or_try_init(|| self.check_format(conn.clone())).await?;
+        if !self.format_checked.initialized() && self.check_format(conn.clone()).await? {
+            let _ = self.format_checked.set(());
         }
-        Ok(conn)
+        Ok((id, conn))
     }
 
     /// A new connection for this process; one inherited across `fork()` is leaked, not dropped.
-    async fn open(&self, generation: u64) -> Result<Conn> {
+    async fn open(&self, generation: u64) -> Result<(u64, Conn)> {
         let _opening = self.opening.lock().await;
-        if let Some((g, conn)) = &*self.connection.read().unwrap_or_else(|p| p.into_inner()) {
-            if *g == generation {
-                return Ok(conn.clone());
+        if let Some(current) = self.existing(generation) {
+            return Ok(current);
+        }
+        if let Some((at, error)) = &*self.failed.lock().unwrap_or_else(|p| p.into_inner()) {
+            if at.elapsed() < REOPEN_PAUSE {
+                return Err(error.clone());
             }
         }
-        let conn = self
-            .target
-            .open(self.options.connect_timeout, self.options.command_timeout)
-            .await
-            .map_err(|e| errors::map(e, Access::Read, None))?;
-        let inherited = self.connection.write().unwrap_or_else(|p| p.into_inner()).replace((generation, conn.clone()));
-        if let Some(inherited) = inherited {
-            std::mem::forget(inherited);
+        let conn = match self.target.open(self.options.connect_timeout, self.options.command_timeout).await {
+            Ok(conn) => conn,
+            Err(error) => {
+                *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), error.clone()));
+                return Err(error);
+            }
+        };
+        *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let id = self.opened.fetch_add(1, Ordering::Relaxed) + 1;
+        let current = Current { generation, id, conn: conn.clone() };
+        let previous = self.connection.write().unwrap_or_else(|p| p.into_inner()).replace(current);
+        if let Some(previous) = previous {
+            if previous.generation != generation {
+                std::mem::forget(previous);
+            }
         }
-        Ok(conn)
+        Ok((id, conn))
     }
 
-    async fn check_format(&self, mut conn: Conn) -> Result<()> {
+    /// Drops connection `id` if it is still this process's, so that the next request opens a
+    /// new one (asking the sentinels where the master is).
+    fn forget(&self, id: u64) {
+        let generation = fork_generation();
+        let mut current = self.connection.write().unwrap_or_else(|p| p.into_inner());
+        if current.as_ref().is_some_and(|c| c.generation == generation && c.id == id) {
+            *current = None;
+        }
+    }
+
+    /// Checks the prefix's format marker: read first, so that a replica serves reads; written
+    /// only when absent. `Ok(false)`: not settled yet (no marker, and this server is a
+    /// read-only replica), to be checked again by a later call.
+    async fn check_format(&self, mut conn: Conn) -> Result<bool> {
         let expected = keys::meta_description();
-        let found: String = scripts::META
-            .key(self.layout.meta())
-            .arg(&expected)
-            .invoke_async(&mut conn)
+        let meta = self.layout.meta();
+        // Idempotent, and the caller's own command has not been sent: a lost reply here is
+        // "unavailable", never "outcome unknown".
+        let stored: Option<String> = redis::cmd("GET")
+            .arg(&meta)
+            .query_async(&mut conn)
             .await
-            // Idempotent (it only sets the marker when absent), and the caller's own command has
-            // not been sent: a lost reply here is "unavailable", never "outcome unknown".
             .map_err(|e| errors::map(e, Access::Read, None))?;
+        let found = match stored {
+            Some(found) => found,
+            None => match scripts::META.key(&meta).arg(&expected).invoke_async::<String>(&mut conn).await {
+                Ok(found) => found,
+                Err(e) if e.code() == Some("READONLY") => return Ok(false),
+                Err(e) => return Err(errors::map(e, Access::Read, None)),
+            },
+        };
         if found != expected {
             return Err(SessionError::CorruptData {
                 user_id: String::new(),
@@ -93,7 +159,7 @@ impl Link {
                 ),
             });
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Sends `cmd` (see the module doc for what is retried).
@@ -130,7 +196,7 @@ impl Link {
         F: Fn(Conn) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        let mut conn = self.connection().await?;
+        let (mut id, mut conn) = self.current().await?;
         let (mut reloaded, mut retried) = (false, false);
         loop {
             match request(conn.clone()).await {
@@ -141,8 +207,20 @@ impl Link {
                         script.load_async(&mut conn).await.map_err(|e| errors::map(e, Access::Read, user_id))?;
                     }
                 }
-                Err(e) if access == Access::Read && !retried && e.is_connection_dropped() => retried = true,
-                Err(e) => return Err(errors::map(e, access, user_id)),
+                Err(e) => {
+                    let lost = self.target.follows_failover() && errors::node_lost(&e);
+                    if lost {
+                        self.forget(id);
+                    }
+                    if access == Access::Read && !retried && e.is_connection_dropped() {
+                        retried = true;
+                        if lost {
+                            (id, conn) = self.current().await?;
+                        }
+                        continue;
+                    }
+                    return Err(errors::map(e, access, user_id));
+                }
             }
         }
     }
