@@ -4,6 +4,7 @@
 //! alone can select it. A `redis+sentinel://` / `rediss+sentinel://` URL connects to the master
 //! its sentinels name (sentinel.rs); the link asks them again when it loses that master.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, ConnectionManager};
@@ -85,7 +86,7 @@ pub enum Target {
     Single(Client),
     Cluster(ClusterClient),
     /// The master of a Sentinel deployment, resolved on each [`Target::open`].
-    Sentinel(SentinelTarget),
+    Sentinel(Arc<SentinelTarget>),
 }
 
 /// TLS for a `rediss+sentinel://` URL, from the provider's options: redis-rs's defaults (its
@@ -117,7 +118,7 @@ impl Target {
         if sentinel::is_sentinel_url(&url) {
             let tls = sentinel_tls(options, &url)?;
             return match SentinelTarget::new(&url, options, tls) {
-                Some(target) => target.map(Target::Sentinel),
+                Some(target) => target.map(|t| Target::Sentinel(Arc::new(t))),
                 None => Err(invalid_url(&url, "not a sentinel url")),
             };
         }
@@ -145,9 +146,17 @@ impl Target {
         matches!(self, Target::Sentinel(_))
     }
 
-    /// A connection for this process. A single Redis connects lazily; a cluster reads its
-    /// topology now; Sentinel asks the sentinels for the master and connects to it now.
-    pub async fn open(&self, connect_timeout: Duration, command_timeout: Duration) -> Result<Conn> {
+    pub fn sentinel(&self) -> Option<&Arc<SentinelTarget>> {
+        match self {
+            Target::Sentinel(sentinel) => Some(sentinel),
+            _ => None,
+        }
+    }
+
+    /// A connection for this process, and under Sentinel the `host:port` of the master it
+    /// reaches. A single Redis connects lazily; a cluster reads its topology now; Sentinel asks
+    /// the sentinels for the master and connects to it now.
+    pub async fn open(&self, connect_timeout: Duration, command_timeout: Duration) -> Result<(Conn, Option<String>)> {
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(connect_timeout))
             .set_response_timeout(Some(command_timeout))
@@ -155,19 +164,20 @@ impl Target {
             .set_max_delay(Duration::from_millis(200));
         let unreachable = |e| errors::map(e, Access::Read, None);
         match self {
-            Target::Single(client) => {
-                ConnectionManager::new_lazy_with_config(client.clone(), config).map(Conn::Single).map_err(unreachable)
-            }
+            Target::Single(client) => ConnectionManager::new_lazy_with_config(client.clone(), config)
+                .map(|conn| (Conn::Single(conn), None))
+                .map_err(unreachable),
             Target::Cluster(client) => {
                 let conn = client.get_async_connection().await.map_err(unreachable)?;
-                Ok(Conn::Cluster(Cluster { conn, budget: command_timeout }))
+                Ok((Conn::Cluster(Cluster { conn, budget: command_timeout }), None))
             }
             Target::Sentinel(sentinel) => {
                 let master = sentinel.master(connect_timeout, command_timeout).await?;
+                let node = sentinel::node_of(&master);
                 // Connected now, so a master that is already gone fails this call, not the next.
                 let connect = ConnectionManager::new_with_config(master, config);
                 match tokio::time::timeout(connect_timeout + command_timeout, connect).await {
-                    Ok(conn) => conn.map(Conn::Single).map_err(unreachable),
+                    Ok(conn) => conn.map(|conn| (Conn::Single(conn), Some(node))).map_err(unreachable),
                     Err(_) => Err(SessionError::Unavailable(format!(
                         "the master the Redis Sentinels named did not answer within {:?}",
                         connect_timeout + command_timeout

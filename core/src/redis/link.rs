@@ -6,10 +6,13 @@
 //! as it is (a write that was refused is "unavailable", one whose reply was lost "outcome
 //! unknown") and drops the connection, so the next request asks the sentinels for the master
 //! again and connects to the one they name. Within [`REOPEN_PAUSE`] of a failed attempt, calls
-//! fail fast with its error instead of asking again.
+//! fail fast with its error instead of asking again. A master demoted while still up (`SENTINEL
+//! FAILOVER`) keeps accepting writes until the sentinels reconfigure it, which can take seconds:
+//! so at most every [`SENTINEL_CHECK_EVERY`] while calls are made, a background task asks a
+//! sentinel which node is the master, and drops the connection when it is another one.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use redis::{Cmd, FromRedisValue};
@@ -20,11 +23,15 @@ use super::keys::{self, Layout};
 use super::options::RedisOptions;
 use super::scripts;
 use crate::error::{Result, SessionError};
-use crate::runtime::fork_generation;
+use crate::runtime::{self, fork_generation};
 
 /// After a failed attempt to open a connection, calls fail with its error for this long
 /// instead of each asking again (a master being replaced is asked for once per pause).
 const REOPEN_PAUSE: Duration = Duration::from_millis(100);
+
+/// How often (at most, and only while calls are made) a provider on Sentinel checks in the
+/// background that its master is still the one the sentinels name.
+const SENTINEL_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// The connection of one process.
 struct Current {
@@ -33,19 +40,28 @@ struct Current {
     /// Which opening of this link made it (so a request drops only the connection it used).
     id: u64,
     conn: Conn,
+    /// Under Sentinel, the master's `host:port`.
+    node: Option<String>,
 }
+
+/// Shared with the background check of the master (Sentinel).
+type Slot = Arc<RwLock<Option<Current>>>;
 
 pub struct Link {
     target: Target,
     options: RedisOptions,
     layout: Layout,
     /// The connection of the current process (keyed by fork generation).
-    connection: RwLock<Option<Current>>,
+    connection: Slot,
     /// Serialises opening a connection.
     opening: tokio::sync::Mutex<()>,
     opened: AtomicU64,
     /// The last failed opening, for [`REOPEN_PAUSE`].
     failed: Mutex<Option<(Instant, SessionError)>>,
+    /// Sentinel: when the master was last checked, and the fork generation + 1 of a check under
+    /// way (0: none; a check of the parent process does not run in a forked child).
+    checked: Mutex<Instant>,
+    checking: Arc<AtomicU64>,
     /// Set once the prefix's meta key has been checked against this format.
     format_checked: tokio::sync::OnceCell<()>,
 }
@@ -56,10 +72,12 @@ impl Link {
             target: Target::new(options)?,
             options: options.clone(),
             layout: layout.clone(),
-            connection: RwLock::new(None),
+            connection: Arc::new(RwLock::new(None)),
             opening: tokio::sync::Mutex::new(()),
             opened: AtomicU64::new(0),
             failed: Mutex::new(None),
+            checked: Mutex::new(Instant::now()),
+            checking: Arc::new(AtomicU64::new(0)),
             format_checked: tokio::sync::OnceCell::new(),
         })
     }
@@ -70,9 +88,39 @@ impl Link {
 
     fn existing(&self, generation: u64) -> Option<(u64, Conn)> {
         match &*self.connection.read().unwrap_or_else(|p| p.into_inner()) {
-            Some(c) if c.generation == generation => Some((c.id, c.conn.clone())),
+            Some(c) if c.generation == generation => {
+                if c.node.is_some() {
+                    self.check_master(generation, c);
+                }
+                Some((c.id, c.conn.clone()))
+            }
             _ => None,
         }
+    }
+
+    /// Sentinel: when due, checks in the background that `current`'s node is still the master
+    /// the sentinels name, and drops the connection when it is not.
+    fn check_master(&self, generation: u64, current: &Current) {
+        let Some(sentinel) = self.target.sentinel() else { return };
+        {
+            let mut checked = self.checked.lock().unwrap_or_else(|p| p.into_inner());
+            if checked.elapsed() < SENTINEL_CHECK_EVERY || self.checking.load(Ordering::SeqCst) == generation + 1 {
+                return;
+            }
+            *checked = Instant::now();
+        }
+        self.checking.store(generation + 1, Ordering::SeqCst);
+        let (sentinel, slot, checking) = (sentinel.clone(), self.connection.clone(), self.checking.clone());
+        let (id, node) = (current.id, current.node.clone());
+        let (connect_timeout, command_timeout) = (self.options.connect_timeout, self.options.command_timeout);
+        runtime::spawn(async move {
+            if let Some(named) = sentinel.named_master(connect_timeout, command_timeout).await {
+                if Some(named) != node {
+                    forget(&slot, generation, id);
+                }
+            }
+            checking.store(0, Ordering::SeqCst);
+        });
     }
 
     /// The connection of this process and its id, opened when there is none, the prefix's
@@ -100,8 +148,8 @@ impl Link {
                 return Err(error.clone());
             }
         }
-        let conn = match self.target.open(self.options.connect_timeout, self.options.command_timeout).await {
-            Ok(conn) => conn,
+        let (conn, node) = match self.target.open(self.options.connect_timeout, self.options.command_timeout).await {
+            Ok(opened) => opened,
             Err(error) => {
                 *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), error.clone()));
                 return Err(error);
@@ -109,7 +157,7 @@ impl Link {
         };
         *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let id = self.opened.fetch_add(1, Ordering::Relaxed) + 1;
-        let current = Current { generation, id, conn: conn.clone() };
+        let current = Current { generation, id, conn: conn.clone(), node };
         let previous = self.connection.write().unwrap_or_else(|p| p.into_inner()).replace(current);
         if let Some(previous) = previous {
             if previous.generation != generation {
@@ -122,11 +170,7 @@ impl Link {
     /// Drops connection `id` if it is still this process's, so that the next request opens a
     /// new one (asking the sentinels where the master is).
     fn forget(&self, id: u64) {
-        let generation = fork_generation();
-        let mut current = self.connection.write().unwrap_or_else(|p| p.into_inner());
-        if current.as_ref().is_some_and(|c| c.generation == generation && c.id == id) {
-            *current = None;
-        }
+        forget(&self.connection, fork_generation(), id);
     }
 
     /// Checks the prefix's format marker: read first, so that a replica serves reads; written
@@ -223,5 +267,13 @@ impl Link {
                 }
             }
         }
+    }
+}
+
+/// Empties `slot` if it still holds connection `id` of fork generation `generation`.
+fn forget(slot: &Slot, generation: u64, id: u64) {
+    let mut current = slot.write().unwrap_or_else(|p| p.into_inner());
+    if current.as_ref().is_some_and(|c| c.generation == generation && c.id == id) {
+        *current = None;
     }
 }

@@ -2,21 +2,26 @@
 //! `rediss+sentinel://` (TLS to the sentinels and to the data nodes).
 //!
 //! The URL's credentials and database are the data nodes'; `sentinel_username` /
-//! `sentinel_password` are the sentinels'. [`SentinelTarget::master`] asks the sentinels which
-//! node is the master of the service now (redis-rs's lookup, which also checks with `ROLE` that
-//! the node it names is a master), bounded by the connect and command timeouts so that no call
-//! waits on a sentinel that does not answer. The provider's link asks again whenever it lost its
-//! master (a dropped connection, a timeout, or a `READONLY` reply from a demoted master), which
-//! is how a failover is followed without recreating the provider.
+//! `sentinel_password` are the sentinels'. [`SentinelTarget::master`] asks every sentinel at
+//! once which node is the master of the service now, trusts the newest configuration epoch
+//! among the answers (the sentinel that ran a failover knows first; the others hear of it up to
+//! seconds later), and checks with `ROLE` that the node is a master; all of it bounded by the
+//! connect and command timeouts, so no call waits on a sentinel that does not answer. The
+//! provider's link asks again whenever it lost its master (a dropped connection, a timeout, or
+//! a `READONLY` reply from a demoted master) and, in the background, about once a second while
+//! it is used: that is how a failover is followed without recreating the provider.
 //!
-//! Each lookup builds its own sentinel client and drops it when done: no sentinel connection
-//! outlives a lookup, so nothing is shared across `fork()` and a broken sentinel connection is
-//! never reused.
+//! redis-rs's own `sentinel` module is not used: its lookup takes the first sentinel's view,
+//! which after a `SENTINEL FAILOVER` still names the old master (which still says `ROLE` master
+//! until the sentinels reconfigure it), and it keeps no timeouts of ours.
+//!
+//! Each lookup opens its own short-lived connections: no sentinel connection outlives a lookup,
+//! so nothing is shared across `fork()` and a broken sentinel connection is never reused.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use redis::sentinel::{SentinelClientBuilder, SentinelServerType};
-use redis::{Client, ConnectionAddr, IntoConnectionInfo, TlsCertificates, TlsMode};
+use redis::{AsyncConnectionConfig, Client, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, TlsCertificates, TlsMode};
 
 use super::options::{redact_url, RedisOptions};
 use crate::error::{Result, SessionError};
@@ -121,12 +126,12 @@ impl SentinelUrl {
         Ok(SentinelUrl { tls, sentinels, service, db, username, password, insecure })
     }
 
-    fn addresses(&self) -> Vec<ConnectionAddr> {
+    fn addresses(&self, insecure: bool) -> Vec<ConnectionAddr> {
         self.sentinels
             .iter()
             .map(|(host, port)| match self.tls {
                 false => ConnectionAddr::Tcp(host.clone(), *port),
-                true => ConnectionAddr::TcpTls { host: host.clone(), port: *port, insecure: self.insecure, tls_params: None },
+                true => ConnectionAddr::TcpTls { host: host.clone(), port: *port, insecure, tls_params: None },
             })
             .collect()
     }
@@ -199,55 +204,165 @@ impl SentinelTarget {
         }))
     }
 
-    fn builder(&self) -> redis::RedisResult<SentinelClientBuilder> {
-        let url = &self.url;
-        let mut builder = SentinelClientBuilder::new(url.addresses(), &url.service, SentinelServerType::Master)?
-            .set_client_to_redis_db(url.db);
-        if let Some(user) = &url.username {
-            builder = builder.set_client_to_redis_username(user);
-        }
-        if let Some(password) = &url.password {
-            builder = builder.set_client_to_redis_password(password);
-        }
-        if let Some(user) = &self.sentinel_username {
-            builder = builder.set_client_to_sentinel_username(user);
-        }
-        if let Some(password) = &self.sentinel_password {
-            builder = builder.set_client_to_sentinel_password(password);
-        }
-        if let Some(tls) = &self.tls {
-            let mode = if url.insecure { TlsMode::Insecure } else { tls.mode };
-            builder = builder.set_client_to_redis_tls_mode(mode).set_client_to_sentinel_tls_mode(mode);
-            if let Some(certificates) = &tls.certificates {
-                builder = builder
-                    .set_client_to_redis_certificates(certificates.clone())
-                    .set_client_to_sentinel_certificates(certificates.clone());
-            }
-        }
-        Ok(builder)
+    /// No certificate verification: `#insecure` on the URL, or the TLS options say so.
+    fn insecure(&self) -> bool {
+        self.url.insecure || self.tls.as_ref().is_some_and(|tls| matches!(tls.mode, TlsMode::Insecure))
     }
 
-    /// A client of the service's master as the sentinels name it now (checked with `ROLE`).
-    /// Fails with "unavailable" within `connect_timeout + command_timeout` when no sentinel
-    /// answers or none names a reachable master.
-    pub async fn master(&self, connect_timeout: Duration, command_timeout: Duration) -> Result<Client> {
-        let unavailable = |why: String| {
-            SessionError::Unavailable(format!(
-                "no master for service {:?} from the Redis Sentinels of {}: {why}",
-                self.url.service, self.shown
-            ))
+    /// A client of sentinel `addr`, with the sentinels' credentials and TLS.
+    fn sentinel_client(&self, addr: ConnectionAddr) -> redis::RedisResult<Client> {
+        let mut redis = RedisConnectionInfo::default();
+        if let Some(user) = &self.sentinel_username {
+            redis = redis.set_username(user);
+        }
+        if let Some(password) = &self.sentinel_password {
+            redis = redis.set_password(password);
+        }
+        self.client(addr, redis)
+    }
+
+    /// A client of the data node at `host:port`, with the URL's credentials and database.
+    fn node_client(&self, host: &str, port: u16) -> redis::RedisResult<Client> {
+        let url = &self.url;
+        let addr = match url.tls {
+            false => ConnectionAddr::Tcp(host.to_owned(), port),
+            true => ConnectionAddr::TcpTls { host: host.to_owned(), port, insecure: self.insecure(), tls_params: None },
         };
-        let mut client = self
-            .builder()
-            .and_then(|b| b.build())
-            .map_err(|e| SessionError::InvalidArgument(format!("invalid redis url {}: {e}", self.shown)))?;
-        let budget = connect_timeout + command_timeout;
-        match tokio::time::timeout(budget, client.async_get_client()).await {
-            Ok(Ok(master)) => Ok(master),
-            Ok(Err(e)) => Err(unavailable(e.to_string())),
-            Err(_) => Err(unavailable(format!("no answer within {budget:?}"))),
+        let mut redis = RedisConnectionInfo::default().set_db(url.db);
+        if let Some(user) = &url.username {
+            redis = redis.set_username(user);
+        }
+        if let Some(password) = &url.password {
+            redis = redis.set_password(password);
+        }
+        self.client(addr, redis)
+    }
+
+    fn client(&self, addr: ConnectionAddr, redis: RedisConnectionInfo) -> redis::RedisResult<Client> {
+        let info = addr.into_connection_info()?.set_redis_settings(redis);
+        match self.tls.as_ref().and_then(|tls| tls.certificates.clone()) {
+            Some(certificates) => Client::build_with_tls(info, certificates),
+            None => Client::open(info),
         }
     }
+
+    /// What one sentinel says: the master's address (`GET-MASTER-ADDR-BY-NAME`, which names
+    /// the promoted replica as soon as a failover has promoted it), the configuration epoch of
+    /// that view and the master's flags (`SENTINEL MASTER`), in one round trip.
+    async fn ask(&self, addr: ConnectionAddr, config: &AsyncConnectionConfig) -> redis::RedisResult<Named> {
+        let client = self.sentinel_client(addr)?;
+        let mut conn = client.get_multiplexed_async_connection_with_config(config).await?;
+        let (address, master): (Option<(String, u16)>, HashMap<String, String>) = redis::pipe()
+            .cmd("SENTINEL")
+            .arg("GET-MASTER-ADDR-BY-NAME")
+            .arg(&self.url.service)
+            .cmd("SENTINEL")
+            .arg("MASTER")
+            .arg(&self.url.service)
+            .query_async(&mut conn)
+            .await?;
+        let (host, port) = address.ok_or_else(|| {
+            redis::RedisError::from((redis::ErrorKind::UnexpectedReturnType, "the sentinel does not know this service"))
+        })?;
+        let epoch = master.get("config-epoch").and_then(|e| e.parse().ok()).unwrap_or(0);
+        let flags = master.get("flags").cloned().unwrap_or_default();
+        // The flags are the configured master's: they say nothing of a promoted replica.
+        let moved = master.get("ip") != Some(&host) || master.get("port") != Some(&port.to_string());
+        let down = !moved && (flags.contains("s_down") || flags.contains("o_down"));
+        Ok(Named { host, port, epoch, down })
+    }
+
+    /// The master in the newest configuration any sentinel answering within the timeouts
+    /// holds: every sentinel is asked at once, and the highest configuration epoch wins, so a
+    /// failover one sentinel performed is followed before the others have heard of it.
+    async fn newest(&self, connect_timeout: Duration, command_timeout: Duration) -> Result<Named> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(connect_timeout))
+            .set_response_timeout(Some(command_timeout));
+        let budget = connect_timeout + command_timeout;
+        let asks = self.url.addresses(self.insecure()).into_iter().map(|addr| {
+            let config = &config;
+            async move {
+                match tokio::time::timeout(budget, self.ask(addr, config)).await {
+                    Ok(answer) => answer.map_err(|e| e.to_string()),
+                    Err(_) => Err(format!("no answer within {budget:?}")),
+                }
+            }
+        });
+        let answers = futures_util::future::join_all(asks).await;
+        let mut newest: Option<Named> = None;
+        let mut why = Vec::new();
+        for answer in answers {
+            match answer {
+                Ok(named) if newest.as_ref().is_none_or(|n| named.epoch > n.epoch) => newest = Some(named),
+                Ok(_) => {}
+                Err(e) => why.push(e),
+            }
+        }
+        newest.ok_or_else(|| self.unavailable(format!("no sentinel answered ({})", why.join("; "))))
+    }
+
+    fn unavailable(&self, why: String) -> SessionError {
+        SessionError::Unavailable(format!(
+            "no master for service {:?} from the Redis Sentinels of {}: {why}",
+            self.url.service, self.shown
+        ))
+    }
+
+    /// A client of the service's master as the sentinels name it now, checked with `ROLE`.
+    /// Fails with "unavailable" within the timeouts when no sentinel answers, the master they
+    /// name is down (a failover is under way) or is not a master (yet).
+    pub async fn master(&self, connect_timeout: Duration, command_timeout: Duration) -> Result<Client> {
+        let named = self.newest(connect_timeout, command_timeout).await?;
+        let node = format!("{}:{}", named.host, named.port);
+        if named.down {
+            return Err(self.unavailable(format!("master {node} is down, a failover is under way")));
+        }
+        let client = self
+            .node_client(&named.host, named.port)
+            .map_err(|e| SessionError::InvalidArgument(format!("invalid redis url {}: {e}", self.shown)))?;
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(connect_timeout))
+            .set_response_timeout(Some(command_timeout));
+        let role = async {
+            let mut conn = client.get_multiplexed_async_connection_with_config(&config).await?;
+            redis::cmd("ROLE").query_async::<redis::Value>(&mut conn).await
+        };
+        let role = match tokio::time::timeout(connect_timeout + command_timeout, role).await {
+            Ok(Ok(redis::Value::Array(items))) => match items.first() {
+                Some(redis::Value::BulkString(role)) => String::from_utf8_lossy(role).into_owned(),
+                _ => String::new(),
+            },
+            Ok(Ok(_)) => String::new(),
+            Ok(Err(e)) => return Err(self.unavailable(format!("master {node}: {e}"))),
+            Err(_) => return Err(self.unavailable(format!("master {node} did not answer"))),
+        };
+        if role != "master" {
+            return Err(self.unavailable(format!("{node} is not a master yet (role {role:?})")));
+        }
+        Ok(client)
+    }
+
+    /// `host:port` of the master in the newest configuration of the sentinels that answer; `None`
+    /// when none does. A cheap check that the connected master is still the one (no `ROLE`).
+    pub async fn named_master(&self, connect_timeout: Duration, command_timeout: Duration) -> Option<String> {
+        let named = self.newest(connect_timeout, command_timeout).await.ok()?;
+        Some(format!("{}:{}", named.host, named.port))
+    }
+}
+
+/// One sentinel's view of the master.
+struct Named {
+    host: String,
+    port: u16,
+    epoch: u64,
+    /// The sentinel deems this master down.
+    down: bool,
+}
+
+/// `host:port` of a client's node, as [`SentinelTarget::named_master`] spells it.
+pub fn node_of(client: &Client) -> String {
+    client.get_connection_info().addr().to_string()
 }
 
 #[cfg(test)]
