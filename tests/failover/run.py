@@ -80,8 +80,10 @@ def scenario(cmd: dict[str, list[str]], how: str) -> tuple[int, int]:
             recovery = f"{recovered - triggered:.0f} ms" if errors and recovered else "no failed call"
             print(f"#   {lang}: {len(lines)} calls, {len(errors)} errors {dict(kinds)}, recovered {recovery} after the trigger, "
                   f"longest stretch without a success {max(gaps, default=0)} ms")
-        # Each language's writes, read back through the new master by the next language.
+        # Each language's writes, read back through the new master by the next language (a
+        # session of some 20,000 fields: a longer timeout than the load's).
         langs = list(cmd)
+        env = {**env, "POTO_TIMEOUT_MS": "10000"}
         for i, lang in enumerate(langs):
             reader = langs[(i + 1) % len(langs)]
             out = subprocess.run(cmd[reader] + ["get-session", users[lang]], env=env, capture_output=True, text=True, timeout=120)
