@@ -264,11 +264,13 @@ poto_status poto_redis_options_new(poto_redis_options **out);
 // `options` is NULL or a live handle not used after this call.
 void poto_redis_options_free(poto_redis_options *options);
 
-// `redis://`, `rediss://` (TLS) or `redis+cluster://` URL, with `user:password@` if needed.
+// `redis://`, `rediss://` (TLS), `redis+cluster://` or `redis+sentinel://h1:26379,h2:26379/<service>`
+// URL, with `user:password@` if needed.
 //
 // # Safety
 // `options` is NULL or live; `url` NULL or NUL-terminated.
-poto_status poto_redis_options_set_url(poto_redis_options *options, const char *url);
+poto_status poto_redis_options_set_url(poto_redis_options *options,
+                                       const char *url);
 
 // Namespace of every key (default `poto:`); two prefixes on one Redis never see each other.
 //
@@ -317,6 +319,22 @@ poto_status poto_redis_options_set_cluster(poto_redis_options *options, bool clu
 // # Safety
 // `options` is NULL or live.
 poto_status poto_redis_options_set_list_page_size(poto_redis_options *options, uint64_t ids);
+
+// User name for the Redis Sentinels of a `redis+sentinel://` URL (the URL's credentials are the
+// data nodes').
+//
+// # Safety
+// `options` is NULL or live; `username` NULL or NUL-terminated.
+poto_status poto_redis_options_set_sentinel_username(poto_redis_options *options,
+                                                     const char *username);
+
+// Password for the Redis Sentinels of a `redis+sentinel://` URL (the URL's credentials are the
+// data nodes').
+//
+// # Safety
+// `options` is NULL or live; `password` NULL or NUL-terminated.
+poto_status poto_redis_options_set_sentinel_password(poto_redis_options *options,
+                                                     const char *password);
 
 // Time an atomic update keeps retrying under contention before `POTO_ERR_CONFLICT` (default 5 s).
 //

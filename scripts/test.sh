@@ -14,4 +14,5 @@ cargo test --doc
 bash scripts/test-python.sh
 bash scripts/test-node.sh
 python3 tests/cross_language/run.py   # C, Python, Node and Rust processes on one Redis
+python3 tests/failover/run.py         # the same four under load through a Redis Sentinel failover
 python3 tests/docs/run.py             # the programs of docs/deployment.md, in memory, on Redis and on a cluster

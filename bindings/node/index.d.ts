@@ -137,6 +137,10 @@ export interface RedisOptions {
   maxSessionBytes?: number;
   /** Ids per shard in one listing reply (default 2000). */
   listPageSize?: number;
+  /** User name for the Redis Sentinels of a redis+sentinel:// URL (the URL's credentials are the data nodes'). */
+  sentinelUsername?: string;
+  /** Password for the Redis Sentinels of a redis+sentinel:// URL (the URL's credentials are the data nodes'). */
+  sentinelPassword?: string;
 }
 
 export declare class RedisSessionProvider extends SessionProviderBase {

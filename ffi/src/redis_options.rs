@@ -40,7 +40,8 @@ pub unsafe extern "C" fn poto_redis_options_free(options: *mut poto_redis_option
     free_handle(options);
 }
 
-/// `redis://`, `rediss://` (TLS) or `redis+cluster://` URL, with `user:password@` if needed.
+/// `redis://`, `rediss://` (TLS), `redis+cluster://` or `redis+sentinel://h1:26379,h2:26379/<service>`
+/// URL, with `user:password@` if needed.
 ///
 /// # Safety
 /// `options` is NULL or live; `url` NULL or NUL-terminated.
@@ -134,6 +135,36 @@ pub unsafe extern "C" fn poto_redis_options_set_list_page_size(
     ids: u64,
 ) -> poto_status {
     set_option(options, |o| o.inner.set("list_page_size", OptionValue::Count(ids)))
+}
+
+/// User name for the Redis Sentinels of a `redis+sentinel://` URL (the URL's credentials are the
+/// data nodes').
+///
+/// # Safety
+/// `options` is NULL or live; `username` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_sentinel_username(
+    options: *mut poto_redis_options,
+    username: *const c_char,
+) -> poto_status {
+    set_option(options, |o| {
+        o.inner.set("sentinel_username", OptionValue::Text(str_arg(username, "sentinel_username")?.to_owned()))
+    })
+}
+
+/// Password for the Redis Sentinels of a `redis+sentinel://` URL (the URL's credentials are the
+/// data nodes').
+///
+/// # Safety
+/// `options` is NULL or live; `password` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_sentinel_password(
+    options: *mut poto_redis_options,
+    password: *const c_char,
+) -> poto_status {
+    set_option(options, |o| {
+        o.inner.set("sentinel_password", OptionValue::Text(str_arg(password, "sentinel_password")?.to_owned()))
+    })
 }
 
 /// Time an atomic update keeps retrying under contention before `POTO_ERR_CONFLICT` (default 5 s).

@@ -11,16 +11,19 @@ benches/python/, benches/cross_language/, which put this folder on sys.path:
     with start_redis(3, password="s3cret") as cluster:       # 3 masters, redis+cluster:// URL
         ...
     server = RedisServer(AOF_ALWAYS); server.kill(); server.restart(); server.stop()
+    with RedisSentinels() as sentinel:                        # master, replica, 3 sentinels
+        ... sentinel.url ...  (redis+sentinel://), sentinel.master_port(), sentinel.failover()
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
-from typing import Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 from urllib.parse import quote
 
 #: Settings of a throwaway server (the default), and of one that must keep every acknowledged write.
@@ -203,6 +206,110 @@ class RedisCluster(Redis):
     def stop(self) -> None:
         for node in self._nodes:
             node.stop()
+
+
+class SentinelServer(RedisServer):
+    """A sentinel (`redis-server sentinel.conf --sentinel`) watching the master on `master_port` as
+    `service`, quorum 2, with a short `down-after-milliseconds` and `failover-timeout`."""
+
+    def __init__(self, master_port: int, service: str, down_after_ms: int, failover_timeout_ms: int) -> None:
+        self.master_port, self.service = master_port, service
+        self.down_after_ms, self.failover_timeout_ms = down_after_ms, failover_timeout_ms
+        super().__init__(())
+
+    def _spawn(self) -> None:
+        config = os.path.join(self.dir, "sentinel.conf")
+        with open(config, "w") as f:
+            f.write(f"port {self.port}\nbind {HOST}\ndir {self.dir}\n"
+                    f"sentinel monitor {self.service} {HOST} {self.master_port} 2\n"
+                    f"sentinel down-after-milliseconds {self.service} {self.down_after_ms}\n"
+                    f"sentinel failover-timeout {self.service} {self.failover_timeout_ms}\n"
+                    f"sentinel parallel-syncs {self.service} 1\n")
+        self.process = subprocess.Popen(["redis-server", config, "--sentinel"], stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class RedisSentinels(Redis):
+    """A Redis Sentinel deployment on loopback: a master, a replica of it and three sentinels
+    (quorum 2) watching `service`; ready once each sentinel knows the replica and the two other
+    sentinels. `url` is its redis+sentinel:// URL. The same commands as core/tests/support/mod.rs:
+
+        redis-server --port M --bind 127.0.0.1 --save "" --appendonly no --dir D1
+        redis-server --port R --bind 127.0.0.1 --save "" --appendonly no --replicaof 127.0.0.1 M --dir D2
+        redis-server sentinel.conf --sentinel      # x3, sentinel.conf as in SentinelServer
+    """
+
+    SCHEME = "redis+sentinel"
+
+    def __init__(self, service: str = "potomaster", *, down_after_ms: int = 1000, failover_timeout_ms: int = 3000) -> None:
+        self.password = None
+        self.service = service
+        self.data: list[RedisServer] = []
+        self.sentinels: list[SentinelServer] = []
+        try:
+            master = RedisServer()
+            self.data.append(master)
+            self.data.append(RedisServer((*EPHEMERAL, "--replicaof", HOST, str(master.port))))
+            self._wait("the replica to sync", lambda: "master_link_status:up" in self.data[1].cli("INFO", "replication"))
+            for _ in range(3):
+                self.sentinels.append(SentinelServer(master.port, service, down_after_ms, failover_timeout_ms))
+
+            def ready(sentinel: SentinelServer) -> bool:
+                fields = sentinel.cli("SENTINEL", "MASTER", service).splitlines()
+                info = dict(zip(fields[::2], fields[1::2]))
+                return info.get("num-slaves") == "1" and info.get("num-other-sentinels") == "2"
+
+            self._wait("the sentinels to know each other and the replica", lambda: all(ready(s) for s in self.sentinels))
+        except BaseException:
+            self.stop()
+            raise
+
+    @staticmethod
+    def _wait(what: str, done: Callable[[], bool], seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while not done():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"timed out waiting for {what}")
+            time.sleep(0.05)
+
+    @property
+    def nodes(self) -> list[RedisServer]:
+        return self.data
+
+    @property
+    def url(self) -> str:
+        return f"{self.SCHEME}://" + ",".join(s.address for s in self.sentinels) + f"/{self.service}"
+
+    def master_port(self) -> int | None:
+        """The master's port as the sentinels that answer name it, when they agree."""
+        ports = set()
+        for sentinel in self.sentinels:
+            if sentinel.process.poll() is None:
+                out = sentinel.cli("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.service).splitlines()
+                ports.add(int(out[1]) if len(out) == 2 else None)
+        return ports.pop() if len(ports) == 1 else None
+
+    def node(self, port: int) -> RedisServer:
+        return next(n for n in self.data if n.port == port)
+
+    def failover(self) -> None:
+        """`SENTINEL FAILOVER <service>` on the first sentinel: the master is demoted while up."""
+        reply = self.sentinels[0].cli("SENTINEL", "FAILOVER", self.service)
+        if reply != "OK":
+            raise RuntimeError(f"SENTINEL FAILOVER: {reply}")
+
+    def wait_for_new_master(self, old: int, seconds: float = 60) -> int:
+        """Waits until the sentinels agree on a master other than `old` that says it is one."""
+        def promoted() -> bool:
+            port = self.master_port()
+            return port not in (None, old) and self.node(port).cli("ROLE").startswith("master")
+
+        self._wait("the sentinels to promote a new master", promoted, seconds)
+        return self.master_port()  # type: ignore[return-value]
+
+    def stop(self) -> None:
+        for server in [*self.sentinels, *self.data]:
+            server.stop()
 
 
 def start_redis(masters: int = 1, settings: Sequence[str] = EPHEMERAL, *, replicas: int = 0, password: str | None = None) -> Redis:

@@ -1,8 +1,10 @@
 //! One connection type over a single Redis (auto-reconnecting, multiplexed) and a Redis Cluster
 //! (slot-aware). Cluster mode comes from `RedisOptions::cluster` or the URL scheme
 //! `redis+cluster://` / `rediss+cluster://` with comma-separated seed nodes, so `REDIS_URL`
-//! alone can select it.
+//! alone can select it. A `redis+sentinel://` / `rediss+sentinel://` URL connects to the master
+//! its sentinels name (sentinel.rs); the link asks them again when it loses that master.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, ConnectionManager};
@@ -10,7 +12,9 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{Client, Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
+use super::errors::{self, Access};
 use super::options::{redact_url, RedisOptions};
+use super::sentinel::{self, SentinelTarget, SentinelTls};
 use crate::error::{Result, SessionError};
 
 /// Longest pause between two tries of a request a cluster node turned away.
@@ -81,6 +85,15 @@ impl ConnectionLike for Conn {
 pub enum Target {
     Single(Client),
     Cluster(ClusterClient),
+    /// The master of a Sentinel deployment, resolved on each [`Target::open`].
+    Sentinel(Arc<SentinelTarget>),
+}
+
+/// TLS for a `rediss+sentinel://` URL, from the provider's options: redis-rs's defaults (its
+/// bundled web PKI roots; `#insecure` turns verification off). The hook where the TLS options
+/// (CA bundle, client certificate, `tls_insecure`) plug in: return their mode and certificates.
+pub fn sentinel_tls(_options: &RedisOptions, url: &str) -> Result<Option<SentinelTls>> {
+    Ok(url.starts_with("rediss+sentinel://").then_some(SentinelTls { mode: redis::TlsMode::Secure, certificates: None }))
 }
 
 fn invalid_url(url: &str, why: impl std::fmt::Debug) -> SessionError {
@@ -102,6 +115,13 @@ fn cluster_seeds(url: &str) -> Option<Vec<String>> {
 impl Target {
     pub fn new(options: &RedisOptions) -> Result<Self> {
         let url = options.resolved_url();
+        if sentinel::is_sentinel_url(&url) {
+            let tls = sentinel_tls(options, &url)?;
+            return match SentinelTarget::new(&url, options, tls) {
+                Some(target) => target.map(|t| Target::Sentinel(Arc::new(t))),
+                None => Err(invalid_url(&url, "not a sentinel url")),
+            };
+        }
         let seeds = match (cluster_seeds(&url), options.cluster) {
             (Some(seeds), _) => Some(seeds),
             (None, true) => Some(url.split(',').map(str::to_owned).collect()),
@@ -120,21 +140,49 @@ impl Target {
         }
     }
 
-    /// A connection for this process. A single Redis connects lazily; a cluster reads its
-    /// topology now.
-    pub async fn open(&self, connect_timeout: Duration, command_timeout: Duration) -> redis::RedisResult<Conn> {
+    /// Whether this target's node can change under the provider (Sentinel): then the link
+    /// opens a new connection, asking the sentinels again, after it lost the current one.
+    pub fn follows_failover(&self) -> bool {
+        matches!(self, Target::Sentinel(_))
+    }
+
+    pub fn sentinel(&self) -> Option<&Arc<SentinelTarget>> {
         match self {
-            Target::Single(client) => {
-                let config = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(connect_timeout))
-                    .set_response_timeout(Some(command_timeout))
-                    .set_number_of_retries(1)
-                    .set_max_delay(Duration::from_millis(200));
-                ConnectionManager::new_lazy_with_config(client.clone(), config).map(Conn::Single)
-            }
+            Target::Sentinel(sentinel) => Some(sentinel),
+            _ => None,
+        }
+    }
+
+    /// A connection for this process, and under Sentinel the `host:port` of the master it
+    /// reaches. A single Redis connects lazily; a cluster reads its topology now; Sentinel asks
+    /// the sentinels for the master and connects to it now.
+    pub async fn open(&self, connect_timeout: Duration, command_timeout: Duration) -> Result<(Conn, Option<String>)> {
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(connect_timeout))
+            .set_response_timeout(Some(command_timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(200));
+        let unreachable = |e| errors::map(e, Access::Read, None);
+        match self {
+            Target::Single(client) => ConnectionManager::new_lazy_with_config(client.clone(), config)
+                .map(|conn| (Conn::Single(conn), None))
+                .map_err(unreachable),
             Target::Cluster(client) => {
-                let conn = client.get_async_connection().await?;
-                Ok(Conn::Cluster(Cluster { conn, budget: command_timeout }))
+                let conn = client.get_async_connection().await.map_err(unreachable)?;
+                Ok((Conn::Cluster(Cluster { conn, budget: command_timeout }), None))
+            }
+            Target::Sentinel(sentinel) => {
+                let master = sentinel.master(connect_timeout, command_timeout).await?;
+                let node = sentinel::node_of(&master);
+                // Connected now, so a master that is already gone fails this call, not the next.
+                let connect = ConnectionManager::new_with_config(master, config);
+                match tokio::time::timeout(connect_timeout + command_timeout, connect).await {
+                    Ok(conn) => conn.map(|conn| (Conn::Single(conn), Some(node))).map_err(unreachable),
+                    Err(_) => Err(SessionError::Unavailable(format!(
+                        "the master the Redis Sentinels named did not answer within {:?}",
+                        connect_timeout + command_timeout
+                    ))),
+                }
             }
         }
     }

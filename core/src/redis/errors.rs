@@ -12,6 +12,18 @@ pub enum Access {
     Write,
 }
 
+/// Whether `err` says the node may no longer be the one to talk to: the connection was lost or
+/// timed out, or a write met a replica (`READONLY`: a master demoted by a failover). A provider
+/// that follows failovers (Sentinel) asks where the master is before its next request.
+pub fn node_lost(err: &RedisError) -> bool {
+    err.is_connection_dropped()
+        || err.is_io_error()
+        || err.is_connection_refusal()
+        || err.is_timeout()
+        || err.is_unrecoverable_error()
+        || err.code() == Some("READONLY")
+}
+
 pub fn map(err: RedisError, access: Access, user_id: Option<&str>) -> SessionError {
     let detail = err.detail().unwrap_or_default().to_owned();
     match err.code() {
@@ -22,6 +34,13 @@ pub fn map(err: RedisError, access: Access, user_id: Option<&str>) -> SessionErr
             )
         }
         Some("POTOTOOLARGE") => return SessionError::TooLarge(detail),
+        // The server is a replica (configured so, or a master demoted by a failover): the
+        // request did not run.
+        Some("READONLY") => {
+            return SessionError::Unavailable(format!(
+                "redis refused a write: the server is a read-only replica, writes go to its master ({err})"
+            ))
+        }
         Some(_) => return SessionError::Unavailable(format!("redis refused the request: {err}")),
         None => {}
     }

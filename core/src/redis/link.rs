@@ -1,9 +1,19 @@
 //! The provider's way to Redis: one connection per process (reopened after `fork()`), the
 //! prefix's format checked once, and sending that reloads lost scripts and retries a read once
 //! after a dropped connection. A write is never resent after its reply was lost.
+//!
+//! Under Sentinel, a request that shows the master is lost (see [`errors::node_lost`]) fails
+//! as it is (a write that was refused is "unavailable", one whose reply was lost "outcome
+//! unknown") and drops the connection, so the next request asks the sentinels for the master
+//! again and connects to the one they name. Within [`REOPEN_PAUSE`] of a failed attempt, calls
+//! fail fast with its error instead of asking again. A master demoted while still up (`SENTINEL
+//! FAILOVER`) keeps accepting writes until the sentinels reconfigure it, which can take seconds:
+//! so at most every [`SENTINEL_CHECK_EVERY`] while calls are made, a background task asks a
+//! sentinel which node is the master, and drops the connection when it is another one.
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use redis::{Cmd, FromRedisValue};
 
@@ -14,16 +24,45 @@ use super::options::RedisOptions;
 use super::scripts;
 use crate::data::now_unix_ms;
 use crate::error::{Result, SessionError};
-use crate::runtime::fork_generation;
+use crate::runtime::{self, fork_generation};
+
+/// After a failed attempt to open a connection, calls fail with its error for this long
+/// instead of each asking again (a master being replaced is asked for once per pause).
+const REOPEN_PAUSE: Duration = Duration::from_millis(100);
+
+/// How often (at most, and only while calls are made) a provider on Sentinel checks in the
+/// background that its master is still the one the sentinels name.
+const SENTINEL_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// The connection of one process.
+struct Current {
+    /// Fork generation it belongs to.
+    generation: u64,
+    /// Which opening of this link made it (so a request drops only the connection it used).
+    id: u64,
+    conn: Conn,
+    /// Under Sentinel, the master's `host:port`.
+    node: Option<String>,
+}
+
+/// Shared with the background check of the master (Sentinel).
+type Slot = Arc<RwLock<Option<Current>>>;
 
 pub struct Link {
     target: Target,
     options: RedisOptions,
     layout: Layout,
     /// The connection of the current process (keyed by fork generation).
-    connection: RwLock<Option<(u64, Conn)>>,
+    connection: Slot,
     /// Serialises opening a connection.
     opening: tokio::sync::Mutex<()>,
+    opened: AtomicU64,
+    /// The last failed opening, for [`REOPEN_PAUSE`].
+    failed: Mutex<Option<(Instant, SessionError)>>,
+    /// Sentinel: when the master was last checked, and the fork generation + 1 of a check under
+    /// way (0: none; a check of the parent process does not run in a forked child).
+    checked: Mutex<Instant>,
+    checking: Arc<AtomicU64>,
     /// Set once the prefix's meta key has been checked against this format.
     format_checked: tokio::sync::OnceCell<()>,
     /// The server's clock minus ours, in ms, measured when a connection opens (lazy touch
@@ -37,48 +76,101 @@ impl Link {
             target: Target::new(options)?,
             options: options.clone(),
             layout: layout.clone(),
-            connection: RwLock::new(None),
+            connection: Arc::new(RwLock::new(None)),
             opening: tokio::sync::Mutex::new(()),
+            opened: AtomicU64::new(0),
+            failed: Mutex::new(None),
+            checked: Mutex::new(Instant::now()),
+            checking: Arc::new(AtomicU64::new(0)),
             format_checked: tokio::sync::OnceCell::new(),
             clock_offset_ms: AtomicI64::new(0),
         })
     }
 
     pub async fn connection(&self) -> Result<Conn> {
-        let generation = fork_generation();
-        let current = match &*self.connection.read().unwrap_or_else(|p| p.into_inner()) {
-            Some((g, conn)) if *g == generation => Some(conn.clone()),
+        self.current().await.map(|(_, conn)| conn)
+    }
+
+    fn existing(&self, generation: u64) -> Option<(u64, Conn)> {
+        match &*self.connection.read().unwrap_or_else(|p| p.into_inner()) {
+            Some(c) if c.generation == generation => {
+                if c.node.is_some() {
+                    self.check_master(generation, c);
+                }
+                Some((c.id, c.conn.clone()))
+            }
             _ => None,
-        };
-        let conn = match current {
-            Some(conn) => conn,
+        }
+    }
+
+    /// Sentinel: when due, checks in the background that `current`'s node is still the master
+    /// the sentinels name, and drops the connection when it is not.
+    fn check_master(&self, generation: u64, current: &Current) {
+        let Some(sentinel) = self.target.sentinel() else { return };
+        {
+            let mut checked = self.checked.lock().unwrap_or_else(|p| p.into_inner());
+            if checked.elapsed() < SENTINEL_CHECK_EVERY || self.checking.load(Ordering::SeqCst) == generation + 1 {
+                return;
+            }
+            *checked = Instant::now();
+        }
+        self.checking.store(generation + 1, Ordering::SeqCst);
+        let (sentinel, slot, checking) = (sentinel.clone(), self.connection.clone(), self.checking.clone());
+        let (id, node) = (current.id, current.node.clone());
+        let (connect_timeout, command_timeout) = (self.options.connect_timeout, self.options.command_timeout);
+        runtime::spawn(async move {
+            if let Some(named) = sentinel.named_master(connect_timeout, command_timeout).await {
+                if Some(named) != node {
+                    forget(&slot, generation, id);
+                }
+            }
+            checking.store(0, Ordering::SeqCst);
+        });
+    }
+
+    /// The connection of this process and its id, opened when there is none, the prefix's
+    /// format checked.
+    async fn current(&self) -> Result<(u64, Conn)> {
+        let generation = fork_generation();
+        let (id, conn) = match self.existing(generation) {
+            Some(current) => current,
             None => self.open(generation).await?,
         };
-        if !self.format_checked.initialized() {
-            self.format_checked.get_or_try_init(|| self.check_format(conn.clone())).await?;
+        if !self.format_checked.initialized() && self.check_format(conn.clone()).await? {
+            let _ = self.format_checked.set(());
         }
-        Ok(conn)
+        Ok((id, conn))
     }
 
     /// A new connection for this process; one inherited across `fork()` is leaked, not dropped.
-    async fn open(&self, generation: u64) -> Result<Conn> {
+    async fn open(&self, generation: u64) -> Result<(u64, Conn)> {
         let _opening = self.opening.lock().await;
-        if let Some((g, conn)) = &*self.connection.read().unwrap_or_else(|p| p.into_inner()) {
-            if *g == generation {
-                return Ok(conn.clone());
+        if let Some(current) = self.existing(generation) {
+            return Ok(current);
+        }
+        if let Some((at, error)) = &*self.failed.lock().unwrap_or_else(|p| p.into_inner()) {
+            if at.elapsed() < REOPEN_PAUSE {
+                return Err(error.clone());
             }
         }
-        let conn = self
-            .target
-            .open(self.options.connect_timeout, self.options.command_timeout)
-            .await
-            .map_err(|e| errors::map(e, Access::Read, None))?;
+        let (conn, node) = match self.target.open(self.options.connect_timeout, self.options.command_timeout).await {
+            Ok(opened) => opened,
+            Err(error) => {
+                *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), error.clone()));
+                return Err(error);
+            }
+        };
+        *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = None;
         self.measure_clock(conn.clone()).await;
-        let inherited = self.connection.write().unwrap_or_else(|p| p.into_inner()).replace((generation, conn.clone()));
-        if let Some(inherited) = inherited {
-            std::mem::forget(inherited);
+        let id = self.opened.fetch_add(1, Ordering::Relaxed) + 1;
+        let current = Current { generation, id, conn: conn.clone(), node };
+        let previous = self.connection.write().unwrap_or_else(|p| p.into_inner()).replace(current);
+        if let Some(previous) = previous {
+            if previous.generation != generation {
+                std::mem::forget(previous);
+            }
         }
-        Ok(conn)
+        Ok((id, conn))
     }
 
     /// Now on the server's clock, as estimated from ours.
@@ -96,16 +188,33 @@ impl Link {
         self.clock_offset_ms.store(server - (sent + received) / 2, Ordering::Relaxed);
     }
 
-    async fn check_format(&self, mut conn: Conn) -> Result<()> {
+    /// Drops connection `id` if it is still this process's, so that the next request opens a
+    /// new one (asking the sentinels where the master is).
+    fn forget(&self, id: u64) {
+        forget(&self.connection, fork_generation(), id);
+    }
+
+    /// Checks the prefix's format marker: read first, so that a replica serves reads; written
+    /// only when absent. `Ok(false)`: not settled yet (no marker, and this server is a
+    /// read-only replica), to be checked again by a later call.
+    async fn check_format(&self, mut conn: Conn) -> Result<bool> {
         let expected = keys::meta_description();
-        let found: String = scripts::META
-            .key(self.layout.meta())
-            .arg(&expected)
-            .invoke_async(&mut conn)
+        let meta = self.layout.meta();
+        // Idempotent, and the caller's own command has not been sent: a lost reply here is
+        // "unavailable", never "outcome unknown".
+        let stored: Option<String> = redis::cmd("GET")
+            .arg(&meta)
+            .query_async(&mut conn)
             .await
-            // Idempotent (it only sets the marker when absent), and the caller's own command has
-            // not been sent: a lost reply here is "unavailable", never "outcome unknown".
             .map_err(|e| errors::map(e, Access::Read, None))?;
+        let found = match stored {
+            Some(found) => found,
+            None => match scripts::META.key(&meta).arg(&expected).invoke_async::<String>(&mut conn).await {
+                Ok(found) => found,
+                Err(e) if e.code() == Some("READONLY") => return Ok(false),
+                Err(e) => return Err(errors::map(e, Access::Read, None)),
+            },
+        };
         if found != expected {
             return Err(SessionError::CorruptData {
                 user_id: String::new(),
@@ -115,7 +224,7 @@ impl Link {
                 ),
             });
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Sends `cmd` (see the module doc for what is retried).
@@ -153,7 +262,7 @@ impl Link {
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         crate::failpoint!(if access == Access::Read { "redis.read" } else { "redis.write" });
-        let mut conn = self.connection().await?;
+        let (mut id, mut conn) = self.current().await?;
         let (mut reloaded, mut retried) = (false, false);
         loop {
             match request(conn.clone()).await {
@@ -164,9 +273,29 @@ impl Link {
                         script.load_async(&mut conn).await.map_err(|e| errors::map(e, Access::Read, user_id))?;
                     }
                 }
-                Err(e) if access == Access::Read && !retried && e.is_connection_dropped() => retried = true,
-                Err(e) => return Err(errors::map(e, access, user_id)),
+                Err(e) => {
+                    let lost = self.target.follows_failover() && errors::node_lost(&e);
+                    if lost {
+                        self.forget(id);
+                    }
+                    if access == Access::Read && !retried && e.is_connection_dropped() {
+                        retried = true;
+                        if lost {
+                            (id, conn) = self.current().await?;
+                        }
+                        continue;
+                    }
+                    return Err(errors::map(e, access, user_id));
+                }
             }
         }
+    }
+}
+
+/// Empties `slot` if it still holds connection `id` of fork generation `generation`.
+fn forget(slot: &Slot, generation: u64, id: u64) {
+    let mut current = slot.write().unwrap_or_else(|p| p.into_inner());
+    if current.as_ref().is_some_and(|c| c.generation == generation && c.id == id) {
+        *current = None;
     }
 }

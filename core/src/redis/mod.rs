@@ -9,6 +9,7 @@ mod keys;
 mod link;
 mod options;
 mod scripts;
+mod sentinel;
 mod versioned;
 
 use std::time::Duration;

@@ -16,8 +16,11 @@ pub const DEFAULT_PREFIX: &str = "poto:";
 /// Options with the documented defaults; builder methods override them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedisOptions {
-    /// `redis://`, `rediss://` (TLS), with `user:password@` if needed. `None`: `REDIS_URL`,
-    /// else [`DEFAULT_URL`].
+    /// `redis://`, `rediss://` (TLS), with `user:password@` if needed; `redis+cluster://`
+    /// (see `cluster`); `redis+sentinel://[user:pass@]h1:26379,h2:26379/<service>[/db]` or
+    /// `rediss+sentinel://` for the master a Redis Sentinel deployment names, followed through
+    /// failovers (the URL's credentials are the data nodes', see `sentinel_username`). `None`:
+    /// `REDIS_URL`, else [`DEFAULT_URL`].
     pub url: Option<String>,
     /// Namespace of every key; two prefixes on one Redis never see each other.
     pub prefix: String,
@@ -38,6 +41,12 @@ pub struct RedisOptions {
     /// Ids per shard in one listing reply (default 2000): listing pages through the index so
     /// that no reply grows with the number of sessions.
     pub list_page_size: usize,
+    /// User name for the Redis Sentinels of a `redis+sentinel://` URL (ACL). The URL's own
+    /// credentials are the data nodes'.
+    pub sentinel_username: Option<String>,
+    /// Password for the Redis Sentinels of a `redis+sentinel://` URL (`requirepass` of the
+    /// sentinels, or the ACL user's with `sentinel_username`).
+    pub sentinel_password: Option<String>,
 }
 
 impl Default for RedisOptions {
@@ -52,6 +61,8 @@ impl Default for RedisOptions {
             max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
             cluster: false,
             list_page_size: 2000,
+            sentinel_username: None,
+            sentinel_password: None,
         }
     }
 }
@@ -96,6 +107,14 @@ impl RedisOptions {
         self.list_page_size = ids.max(1);
         self
     }
+    pub fn sentinel_username(mut self, username: impl Into<String>) -> Self {
+        self.sentinel_username = Some(username.into());
+        self
+    }
+    pub fn sentinel_password(mut self, password: impl Into<String>) -> Self {
+        self.sentinel_password = Some(password.into());
+        self
+    }
 
     /// The URL in effect: explicit, else `REDIS_URL`, else [`DEFAULT_URL`].
     pub fn resolved_url(&self) -> String {
@@ -118,6 +137,8 @@ impl fmt::Debug for RedisOptions {
             .field("max_session_bytes", &self.max_session_bytes)
             .field("cluster", &self.cluster)
             .field("list_page_size", &self.list_page_size)
+            .field("sentinel_username", &self.sentinel_username)
+            .field("sentinel_password", &self.sentinel_password.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -126,7 +147,7 @@ impl Options for RedisOptions {
     const SCHEMA: &'static [OptionSpec] = &[
         OptionSpec::new_text(
             "url",
-            "redis://, rediss://, redis+cluster:// URL (default REDIS_URL, else redis://127.0.0.1:6379)",
+            "redis://, rediss://, redis+cluster://, redis+sentinel:// URL (default REDIS_URL, else redis://127.0.0.1:6379)",
         ),
         OptionSpec::new_text("prefix", "namespace of every key (default \"poto:\")"),
         options::TTL,
@@ -138,6 +159,8 @@ impl Options for RedisOptions {
         options::MAX_SESSION_BYTES,
         OptionSpec::new_bool("cluster", "Redis Cluster: url lists seed nodes, comma-separated"),
         OptionSpec::new_count("list_page_size", "ids per shard in one listing reply (default 2000)"),
+        OptionSpec::new_text("sentinel_username", "user name for the sentinels of a redis+sentinel:// URL"),
+        OptionSpec::new_text("sentinel_password", "password for the sentinels of a redis+sentinel:// URL"),
     ];
 
     fn set(&mut self, name: &str, value: OptionValue) -> Result<()> {
@@ -152,6 +175,8 @@ impl Options for RedisOptions {
             "max_session_bytes" => self.max_session_bytes = value.count()?,
             "cluster" => self.cluster = value.flag()?,
             "list_page_size" => self.list_page_size = value.count()?,
+            "sentinel_username" => self.sentinel_username = Some(value.text()?),
+            "sentinel_password" => self.sentinel_password = Some(value.text()?),
             _ => {
                 let delay = value.duration()?;
                 options::set_retry(&mut self.retry, spec, delay);
@@ -188,5 +213,7 @@ mod tests {
         assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
         let debug = format!("{:?}", RedisOptions::new().url("redis://u:hunter2@x"));
         assert!(!debug.contains("hunter2"), "{debug}");
+        let debug = format!("{:?}", RedisOptions::new().sentinel_username("watch").sentinel_password("hunter3"));
+        assert!(!debug.contains("hunter3") && debug.contains("watch"), "{debug}");
     }
 }

@@ -13,6 +13,8 @@ pub struct RedisServer {
     /// Settings beyond port, bind address and directory; kept for [`RedisServer::restart`].
     settings: Vec<String>,
     dir: tempfile::TempDir,
+    /// `requirepass`, for `cli` and the readiness check.
+    password: Option<String>,
 }
 
 /// No persistence: the default of every test server.
@@ -58,7 +60,7 @@ impl RedisServer {
             let port = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?.local_addr().unwrap().port();
             let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
             let child = try_spawn(port, dir.path(), &settings).map_err(|e| format!("{NOT_FOUND} ({e})"))?;
-            let mut server = RedisServer { child, port, settings: settings.clone(), dir };
+            let mut server = RedisServer { child, port, settings: settings.clone(), dir, password: None };
             if server.wait_ready() {
                 return Ok(server);
             }
@@ -110,8 +112,13 @@ impl RedisServer {
 
     /// Runs `redis-cli` against this server and returns its output.
     pub fn cli(&self, args: &[&str]) -> String {
+        let auth: Vec<&str> = match &self.password {
+            Some(password) => vec!["--no-auth-warning", "-a", password],
+            None => vec![],
+        };
         let out = Command::new("redis-cli")
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(auth)
             .args(args)
             .output()
             .expect("redis-cli not found");
@@ -147,7 +154,7 @@ impl RedisCluster {
                 .map(|s| s.to_string())
                 .collect();
             let child = spawn(port, dir.path(), &settings);
-            let mut server = RedisServer { child, port, settings, dir };
+            let mut server = RedisServer { child, port, settings, dir, password: None };
             if server.wait_ready() {
                 nodes.push(server);
             }
@@ -174,5 +181,183 @@ impl RedisCluster {
     pub fn url(&self) -> String {
         let hosts: Vec<String> = self.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
         format!("redis+cluster://{}", hosts.join(","))
+    }
+}
+
+/// A Redis Sentinel deployment on loopback: a master, a replica of it and three sentinels
+/// (quorum 2) watching service [`SENTINEL_SERVICE`], with a short `down-after-milliseconds` and
+/// `failover-timeout` so that a failover takes seconds. Data nodes and sentinels may each
+/// require a password. Every process is stopped on drop.
+pub struct SentinelDeployment {
+    /// The data nodes: `[0]` starts as the master, `[1]` as its replica.
+    pub nodes: Vec<RedisServer>,
+    pub sentinels: Vec<RedisServer>,
+    pub data_password: Option<String>,
+    pub sentinel_password: Option<String>,
+}
+
+pub const SENTINEL_SERVICE: &str = "potomaster";
+/// How long a master may stay silent before a sentinel deems it down.
+pub const SENTINEL_DOWN_AFTER_MS: u64 = 1000;
+pub const SENTINEL_FAILOVER_TIMEOUT_MS: u64 = 3000;
+
+impl SentinelDeployment {
+    pub fn start(data_password: Option<&str>, sentinel_password: Option<&str>) -> Self {
+        let auth: Vec<String> = match data_password {
+            Some(pw) => vec!["--requirepass".into(), pw.into(), "--masterauth".into(), pw.into()],
+            None => vec![],
+        };
+        let data_settings: Vec<&str> = EPHEMERAL.iter().copied().chain(auth.iter().map(String::as_str)).collect();
+        let master = RedisServer::start_with_password(&data_settings, data_password);
+        let replica_of = master.port.to_string();
+        let replica_settings: Vec<&str> =
+            data_settings.iter().copied().chain(["--replicaof", "127.0.0.1", &replica_of]).collect();
+        let replica = RedisServer::start_with_password(&replica_settings, data_password);
+        wait_for("the replica to sync", || replica.cli(&["INFO", "replication"]).contains("master_link_status:up"));
+        let mut sentinels = Vec::new();
+        for _ in 0..3 {
+            sentinels.push(RedisServer::start_sentinel(master.port, data_password, sentinel_password));
+        }
+        let deployment = SentinelDeployment {
+            nodes: vec![master, replica],
+            sentinels,
+            data_password: data_password.map(str::to_owned),
+            sentinel_password: sentinel_password.map(str::to_owned),
+        };
+        // Ready when each sentinel knows the replica and the two other sentinels.
+        wait_for("the sentinels to know each other and the replica", || {
+            deployment.sentinels.iter().all(|s| {
+                let info = s.cli(&["SENTINEL", "MASTER", SENTINEL_SERVICE]);
+                let field = |name: &str| {
+                    let lines: Vec<&str> = info.lines().collect();
+                    lines.iter().position(|l| *l == name).and_then(|i| lines.get(i + 1)).map(|v| v.trim().to_owned())
+                };
+                field("num-slaves").as_deref() == Some("1") && field("num-other-sentinels").as_deref() == Some("2")
+            })
+        });
+        deployment
+    }
+
+    /// `redis+sentinel://` URL of the service, with the data nodes' password.
+    pub fn url(&self) -> String {
+        let hosts: Vec<String> = self.sentinels.iter().map(|s| format!("127.0.0.1:{}", s.port)).collect();
+        let auth = self.data_password.as_ref().map(|pw| format!(":{pw}@")).unwrap_or_default();
+        format!("redis+sentinel://{auth}{}/{SENTINEL_SERVICE}", hosts.join(","))
+    }
+
+    /// The port of the master as the first answering sentinel names it.
+    pub fn master_port(&self) -> Option<u16> {
+        self.sentinels.iter().find_map(|s| {
+            let out = s.cli(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", SENTINEL_SERVICE]);
+            out.lines().nth(1).and_then(|p| p.trim().parse().ok())
+        })
+    }
+
+    /// The data node listening on `port`.
+    pub fn node(&self, port: u16) -> &RedisServer {
+        self.nodes.iter().find(|n| n.port == port).expect("a data node of the deployment")
+    }
+
+    pub fn node_mut(&mut self, port: u16) -> &mut RedisServer {
+        self.nodes.iter_mut().find(|n| n.port == port).expect("a data node of the deployment")
+    }
+
+    /// Waits until every sentinel names a master other than `old` and that node says it is a
+    /// master; returns its port.
+    pub fn wait_for_new_master(&self, old: u16) -> u16 {
+        let mut found = 0;
+        wait_for("the sentinels to promote a new master", || {
+            let ports: Vec<Option<u16>> = self
+                .sentinels
+                .iter()
+                .filter(|s| s.is_running())
+                .map(|s| {
+                    let out = s.cli(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", SENTINEL_SERVICE]);
+                    out.lines().nth(1).and_then(|p| p.trim().parse().ok())
+                })
+                .collect();
+            match ports.first() {
+                Some(Some(port)) if *port != old && ports.iter().all(|p| *p == Some(*port)) => {
+                    found = *port;
+                    self.nodes.iter().any(|n| n.port == found && n.cli(&["ROLE"]).starts_with("master"))
+                }
+                _ => false,
+            }
+        });
+        found
+    }
+}
+
+fn wait_for(what: &str, done: impl FnMut() -> bool) {
+    let mut done = done;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl RedisServer {
+    /// A server with `settings` whose clients authenticate with `password` (its `requirepass`,
+    /// which `settings` must set).
+    pub fn start_with_password(settings: &[&str], password: Option<&str>) -> Self {
+        let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let dir = tempfile::tempdir().unwrap();
+            let child = spawn(port, dir.path(), &settings);
+            let mut server =
+                RedisServer { child, port, settings: settings.clone(), dir, password: password.map(str::to_owned) };
+            if server.wait_ready() {
+                return server;
+            }
+        }
+        panic!("could not start redis-server");
+    }
+
+    /// A sentinel (`redis-server sentinel.conf --sentinel`) watching the master on
+    /// `master_port` as [`SENTINEL_SERVICE`], quorum 2.
+    pub fn start_sentinel(master_port: u16, data_password: Option<&str>, password: Option<&str>) -> Self {
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let dir = tempfile::tempdir().unwrap();
+            let config = dir.path().join("sentinel.conf");
+            let mut text = format!(
+                "port {port}\nbind 127.0.0.1\ndir {dir}\n\
+                 sentinel monitor {SENTINEL_SERVICE} 127.0.0.1 {master_port} 2\n\
+                 sentinel down-after-milliseconds {SENTINEL_SERVICE} {SENTINEL_DOWN_AFTER_MS}\n\
+                 sentinel failover-timeout {SENTINEL_SERVICE} {SENTINEL_FAILOVER_TIMEOUT_MS}\n\
+                 sentinel parallel-syncs {SENTINEL_SERVICE} 1\n",
+                dir = dir.path().display()
+            );
+            if let Some(pw) = data_password {
+                text.push_str(&format!("sentinel auth-pass {SENTINEL_SERVICE} {pw}\n"));
+            }
+            if let Some(pw) = password {
+                // Sentinels authenticate to each other with their own requirepass.
+                text.push_str(&format!("requirepass {pw}\nsentinel sentinel-pass {pw}\n"));
+            }
+            std::fs::write(&config, text).unwrap();
+            let child = Command::new("redis-server")
+                .arg(&config)
+                .arg("--sentinel")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect(NOT_FOUND);
+            let settings = vec![config.display().to_string(), "--sentinel".to_owned()];
+            let mut server = RedisServer { child, port, settings, dir, password: password.map(str::to_owned) };
+            if server.wait_ready() {
+                return server;
+            }
+        }
+        panic!("could not start redis-sentinel");
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&self) -> bool {
+        // SAFETY: kill(2) with signal 0 only checks that our child exists.
+        unsafe { libc::kill(self.child.id() as i32, 0) == 0 }
     }
 }

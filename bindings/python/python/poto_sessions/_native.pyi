@@ -80,8 +80,11 @@ class RedisSessionProvider(SessionProvider):
         max_session_bytes: Optional[int] = None,
         cluster: Optional[bool] = None,
         list_page_size: Optional[int] = None,
+        sentinel_username: Optional[str] = None,
+        sentinel_password: Optional[str] = None,
     ) -> None:
-        """``url``: ``redis://``, ``rediss://`` (TLS) or ``redis+cluster://`` (default
+        """``url``: ``redis://``, ``rediss://`` (TLS), ``redis+cluster://`` or
+        ``redis+sentinel://h1:26379,h2:26379/<service>[/db]`` (``rediss+sentinel://``: TLS) (default
         ``REDIS_URL``, else ``redis://127.0.0.1:6379``). ``prefix``: namespace of every key
         (default ``"poto:"``). ``ttl``: lifetime of a session after its last write or touch
         (default 24 h). ``connect_timeout`` (default 5 s), ``command_timeout`` (one reply,
@@ -90,6 +93,8 @@ class RedisSessionProvider(SessionProvider):
         ``retry_max_delay`` (default 50 ms). ``max_session_bytes``: largest session accepted
         (default 1 MiB). ``cluster``: Redis Cluster, ``url`` listing seed nodes
         comma-separated. ``list_page_size``: ids per shard in one listing reply (default 2000).
+        ``sentinel_username`` / ``sentinel_password``: credentials of the Redis Sentinels of a
+        ``redis+sentinel://`` URL (the URL's own credentials are the data nodes').
         ``None`` leaves an option at its default."""
 
 class NativeModule:
