@@ -11,6 +11,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Client, Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
 use super::options::{redact_url, RedisOptions};
+use super::tls::TlsConfig;
 use crate::error::{Result, SessionError};
 
 /// Longest pause between two tries of a request a cluster node turned away.
@@ -99,6 +100,13 @@ fn cluster_seeds(url: &str) -> Option<Vec<String>> {
     Some(hosts.split(',').filter(|h| !h.is_empty()).map(|host| format!("{scheme}://{userinfo}{host}")).collect())
 }
 
+fn with_tls(builder: redis::cluster::ClusterClientBuilder, tls: Option<&TlsConfig>) -> redis::cluster::ClusterClientBuilder {
+    match tls {
+        Some(tls) => tls.cluster(builder),
+        None => builder,
+    }
+}
+
 impl Target {
     pub fn new(options: &RedisOptions) -> Result<Self> {
         let url = options.resolved_url();
@@ -107,10 +115,14 @@ impl Target {
             (None, true) => Some(url.split(',').map(str::to_owned).collect()),
             (None, false) => None,
         };
+        let tls = TlsConfig::from_options(options, seeds.as_ref().and_then(|s| s.first()).unwrap_or(&url))?;
         match seeds {
-            None => Client::open(url.as_str()).map(Target::Single).map_err(|e| invalid_url(&url, e.kind())),
+            None => match &tls {
+                Some(tls) => tls.client(&url).map(Target::Single),
+                None => Client::open(url.as_str()).map(Target::Single).map_err(|e| invalid_url(&url, e.kind())),
+            },
             Some(seeds) if seeds.is_empty() => Err(invalid_url(&url, "no cluster seed nodes")),
-            Some(seeds) => ClusterClient::builder(seeds)
+            Some(seeds) => with_tls(ClusterClient::builder(seeds), tls.as_ref())
                 .connection_timeout(options.connect_timeout)
                 .response_timeout(options.command_timeout)
                 .retries(0)
@@ -130,6 +142,9 @@ impl Target {
                     .set_response_timeout(Some(command_timeout))
                     .set_number_of_retries(1)
                     .set_max_delay(Duration::from_millis(200));
+                if super::tls::is_tls_client(client) {
+                    return super::tls::connect(client.clone(), config, connect_timeout).await.map(Conn::Single);
+                }
                 ConnectionManager::new_lazy_with_config(client.clone(), config).map(Conn::Single)
             }
             Target::Cluster(client) => {

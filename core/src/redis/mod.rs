@@ -7,6 +7,7 @@ mod errors;
 mod keys;
 mod options;
 mod scripts;
+mod tls;
 
 use std::sync::RwLock;
 use std::time::Duration;
