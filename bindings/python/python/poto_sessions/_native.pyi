@@ -80,6 +80,11 @@ class RedisSessionProvider(SessionProvider):
         max_session_bytes: Optional[int] = None,
         cluster: Optional[bool] = None,
         list_page_size: Optional[int] = None,
+        tls_ca_file: Optional[str] = None,
+        tls_ca_pem: Optional[str] = None,
+        tls_cert_file: Optional[str] = None,
+        tls_key_file: Optional[str] = None,
+        tls_insecure: Optional[bool] = None,
     ) -> None:
         """``url``: ``redis://``, ``rediss://`` (TLS) or ``redis+cluster://`` (default
         ``REDIS_URL``, else ``redis://127.0.0.1:6379``). ``prefix``: namespace of every key
@@ -90,6 +95,12 @@ class RedisSessionProvider(SessionProvider):
         ``retry_max_delay`` (default 50 ms). ``max_session_bytes``: largest session accepted
         (default 1 MiB). ``cluster``: Redis Cluster, ``url`` listing seed nodes
         comma-separated. ``list_page_size``: ids per shard in one listing reply (default 2000).
+        TLS (a ``rediss://`` URL; the system's trust store is always used): ``tls_ca_file``, a
+        PEM bundle of CAs to trust besides it, or the same inline as ``tls_ca_pem``;
+        ``tls_cert_file`` with ``tls_key_file``, a client certificate for servers that require
+        one; ``tls_insecure``: no verification of the server at all, **for development only**.
+        Files are read here: an unreadable one, a bad PEM or a certificate without its key is an
+        ``InvalidArgumentError``; a failed handshake an ``UnavailableError`` saying what failed.
         ``None`` leaves an option at its default."""
 
 class NativeModule:
