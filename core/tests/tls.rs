@@ -11,7 +11,6 @@ use std::net::TcpListener;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
-
 use poto_sessions::conformance::{run_conformance, ConformanceOptions};
 use poto_sessions::{RedisOptions, RedisSessionProvider, SessionError, SessionProvider};
 use serde_json::json;
@@ -122,7 +121,10 @@ async fn a_plain_text_server_behind_rediss_is_unavailable() {
     let url = format!("rediss://localhost:{}", server.port);
     let message = refused(options(url).tls_ca_file(CERTS.path("ca.crt"))).await;
     // A plain-text Redis waits silently for the end of a line that the TLS hello never sends.
-    assert!(message.contains("did not complete a TLS handshake (is it a plain-text port behind rediss://?)"), "{message}");
+    assert!(
+        message.contains("did not complete a TLS handshake (is it a plain-text port behind rediss://?)"),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,12 +138,12 @@ async fn options_that_cannot_work_are_refused_at_construction() {
     assert!(message.contains("tls_ca_file: cannot read /nonexistent/ca.pem"), "{message}");
     let message = invalid(options(tls.clone()).tls_ca_pem("not a certificate"));
     assert!(message.contains("tls_ca_pem: no certificate found"), "{message}");
-    let message = invalid(options(tls.clone()).tls_ca_pem("-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n"));
+    let message =
+        invalid(options(tls.clone()).tls_ca_pem("-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n"));
     assert!(message.contains("tls_ca_pem"), "{message}");
     // The key of another certificate.
-    let message = invalid(
-        options(tls.clone()).tls_cert_file(CERTS.path("client.crt")).tls_key_file(CERTS.path("server.key")),
-    );
+    let message =
+        invalid(options(tls.clone()).tls_cert_file(CERTS.path("client.crt")).tls_key_file(CERTS.path("server.key")));
     assert!(message.contains("unusable client certificate"), "{message}");
     let message = invalid(options(tls).tls_cert_file(CERTS.path("client.key")).tls_key_file(CERTS.path("client.key")));
     assert!(message.contains("tls_cert_file: no certificate found"), "{message}");

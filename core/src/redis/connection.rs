@@ -100,7 +100,10 @@ fn cluster_seeds(url: &str) -> Option<Vec<String>> {
     Some(hosts.split(',').filter(|h| !h.is_empty()).map(|host| format!("{scheme}://{userinfo}{host}")).collect())
 }
 
-fn with_tls(builder: redis::cluster::ClusterClientBuilder, tls: Option<&TlsConfig>) -> redis::cluster::ClusterClientBuilder {
+fn with_tls(
+    builder: redis::cluster::ClusterClientBuilder,
+    tls: Option<&TlsConfig>,
+) -> redis::cluster::ClusterClientBuilder {
     match tls {
         Some(tls) => tls.cluster(builder),
         None => builder,

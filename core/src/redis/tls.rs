@@ -195,9 +195,12 @@ fn check_client_identity(provider: &Arc<CryptoProvider>, cert: &[u8], key: &[u8]
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| invalid(format!("tls_cert_file: not a PEM certificate: {e}")))?;
     if chain.is_empty() {
-        return Err(invalid("tls_cert_file: no certificate found (expected PEM \"-----BEGIN CERTIFICATE-----\")".into()));
+        return Err(invalid(
+            "tls_cert_file: no certificate found (expected PEM \"-----BEGIN CERTIFICATE-----\")".into(),
+        ));
     }
-    let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| invalid(format!("tls_key_file: no PEM private key: {e}")))?;
+    let key =
+        PrivateKeyDer::from_pem_slice(key).map_err(|e| invalid(format!("tls_key_file: no PEM private key: {e}")))?;
     rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| invalid(format!("TLS: {e}")))?
@@ -212,7 +215,8 @@ fn pem_certificate(cert: &CertificateDer<'_>) -> Vec<u8> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut base64 = Vec::with_capacity(cert.len() * 4 / 3 + 4);
     for chunk in cert.chunks(3) {
-        let n = (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+        let n =
+            (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
         for i in 0..4 {
             base64.push(if i <= chunk.len() { ALPHABET[(n >> (18 - 6 * i) & 63) as usize] } else { b'=' });
         }
