@@ -79,6 +79,7 @@ impl ConnectionLike for Conn {
 }
 
 /// Where to connect: checked once, when the provider is created.
+#[allow(clippy::large_enum_variant)] // one per provider, never moved in a hot path
 pub enum Target {
     Single(Client),
     Cluster(ClusterClient),
