@@ -357,6 +357,41 @@ poto_status poto_redis_options_set_retry_base_delay_ms(poto_redis_options *optio
 poto_status poto_redis_options_set_retry_max_delay_ms(poto_redis_options *options,
                                                       uint64_t delay_ms);
 
+// TLS: a PEM bundle of CAs to trust besides the operating system's store (a private CA).
+// The file is read when the provider is created; an unreadable file or a bad PEM is
+// `POTO_ERR_INVALID_ARGUMENT` then. Needs a `rediss://` URL.
+//
+// # Safety
+// `options` is NULL or live; `path` NULL or NUL-terminated.
+poto_status poto_redis_options_set_tls_ca_file(poto_redis_options *options, const char *path);
+
+// TLS: the same as `poto_redis_options_set_tls_ca_file`, as inline PEM text (e.g. a Kubernetes
+// secret passed in an environment variable).
+//
+// # Safety
+// `options` is NULL or live; `pem` NULL or NUL-terminated.
+poto_status poto_redis_options_set_tls_ca_pem(poto_redis_options *options, const char *pem);
+
+// TLS: a client certificate (PEM chain, leaf first) for servers that require one
+// (`tls-auth-clients yes`); set `poto_redis_options_set_tls_key_file` too.
+//
+// # Safety
+// `options` is NULL or live; `path` NULL or NUL-terminated.
+poto_status poto_redis_options_set_tls_cert_file(poto_redis_options *options, const char *path);
+
+// TLS: the private key (PEM) of the client certificate.
+//
+// # Safety
+// `options` is NULL or live; `path` NULL or NUL-terminated.
+poto_status poto_redis_options_set_tls_key_file(poto_redis_options *options, const char *path);
+
+// TLS without verifying the server's certificate at all. **For development only**: anyone on
+// the network path can read and change the traffic.
+//
+// # Safety
+// `options` is NULL or live.
+poto_status poto_redis_options_set_tls_insecure(poto_redis_options *options, bool insecure);
+
 // A Redis provider; connects now (blocking) and fails with `POTO_ERR_UNAVAILABLE` if Redis does
 // not answer, `POTO_ERR_INVALID_ARGUMENT` for a URL or prefix it cannot use. `options` NULL:
 // every default.

@@ -105,6 +105,12 @@ class redis_options {
   redis_options &retry_budget_ms(uint64_t ms) { return set(poto_redis_options_set_retry_budget_ms(get(), ms)); }
   redis_options &retry_base_delay_ms(uint64_t ms) { return set(poto_redis_options_set_retry_base_delay_ms(get(), ms)); }
   redis_options &retry_max_delay_ms(uint64_t ms) { return set(poto_redis_options_set_retry_max_delay_ms(get(), ms)); }
+  redis_options &tls_ca_file(const std::string &path) { return set(poto_redis_options_set_tls_ca_file(get(), path.c_str())); }
+  redis_options &tls_ca_pem(const std::string &pem) { return set(poto_redis_options_set_tls_ca_pem(get(), pem.c_str())); }
+  redis_options &tls_cert_file(const std::string &path) { return set(poto_redis_options_set_tls_cert_file(get(), path.c_str())); }
+  redis_options &tls_key_file(const std::string &path) { return set(poto_redis_options_set_tls_key_file(get(), path.c_str())); }
+  /// No verification of the server's certificate: development only.
+  redis_options &tls_insecure(bool on) { return set(poto_redis_options_set_tls_insecure(get(), on)); }
 
   poto_redis_options *get() const noexcept { return handle_.get(); }
 

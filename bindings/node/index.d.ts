@@ -141,6 +141,19 @@ export interface RedisOptions {
   sentinelUsername?: string;
   /** Password for the Redis Sentinels of a redis+sentinel:// URL (the URL's credentials are the data nodes'). */
   sentinelPassword?: string;
+  /**
+   * TLS (a rediss:// URL): a PEM bundle of CAs to trust besides the operating system's store
+   * (a private CA). Read when the provider is created.
+   */
+  tlsCaFile?: string;
+  /** TLS: the same as `tlsCaFile`, as inline PEM text (e.g. a Kubernetes secret). */
+  tlsCaPem?: string;
+  /** TLS: a client certificate (PEM chain) for servers that require one; with `tlsKeyFile`. */
+  tlsCertFile?: string;
+  /** TLS: the private key (PEM) of `tlsCertFile`. */
+  tlsKeyFile?: string;
+  /** TLS without verifying the server's certificate at all: for development only. */
+  tlsInsecure?: boolean;
 }
 
 export declare class RedisSessionProvider extends SessionProviderBase {

@@ -204,6 +204,71 @@ pub unsafe extern "C" fn poto_redis_options_set_retry_max_delay_ms(
     set_option(options, |o| o.inner.set("retry_max_delay", millis(delay_ms)))
 }
 
+/// TLS: a PEM bundle of CAs to trust besides the operating system's store (a private CA).
+/// The file is read when the provider is created; an unreadable file or a bad PEM is
+/// `POTO_ERR_INVALID_ARGUMENT` then. Needs a `rediss://` URL.
+///
+/// # Safety
+/// `options` is NULL or live; `path` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_tls_ca_file(
+    options: *mut poto_redis_options,
+    path: *const c_char,
+) -> poto_status {
+    set_option(options, |o| o.inner.set("tls_ca_file", OptionValue::Text(str_arg(path, "path")?.to_owned())))
+}
+
+/// TLS: the same as `poto_redis_options_set_tls_ca_file`, as inline PEM text (e.g. a Kubernetes
+/// secret passed in an environment variable).
+///
+/// # Safety
+/// `options` is NULL or live; `pem` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_tls_ca_pem(
+    options: *mut poto_redis_options,
+    pem: *const c_char,
+) -> poto_status {
+    set_option(options, |o| o.inner.set("tls_ca_pem", OptionValue::Text(str_arg(pem, "pem")?.to_owned())))
+}
+
+/// TLS: a client certificate (PEM chain, leaf first) for servers that require one
+/// (`tls-auth-clients yes`); set `poto_redis_options_set_tls_key_file` too.
+///
+/// # Safety
+/// `options` is NULL or live; `path` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_tls_cert_file(
+    options: *mut poto_redis_options,
+    path: *const c_char,
+) -> poto_status {
+    set_option(options, |o| o.inner.set("tls_cert_file", OptionValue::Text(str_arg(path, "path")?.to_owned())))
+}
+
+/// TLS: the private key (PEM) of the client certificate.
+///
+/// # Safety
+/// `options` is NULL or live; `path` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_tls_key_file(
+    options: *mut poto_redis_options,
+    path: *const c_char,
+) -> poto_status {
+    set_option(options, |o| o.inner.set("tls_key_file", OptionValue::Text(str_arg(path, "path")?.to_owned())))
+}
+
+/// TLS without verifying the server's certificate at all. **For development only**: anyone on
+/// the network path can read and change the traffic.
+///
+/// # Safety
+/// `options` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_tls_insecure(
+    options: *mut poto_redis_options,
+    insecure: bool,
+) -> poto_status {
+    set_option(options, |o| o.inner.set("tls_insecure", OptionValue::Bool(insecure)))
+}
+
 /// A Redis provider; connects now (blocking) and fails with `POTO_ERR_UNAVAILABLE` if Redis does
 /// not answer, `POTO_ERR_INVALID_ARGUMENT` for a URL or prefix it cannot use. `options` NULL:
 /// every default.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use built_lib::lib_dir;
-use support::RedisServer;
+use support::{RedisServer, TestCerts};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -101,6 +101,22 @@ fn c_api_on_memory_and_redis() {
         let out = run(&exe, &[&server.url()], &[("POTO_CONFORMANCE", "0")]);
         assert!(out.contains(", 0 failed"), "{out}");
     }
+}
+
+/// TLS from C (natively: this is about the handshake, not memory): a verified connection with
+/// `poto_redis_options_set_tls_ca_file`, a wrong CA as `POTO_ERR_UNAVAILABLE`, and no panic
+/// text on stderr.
+#[test]
+fn tls_from_c() {
+    let certs = TestCerts::generate();
+    let server = RedisServer::start_tls(&certs, "server", false);
+    let exe = c_test("test_tls", &[]);
+    let ca = certs.path("ca.crt").display().to_string();
+    let other_ca = certs.path("other-ca.crt").display().to_string();
+    let out = Command::new(&exe).args([&server.tls_url(), &ca, &other_ca]).env_remove("REDIS_URL").output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && stdout.contains(", 0 failed"), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]

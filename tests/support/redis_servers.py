@@ -13,6 +13,8 @@ benches/python/, benches/cross_language/, which put this folder on sys.path:
     server = RedisServer(AOF_ALWAYS); server.kill(); server.restart(); server.stop()
     with RedisSentinels() as sentinel:                        # master, replica, 3 sentinels
         ... sentinel.url ...  (redis+sentinel://), sentinel.master_port(), sentinel.failover()
+    with TestCerts() as certs, RedisServer(tls=certs) as redis:  # also TLS, on redis.tls_port
+        ... redis.tls_url ... certs.path("ca.crt") ...
 """
 
 from __future__ import annotations
@@ -94,15 +96,21 @@ class RedisServer(Redis):
     files in a temporary directory removed by `stop()`. `password` sets `requirepass` (and
     `masterauth`, for cluster replicas)."""
 
-    def __init__(self, settings: Sequence[str] = EPHEMERAL, *, password: str | None = None, cluster: bool = False) -> None:
+    def __init__(self, settings: Sequence[str] = EPHEMERAL, *, password: str | None = None, cluster: bool = False,
+                 tls: TestCerts | None = None, server_cert: str = "server", auth_clients: bool = False) -> None:
         self.password = password
-        self.settings = [*settings, *(CLUSTER if cluster else ())]
+        self.base_settings = [*settings, *(CLUSTER if cluster else ())]
         if password:
-            self.settings += ["--requirepass", password, "--masterauth", password]
+            self.base_settings += ["--requirepass", password, "--masterauth", password]
+        self.settings = self.base_settings
+        self.tls_port: int | None = None
         self.dir = tempfile.mkdtemp(prefix="poto-redis-")
         try:
             for _ in range(5):  # another process may take the port between free_port and the bind
                 self.port = free_port(cluster)
+                if tls:  # TLS on a port of its own; the plain one stays for readiness and cli()
+                    self.tls_port = free_port()
+                    self.settings = [*self.base_settings, *tls.server_settings(self.tls_port, server_cert, auth_clients)]
                 self._spawn()
                 if self._wait_ready():
                     return
@@ -115,6 +123,12 @@ class RedisServer(Redis):
     @property
     def address(self) -> str:
         return f"{HOST}:{self.port}"
+
+    @property
+    def tls_url(self) -> str:
+        """rediss://localhost:<TLS port> (the host name the test certificates are for)."""
+        assert self.tls_port, "not a TLS server"
+        return f"rediss://localhost:{self.tls_port}"
 
     @property
     def nodes(self) -> list[RedisServer]:
@@ -310,6 +324,102 @@ class RedisSentinels(Redis):
     def stop(self) -> None:
         for server in [*self.sentinels, *self.data]:
             server.stop()
+
+
+class TestCerts:
+    """Certificates for TLS tests, made by openssl in a temporary directory (removed by `stop()`),
+    the same set as the Rust launcher's (core/tests/support/mod.rs): `ca.crt`/`ca.key` (the test
+    CA), `server.*` (DNS:localhost, IP:127.0.0.1), `expired.*` (valid in 2020 only, by
+    `openssl ca -startdate/-enddate`), `other-host.*` (DNS:other.example), `other-ca.crt` (an
+    unrelated CA), `client.*` (a client certificate)."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="poto-certs-")
+        try:
+            os.makedirs(os.path.join(self.dir, "db"))
+            os.makedirs(os.path.join(self.dir, "newcerts"))
+            open(os.path.join(self.dir, "db", "index.txt"), "w").close()
+            with open(os.path.join(self.dir, "db", "serial"), "w") as f:
+                f.write("1000\n")
+            with open(os.path.join(self.dir, "ca.cnf"), "w") as f:
+                f.write(_CA_CONFIG.replace("$DIR", self.dir))
+            ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+            for name, subject in (("ca", "poto test CA"), ("other-ca", "unrelated CA")):
+                self._openssl("req", "-x509", *ec, "-keyout", f"{name}.key", "-out", f"{name}.crt", "-days", "3650",
+                              "-subj", f"/CN={subject}")
+            valid = ["-days", "365"]
+            expired = ["-startdate", "20200101000000Z", "-enddate", "20210101000000Z"]
+            for name, section, dates in (("server", "server", valid), ("expired", "server", expired),
+                                         ("other-host", "other_host", valid), ("client", "client", valid)):
+                self._openssl("req", "-new", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN=poto {name}")
+                self._openssl("ca", "-batch", "-notext", "-config", "ca.cnf", "-extensions", section, *dates,
+                              "-in", f"{name}.csr", "-out", f"{name}.crt")
+        except BaseException:
+            self.stop()
+            raise
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.dir, name)
+
+    def read(self, name: str) -> str:
+        with open(self.path(name)) as f:
+            return f.read()
+
+    def server_settings(self, tls_port: int, server_cert: str = "server", auth_clients: bool = False) -> list[str]:
+        """redis-server settings for TLS on `tls_port` with the certificate `server_cert`."""
+        return ["--tls-port", str(tls_port), "--tls-cert-file", self.path(f"{server_cert}.crt"),
+                "--tls-key-file", self.path(f"{server_cert}.key"), "--tls-ca-cert-file", self.path("ca.crt"),
+                "--tls-auth-clients", "yes" if auth_clients else "no"]
+
+    def stop(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> TestCerts:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def _openssl(self, *args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=self.dir, check=True, stdin=subprocess.DEVNULL, capture_output=True)
+
+
+#: The `openssl ca` configuration of TestCerts: one section of extensions per kind of certificate.
+_CA_CONFIG = """\
+[ca]
+default_ca = test_ca
+
+[test_ca]
+dir = $DIR
+database = $DIR/db/index.txt
+serial = $DIR/db/serial
+new_certs_dir = $DIR/newcerts
+certificate = $DIR/ca.crt
+private_key = $DIR/ca.key
+default_md = sha256
+policy = any_name
+unique_subject = no
+
+[any_name]
+commonName = supplied
+
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+
+[other_host]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = DNS:other.example
+
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+"""
 
 
 def start_redis(masters: int = 1, settings: Sequence[str] = EPHEMERAL, *, replicas: int = 0, password: str | None = None) -> Redis:

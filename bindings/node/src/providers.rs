@@ -15,7 +15,7 @@ use crate::bridge::{start_with, JsOutcome};
 use crate::convert::{json_text, millis_arg, parse_session, stats_text};
 use crate::custom::js_provider;
 use crate::errors::{invalid, throw, to_js};
-use crate::options::from_js;
+use crate::options::{from_js, node_terms};
 
 /// A session store: built-in (memory, Redis) or written in JS.
 #[napi]
@@ -41,7 +41,8 @@ impl NativeProvider {
     /// `retryBudgetMs`, `listPageSize`, ...). Connects lazily.
     #[napi(factory)]
     pub fn redis(env: Env, options: Option<String>) -> napi::Result<Self> {
-        let p = from_js::<RedisOptions>(options.as_deref()).and_then(RedisSessionProvider::new);
+        let p = from_js::<RedisOptions>(options.as_deref())
+            .and_then(|o| RedisSessionProvider::new(o).map_err(node_terms::<RedisOptions>));
         Ok(NativeProvider { inner: Arc::new(p.map_err(|e| throw(&env, e))?), inline: false, memory: None })
     }
 

@@ -1,6 +1,7 @@
 'use strict';
-// Test helpers: a private redis-server on a free loopback port with a temp dir, stopped by pid.
-const { spawn } = require('node:child_process');
+// Test helpers: a private redis-server on a free loopback port with a temp dir, stopped by pid;
+// optionally also speaking TLS with certificates from a CA made with openssl (makeCerts).
+const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -35,15 +36,25 @@ function ping(port) {
   });
 }
 
-/** Starts redis-server; resolves with {url, port, stop()}. Never touches port 6379. */
-async function startRedis() {
+/**
+ * Starts redis-server; resolves with {url, port, stop()}. Never touches port 6379. With
+ * `tls` (from makeCerts), it also speaks TLS on `tlsPort` (`tlsUrl`: rediss://localhost:port)
+ * with `tls.path(serverCert + '.crt')`, requiring client certificates when `authClients`.
+ */
+async function startRedis({ tls = null, serverCert = 'server', authClients = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'poto-node-redis-'));
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     if (port === 6379) continue;
+    const tlsPort = tls ? await freePort() : null;
+    const tlsArgs = tls
+      ? ['--tls-port', String(tlsPort), '--tls-cert-file', tls.path(`${serverCert}.crt`),
+         '--tls-key-file', tls.path(`${serverCert}.key`), '--tls-ca-cert-file', tls.path('ca.crt'),
+         '--tls-auth-clients', authClients ? 'yes' : 'no']
+      : [];
     const child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...tlsArgs, '--dir', dir],
       { stdio: 'ignore' },
     );
     let exited = false;
@@ -61,7 +72,8 @@ async function startRedis() {
             });
             child.kill('SIGTERM');
           });
-        return { url: `redis://127.0.0.1:${port}`, port, stop };
+        const tlsUrl = tls ? `rediss://localhost:${tlsPort}` : null;
+        return { url: `redis://127.0.0.1:${port}`, port, tlsPort, tlsUrl, stop };
       }
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -140,4 +152,61 @@ function mapProvider({ versioned = true } = {}) {
   return provider;
 }
 
-module.exports = { startRedis, uniquePrefix, mapProvider, freePort };
+/** The `openssl ca` configuration of makeCerts (the same as the Rust and Python launchers'). */
+const CA_CONFIG = `[ca]
+default_ca = test_ca
+[test_ca]
+dir = $DIR
+database = $DIR/db/index.txt
+serial = $DIR/db/serial
+new_certs_dir = $DIR/newcerts
+certificate = $DIR/ca.crt
+private_key = $DIR/ca.key
+default_md = sha256
+policy = any_name
+unique_subject = no
+[any_name]
+commonName = supplied
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+`;
+
+/**
+ * Certificates for TLS tests, made by openssl in a temp dir: `ca.crt` (the test CA),
+ * `server.crt`/`.key` (DNS:localhost, IP:127.0.0.1), `client.crt`/`.key`, `other-ca.crt` (an
+ * unrelated CA). Returns {dir, path(name), read(name), remove()}.
+ */
+function makeCerts() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'poto-node-certs-'));
+  const run = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  fs.mkdirSync(path.join(dir, 'db'));
+  fs.mkdirSync(path.join(dir, 'newcerts'));
+  fs.writeFileSync(path.join(dir, 'db', 'index.txt'), '');
+  fs.writeFileSync(path.join(dir, 'db', 'serial'), '1000\n');
+  fs.writeFileSync(path.join(dir, 'ca.cnf'), CA_CONFIG.replaceAll('$DIR', dir));
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  for (const [name, subject] of [['ca', 'poto test CA'], ['other-ca', 'unrelated CA']]) {
+    run('req', '-x509', ...ec, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '3650', '-subj', `/CN=${subject}`);
+  }
+  for (const name of ['server', 'client']) {
+    run('req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=poto ${name}`);
+    run('ca', '-batch', '-notext', '-config', 'ca.cnf', '-extensions', name, '-days', '365',
+      '-in', `${name}.csr`, '-out', `${name}.crt`);
+  }
+  const file = (name) => path.join(dir, name);
+  return {
+    dir,
+    path: file,
+    read: (name) => fs.readFileSync(file(name), 'utf8'),
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+module.exports = { startRedis, uniquePrefix, mapProvider, freePort, makeCerts };

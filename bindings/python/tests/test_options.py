@@ -36,7 +36,21 @@ MAKERS: Dict[str, Callable[..., Any]] = {
     "custom provider": lambda **options: SessionProvider.wrap(DictStore(), **options),
     "PotoModule": lambda **options: LLMPotoModule(InMemorySessionProvider(), **options),
 }
-TEXTS = {"url": "redis://127.0.0.1:1", "prefix": "opt:", "default_model": "m"}
+def texts(certs: Any) -> Dict[str, str]:
+    """A valid value of each text option (TLS ones need a rediss:// URL and real PEM files)."""
+    return {
+        "url": "rediss://127.0.0.1:1",
+        "prefix": "opt:",
+        "default_model": "m",
+        "tls_ca_file": certs.path("ca.crt"),
+        "tls_ca_pem": certs.read("ca.crt"),
+        "tls_cert_file": certs.path("client.crt"),
+        "tls_key_file": certs.path("client.key"),
+        "sentinel_username": "sentinel-user",
+        "sentinel_password": "sentinel-password",
+    }
+
+
 GOOD: Dict[str, List[Any]] = {
     "duration": [1.5, timedelta(milliseconds=20), 2],
     "duration_or_zero": [0, 1.5, timedelta(milliseconds=20)],
@@ -80,8 +94,9 @@ def test_the_signatures_list_exactly_the_schemas_options() -> None:
 
 
 @pytest.mark.parametrize("cls", sorted(MAKERS))
-def test_every_option_is_accepted_in_its_kind(cls: str) -> None:
+def test_every_option_is_accepted_in_its_kind(cls: str, tls_certs: Any) -> None:
     options = SCHEMA[cls]
+    TEXTS = texts(tls_certs)
     for index in range(3):
         values = {name: TEXTS[name] if kind == "text" else GOOD[kind][index % len(GOOD[kind])] for name, kind in options.items()}
         MAKERS[cls](**values)

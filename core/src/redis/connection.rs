@@ -15,6 +15,7 @@ use redis::{Client, Cmd, Pipeline, RedisFuture, RedisResult, Value};
 use super::errors::{self, Access};
 use super::options::{redact_url, RedisOptions};
 use super::sentinel::{self, SentinelTarget, SentinelTls};
+use super::tls::TlsConfig;
 use crate::error::{Result, SessionError};
 
 /// Longest pause between two tries of a request a cluster node turned away.
@@ -82,6 +83,7 @@ impl ConnectionLike for Conn {
 }
 
 /// Where to connect: checked once, when the provider is created.
+#[allow(clippy::large_enum_variant)] // one per provider, never moved in a hot path
 pub enum Target {
     Single(Client),
     Cluster(ClusterClient),
@@ -89,11 +91,11 @@ pub enum Target {
     Sentinel(Arc<SentinelTarget>),
 }
 
-/// TLS for a `rediss+sentinel://` URL, from the provider's options: redis-rs's defaults (its
-/// bundled web PKI roots; `#insecure` turns verification off). The hook where the TLS options
-/// (CA bundle, client certificate, `tls_insecure`) plug in: return their mode and certificates.
-pub fn sentinel_tls(_options: &RedisOptions, url: &str) -> Result<Option<SentinelTls>> {
-    Ok(url.starts_with("rediss+sentinel://").then_some(SentinelTls { mode: redis::TlsMode::Secure, certificates: None }))
+/// TLS for a `rediss+sentinel://` URL, from the provider's TLS options (the same trust for the
+/// sentinels and the data nodes).
+pub fn sentinel_tls(options: &RedisOptions, url: &str) -> Result<Option<SentinelTls>> {
+    Ok(TlsConfig::from_options(options, url)?
+        .map(|tls| SentinelTls { mode: tls.mode(), certificates: Some(tls.certificates()) }))
 }
 
 fn invalid_url(url: &str, why: impl std::fmt::Debug) -> SessionError {
@@ -112,6 +114,16 @@ fn cluster_seeds(url: &str) -> Option<Vec<String>> {
     Some(hosts.split(',').filter(|h| !h.is_empty()).map(|host| format!("{scheme}://{userinfo}{host}")).collect())
 }
 
+fn with_tls(
+    builder: redis::cluster::ClusterClientBuilder,
+    tls: Option<&TlsConfig>,
+) -> redis::cluster::ClusterClientBuilder {
+    match tls {
+        Some(tls) => tls.cluster(builder),
+        None => builder,
+    }
+}
+
 impl Target {
     pub fn new(options: &RedisOptions) -> Result<Self> {
         let url = options.resolved_url();
@@ -127,10 +139,14 @@ impl Target {
             (None, true) => Some(url.split(',').map(str::to_owned).collect()),
             (None, false) => None,
         };
+        let tls = TlsConfig::from_options(options, seeds.as_ref().and_then(|s| s.first()).unwrap_or(&url))?;
         match seeds {
-            None => Client::open(url.as_str()).map(Target::Single).map_err(|e| invalid_url(&url, e.kind())),
+            None => match &tls {
+                Some(tls) => tls.client(&url).map(Target::Single),
+                None => Client::open(url.as_str()).map(Target::Single).map_err(|e| invalid_url(&url, e.kind())),
+            },
             Some(seeds) if seeds.is_empty() => Err(invalid_url(&url, "no cluster seed nodes")),
-            Some(seeds) => ClusterClient::builder(seeds)
+            Some(seeds) => with_tls(ClusterClient::builder(seeds), tls.as_ref())
                 .connection_timeout(options.connect_timeout)
                 .response_timeout(options.command_timeout)
                 .retries(0)
@@ -164,6 +180,14 @@ impl Target {
             .set_max_delay(Duration::from_millis(200));
         let unreachable = |e| errors::map(e, Access::Read, None);
         match self {
+            // TLS connects now, within the connect timeout, so that a server that never completes
+            // the handshake is named as such.
+            Target::Single(client) if super::tls::is_tls_client(client) => {
+                super::tls::connect(client.clone(), config, connect_timeout)
+                    .await
+                    .map(|conn| (Conn::Single(conn), None))
+                    .map_err(unreachable)
+            }
             Target::Single(client) => ConnectionManager::new_lazy_with_config(client.clone(), config)
                 .map(|conn| (Conn::Single(conn), None))
                 .map_err(unreachable),

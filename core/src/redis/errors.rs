@@ -44,6 +44,10 @@ pub fn map(err: RedisError, access: Access, user_id: Option<&str>) -> SessionErr
         Some(_) => return SessionError::Unavailable(format!("redis refused the request: {err}")),
         None => {}
     }
+    if let Some(why) = super::tls::failure(&err) {
+        // A handshake fails before any command is sent.
+        return SessionError::Unavailable(why);
+    }
     if err.is_connection_refusal() {
         return SessionError::Unavailable(format!("cannot connect to redis: {err}"));
     }
@@ -56,9 +60,17 @@ pub fn map(err: RedisError, access: Access, user_id: Option<&str>) -> SessionErr
         };
     }
     match err.kind() {
-        redis::ErrorKind::Parse | redis::ErrorKind::UnexpectedReturnType => {
-            SessionError::Internal(format!("unexpected reply from redis: {err}"))
-        }
+        // Bytes that are not the Redis protocol: something else answers on the port, or the
+        // stream is damaged. A read just failed; a write may or may not have reached Redis.
+        redis::ErrorKind::Parse => match access {
+            Access::Read => SessionError::Unavailable(format!(
+                "the server's reply is not the Redis protocol (is a Redis server on that port?): {err}"
+            )),
+            Access::Write => SessionError::OutcomeUnknown(format!(
+                "the server's reply to a write is not the Redis protocol, the write may or may not be applied: {err}"
+            )),
+        },
+        redis::ErrorKind::UnexpectedReturnType => SessionError::Internal(format!("unexpected reply from redis: {err}")),
         _ => SessionError::Unavailable(err.to_string()),
     }
 }

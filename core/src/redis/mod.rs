@@ -11,6 +11,7 @@ mod options;
 mod scripts;
 mod sentinel;
 mod versioned;
+mod tls;
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Configuration of [`super::RedisSessionProvider`].
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::data::DEFAULT_MAX_SESSION_BYTES;
@@ -47,6 +48,18 @@ pub struct RedisOptions {
     /// Password for the Redis Sentinels of a `redis+sentinel://` URL (`requirepass` of the
     /// sentinels, or the ACL user's with `sentinel_username`).
     pub sentinel_password: Option<String>,
+    /// TLS: a PEM bundle of CAs to trust, besides the operating system's store.
+    pub tls_ca_file: Option<PathBuf>,
+    /// TLS: the same as inline PEM text (e.g. a Kubernetes secret in an environment variable).
+    pub tls_ca_pem: Option<String>,
+    /// TLS: a client certificate (PEM chain, leaf first), for servers that require one; with
+    /// [`Self::tls_key_file`].
+    pub tls_cert_file: Option<PathBuf>,
+    /// TLS: the private key (PEM) of [`Self::tls_cert_file`].
+    pub tls_key_file: Option<PathBuf>,
+    /// TLS without any verification of the server's certificate: **for development only**
+    /// (anyone on the path can read and change the traffic).
+    pub tls_insecure: bool,
 }
 
 impl Default for RedisOptions {
@@ -63,6 +76,11 @@ impl Default for RedisOptions {
             list_page_size: 2000,
             sentinel_username: None,
             sentinel_password: None,
+            tls_ca_file: None,
+            tls_ca_pem: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_insecure: false,
         }
     }
 }
@@ -116,6 +134,33 @@ impl RedisOptions {
         self
     }
 
+    /// Trusts the CAs of the PEM bundle at `path`, besides the operating system's store.
+    pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls_ca_file = Some(path.into());
+        self
+    }
+    /// Trusts the CAs of the inline PEM bundle `pem`, besides the operating system's store.
+    pub fn tls_ca_pem(mut self, pem: impl Into<String>) -> Self {
+        self.tls_ca_pem = Some(pem.into());
+        self
+    }
+    /// Presents the client certificate (PEM chain, leaf first) at `path`; needs
+    /// [`Self::tls_key_file`].
+    pub fn tls_cert_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls_cert_file = Some(path.into());
+        self
+    }
+    /// The private key (PEM) of [`Self::tls_cert_file`].
+    pub fn tls_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls_key_file = Some(path.into());
+        self
+    }
+    /// No verification of the server's certificate: **for development only**.
+    pub fn tls_insecure(mut self, insecure: bool) -> Self {
+        self.tls_insecure = insecure;
+        self
+    }
+
     /// The URL in effect: explicit, else `REDIS_URL`, else [`DEFAULT_URL`].
     pub fn resolved_url(&self) -> String {
         self.url
@@ -139,6 +184,11 @@ impl fmt::Debug for RedisOptions {
             .field("list_page_size", &self.list_page_size)
             .field("sentinel_username", &self.sentinel_username)
             .field("sentinel_password", &self.sentinel_password.as_ref().map(|_| "***"))
+            .field("tls_ca_file", &self.tls_ca_file)
+            .field("tls_ca_pem", &self.tls_ca_pem.as_ref().map(|pem| format!("<{} bytes>", pem.len())))
+            .field("tls_cert_file", &self.tls_cert_file)
+            .field("tls_key_file", &self.tls_key_file)
+            .field("tls_insecure", &self.tls_insecure)
             .finish()
     }
 }
@@ -147,7 +197,7 @@ impl Options for RedisOptions {
     const SCHEMA: &'static [OptionSpec] = &[
         OptionSpec::new_text(
             "url",
-            "redis://, rediss://, redis+cluster://, redis+sentinel:// URL (default REDIS_URL, else redis://127.0.0.1:6379)",
+            "redis://, rediss:// (TLS), redis[s]+cluster://, redis[s]+sentinel:// URL (default REDIS_URL, else redis://127.0.0.1:6379)",
         ),
         OptionSpec::new_text("prefix", "namespace of every key (default \"poto:\")"),
         options::TTL,
@@ -161,6 +211,11 @@ impl Options for RedisOptions {
         OptionSpec::new_count("list_page_size", "ids per shard in one listing reply (default 2000)"),
         OptionSpec::new_text("sentinel_username", "user name for the sentinels of a redis+sentinel:// URL"),
         OptionSpec::new_text("sentinel_password", "password for the sentinels of a redis+sentinel:// URL"),
+        OptionSpec::new_text("tls_ca_file", "TLS: PEM bundle of CAs to trust besides the system's store"),
+        OptionSpec::new_text("tls_ca_pem", "TLS: the same as inline PEM text (e.g. a Kubernetes secret)"),
+        OptionSpec::new_text("tls_cert_file", "TLS: client certificate (PEM), with tls_key_file"),
+        OptionSpec::new_text("tls_key_file", "TLS: private key (PEM) of tls_cert_file"),
+        OptionSpec::new_bool("tls_insecure", "TLS without verifying the server: for development only"),
     ];
 
     fn set(&mut self, name: &str, value: OptionValue) -> Result<()> {
@@ -177,6 +232,11 @@ impl Options for RedisOptions {
             "list_page_size" => self.list_page_size = value.count()?,
             "sentinel_username" => self.sentinel_username = Some(value.text()?),
             "sentinel_password" => self.sentinel_password = Some(value.text()?),
+            "tls_ca_file" => self.tls_ca_file = Some(value.text()?.into()),
+            "tls_ca_pem" => self.tls_ca_pem = Some(value.text()?),
+            "tls_cert_file" => self.tls_cert_file = Some(value.text()?.into()),
+            "tls_key_file" => self.tls_key_file = Some(value.text()?.into()),
+            "tls_insecure" => self.tls_insecure = value.flag()?,
             _ => {
                 let delay = value.duration()?;
                 options::set_retry(&mut self.retry, spec, delay);

@@ -1,15 +1,20 @@
 //! A private redis-server per test binary: free loopback port, temp dir, stopped on drop. The
 //! one launcher of the Rust tests and benchmarks: core's tests, ffi's and cli's (via `#[path]`),
-//! and the benches crate.
+//! and the benches crate. A TLS server ([`RedisServer::start_tls`], [`RedisCluster::start_tls`])
+//! listens on a TLS port besides its plain one (kept for readiness checks and `redis-cli`),
+//! with certificates from a CA that [`TestCerts::generate`] makes with `openssl`.
 #![allow(dead_code)]
 
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct RedisServer {
     child: Child,
     pub port: u16,
+    /// The TLS port of a server started with [`RedisServer::start_tls`].
+    pub tls_port: Option<u16>,
     /// Settings beyond port, bind address and directory; kept for [`RedisServer::restart`].
     settings: Vec<String>,
     dir: tempfile::TempDir,
@@ -60,12 +65,48 @@ impl RedisServer {
             let port = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?.local_addr().unwrap().port();
             let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
             let child = try_spawn(port, dir.path(), &settings).map_err(|e| format!("{NOT_FOUND} ({e})"))?;
-            let mut server = RedisServer { child, port, settings: settings.clone(), dir, password: None };
+            let mut server = RedisServer { child, port, tls_port: None, settings: settings.clone(), dir, password: None };
             if server.wait_ready() {
                 return Ok(server);
             }
         }
         Err("could not start redis-server".into())
+    }
+
+    /// A server that also speaks TLS on [`RedisServer::tls_port`], presenting the certificate
+    /// `server_cert` of `certs` (`"server"`, `"expired"`, `"other-host"`), trusting `certs`' CA
+    /// for client certificates, and requiring one when `auth_clients`.
+    pub fn start_tls(certs: &TestCerts, server_cert: &str, auth_clients: bool) -> Self {
+        for _ in 0..5 {
+            let tls_port = free_port();
+            let mut settings: Vec<&str> = EPHEMERAL.to_vec();
+            let tls = certs.server_settings(tls_port, server_cert, auth_clients);
+            settings.extend(tls.iter().map(String::as_str));
+            if let Ok(mut server) = Self::try_start_with(&settings) {
+                if server.wait_tls_ready(tls_port) {
+                    server.tls_port = Some(tls_port);
+                    return server;
+                }
+            }
+        }
+        panic!("could not start a TLS redis-server");
+    }
+
+    /// Whether the TLS port accepts connections.
+    fn wait_tls_ready(&mut self, tls_port: u16) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", tls_port)).is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// `rediss://localhost:<tls port>` (the host name the test certificates are for).
+    pub fn tls_url(&self) -> String {
+        format!("rediss://localhost:{}", self.tls_port.expect("not a TLS server"))
     }
 
     /// The server's process id (for its CPU accounting).
@@ -140,27 +181,53 @@ pub struct RedisCluster {
 
 impl RedisCluster {
     pub fn start(masters: usize) -> Self {
+        Self::start_inner(masters, None)
+    }
+
+    /// A cluster whose nodes speak TLS to clients, to each other (`tls-cluster yes`) and to
+    /// replicas (`tls-replication yes`), announcing 127.0.0.1 and their TLS ports; each node
+    /// keeps a plain port for `cli`. [`RedisCluster::tls_url`] is its `rediss+cluster://` URL.
+    pub fn start_tls(masters: usize, certs: &TestCerts) -> Self {
+        Self::start_inner(masters, Some(certs))
+    }
+
+    fn start_inner(masters: usize, certs: Option<&TestCerts>) -> Self {
         let mut nodes = Vec::new();
         while nodes.len() < masters {
             let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-            // The cluster bus listens on port + 10000.
-            if port > 55_000 || TcpListener::bind(("127.0.0.1", port + 10_000)).is_err() {
+            // The cluster bus listens on (TLS) port + 10000.
+            let bus_base = match certs {
+                Some(_) => free_port(),
+                None => port,
+            };
+            if bus_base > 55_000 || TcpListener::bind(("127.0.0.1", bus_base + 10_000)).is_err() {
                 continue;
             }
             let dir = tempfile::tempdir().unwrap();
-            let settings: Vec<String> = EPHEMERAL
+            let mut settings: Vec<String> = EPHEMERAL
                 .iter()
                 .chain(&["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
                 .map(|s| s.to_string())
                 .collect();
+            if let Some(certs) = certs {
+                settings.extend(certs.server_settings(bus_base, "server", false));
+                settings.extend(["--tls-cluster", "yes", "--tls-replication", "yes"].map(String::from));
+            }
             let child = spawn(port, dir.path(), &settings);
-            let mut server = RedisServer { child, port, settings, dir, password: None };
-            if server.wait_ready() {
+            let mut server = RedisServer { child, port, tls_port: None, settings, dir, password: None };
+            if server.wait_ready() && (certs.is_none() || server.wait_tls_ready(bus_base)) {
+                server.tls_port = certs.map(|_| bus_base);
                 nodes.push(server);
             }
         }
-        let addresses: Vec<String> = nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
+        let addresses: Vec<String> =
+            nodes.iter().map(|n| format!("127.0.0.1:{}", n.tls_port.unwrap_or(n.port))).collect();
+        let tls_args: Vec<String> = match certs {
+            Some(certs) => vec!["--tls".into(), "--cacert".into(), certs.path("ca.crt").display().to_string()],
+            None => Vec::new(),
+        };
         let status = Command::new("redis-cli")
+            .args(&tls_args)
             .args(["--cluster", "create"])
             .args(&addresses)
             .args(["--cluster-replicas", "0", "--cluster-yes"])
@@ -175,6 +242,13 @@ impl RedisCluster {
             std::thread::sleep(Duration::from_millis(50));
         }
         cluster
+    }
+
+    /// `rediss+cluster://` URL with every node's TLS port as a seed.
+    pub fn tls_url(&self) -> String {
+        let hosts: Vec<String> =
+            self.nodes.iter().map(|n| format!("127.0.0.1:{}", n.tls_port.expect("not a TLS cluster"))).collect();
+        format!("rediss+cluster://{}", hosts.join(","))
     }
 
     /// `redis+cluster://` URL with every node as a seed.
@@ -307,7 +381,14 @@ impl RedisServer {
             let dir = tempfile::tempdir().unwrap();
             let child = spawn(port, dir.path(), &settings);
             let mut server =
-                RedisServer { child, port, settings: settings.clone(), dir, password: password.map(str::to_owned) };
+                RedisServer {
+                child,
+                port,
+                tls_port: None,
+                settings: settings.clone(),
+                dir,
+                password: password.map(str::to_owned),
+            };
             if server.wait_ready() {
                 return server;
             }
@@ -347,7 +428,7 @@ impl RedisServer {
                 .spawn()
                 .expect(NOT_FOUND);
             let settings = vec![config.display().to_string(), "--sentinel".to_owned()];
-            let mut server = RedisServer { child, port, settings, dir, password: password.map(str::to_owned) };
+            let mut server = RedisServer { child, port, tls_port: None, settings, dir, password: password.map(str::to_owned) };
             if server.wait_ready() {
                 return server;
             }
@@ -359,5 +440,143 @@ impl RedisServer {
     pub fn is_running(&self) -> bool {
         // SAFETY: kill(2) with signal 0 only checks that our child exists.
         unsafe { libc::kill(self.child.id() as i32, 0) == 0 }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Certificates for TLS tests, made by `openssl` in a temporary directory (removed on drop):
+///
+/// | files | what |
+/// |---|---|
+/// | `ca.crt`, `ca.key` | the test CA |
+/// | `server.crt`, `server.key` | for `DNS:localhost, IP:127.0.0.1`, by the CA |
+/// | `expired.crt`, `expired.key` | the same names, valid in 2020 only (`openssl ca -startdate/-enddate`) |
+/// | `other-host.crt`, `other-host.key` | for `DNS:other.example` only |
+/// | `other-ca.crt` | a second, unrelated CA |
+/// | `client.crt`, `client.key` | a client certificate by the CA |
+pub struct TestCerts {
+    dir: tempfile::TempDir,
+}
+
+impl TestCerts {
+    pub fn generate() -> Self {
+        let certs = TestCerts { dir: tempfile::tempdir().unwrap() };
+        let d = certs.dir.path();
+        for sub in ["db", "newcerts"] {
+            std::fs::create_dir(d.join(sub)).unwrap();
+        }
+        std::fs::write(d.join("db/index.txt"), "").unwrap();
+        std::fs::write(d.join("db/serial"), "1000\n").unwrap();
+        std::fs::write(d.join("ca.cnf"), CA_CONFIG.replace("$DIR", &d.display().to_string())).unwrap();
+        for (name, subject) in [("ca", "poto test CA"), ("other-ca", "unrelated CA")] {
+            openssl(d, &["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+                .args(["-keyout", &format!("{name}.key"), "-out", &format!("{name}.crt"), "-days", "3650"])
+                .args(["-subj", &format!("/CN={subject}")])
+                .finish();
+        }
+        let valid = ["-days", "365"];
+        let expired = ["-startdate", "20200101000000Z", "-enddate", "20210101000000Z"];
+        for (name, section, dates) in [
+            ("server", "server", &valid[..]),
+            ("expired", "server", &expired[..]),
+            ("other-host", "other_host", &valid[..]),
+            ("client", "client", &valid[..]),
+        ] {
+            openssl(d, &["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+                .args(["-keyout", &format!("{name}.key"), "-out", &format!("{name}.csr")])
+                .args(["-subj", &format!("/CN=poto {name}")])
+                .finish();
+            openssl(d, &["ca", "-batch", "-notext", "-config", "ca.cnf", "-extensions", section])
+                .args(dates)
+                .args(["-in", &format!("{name}.csr"), "-out", &format!("{name}.crt")])
+                .finish();
+        }
+        certs
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap()
+    }
+
+    /// redis-server settings for TLS on `tls_port` with the certificate `server_cert`.
+    pub fn server_settings(&self, tls_port: u16, server_cert: &str, auth_clients: bool) -> Vec<String> {
+        let path = |name: String| self.path(&name).display().to_string();
+        vec![
+            "--tls-port".into(),
+            tls_port.to_string(),
+            "--tls-cert-file".into(),
+            path(format!("{server_cert}.crt")),
+            "--tls-key-file".into(),
+            path(format!("{server_cert}.key")),
+            "--tls-ca-cert-file".into(),
+            path("ca.crt".into()),
+            "--tls-auth-clients".into(),
+            if auth_clients { "yes" } else { "no" }.into(),
+        ]
+    }
+}
+
+/// The `openssl ca` configuration of [`TestCerts`]: one section of extensions per kind of
+/// certificate.
+const CA_CONFIG: &str = "\
+[ca]
+default_ca = test_ca
+
+[test_ca]
+dir = $DIR
+database = $DIR/db/index.txt
+serial = $DIR/db/serial
+new_certs_dir = $DIR/newcerts
+certificate = $DIR/ca.crt
+private_key = $DIR/ca.key
+default_md = sha256
+policy = any_name
+unique_subject = no
+
+[any_name]
+commonName = supplied
+
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+
+[other_host]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = DNS:other.example
+
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+";
+
+struct Openssl(Command);
+
+fn openssl(dir: &Path, args: &[&str]) -> Openssl {
+    let mut command = Command::new("openssl");
+    command.current_dir(dir).args(args).stdin(Stdio::null());
+    Openssl(command)
+}
+
+impl Openssl {
+    fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(mut self, args: I) -> Self {
+        self.0.args(args);
+        self
+    }
+
+    fn finish(mut self) {
+        let out = self.0.output().expect("openssl not found");
+        assert!(out.status.success(), "{:?} failed: {}", self.0, String::from_utf8_lossy(&out.stderr));
     }
 }

@@ -135,6 +135,11 @@ int main(void) {
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_retry_budget_ms(NULL, 1));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_retry_base_delay_ms(NULL, 1));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_retry_max_delay_ms(NULL, 1));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_tls_ca_file(NULL, "ca.pem"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_tls_ca_pem(NULL, "pem"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_tls_cert_file(NULL, "c.pem"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_tls_key_file(NULL, "k.pem"));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_tls_insecure(NULL, true));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_memory_options_set_ttl_ms(NULL, 1));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_memory_options_set_max_session_bytes(NULL, 1));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_module_options_set_provider(NULL, p));
@@ -158,6 +163,8 @@ int main(void) {
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_max_session_bytes(bad_redis, 0));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_list_page_size(bad_redis, 0));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_retry_budget_ms(bad_redis, 0));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_tls_ca_file(bad_redis, NULL));
+  FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_options_set_tls_ca_pem(bad_redis, NULL));
   OK(poto_redis_options_set_prefix(bad_redis, "a{b}"));
   FAILS(POTO_ERR_INVALID_ARGUMENT, poto_redis_provider_new(bad_redis, &unused));
   OK(poto_redis_options_set_prefix(bad_redis, "ok:"));

@@ -82,6 +82,11 @@ class RedisSessionProvider(SessionProvider):
         list_page_size: Optional[int] = None,
         sentinel_username: Optional[str] = None,
         sentinel_password: Optional[str] = None,
+        tls_ca_file: Optional[str] = None,
+        tls_ca_pem: Optional[str] = None,
+        tls_cert_file: Optional[str] = None,
+        tls_key_file: Optional[str] = None,
+        tls_insecure: Optional[bool] = None,
     ) -> None:
         """``url``: ``redis://``, ``rediss://`` (TLS), ``redis+cluster://`` or
         ``redis+sentinel://h1:26379,h2:26379/<service>[/db]`` (``rediss+sentinel://``: TLS) (default
@@ -95,6 +100,12 @@ class RedisSessionProvider(SessionProvider):
         comma-separated. ``list_page_size``: ids per shard in one listing reply (default 2000).
         ``sentinel_username`` / ``sentinel_password``: credentials of the Redis Sentinels of a
         ``redis+sentinel://`` URL (the URL's own credentials are the data nodes').
+        TLS (a ``rediss://`` URL; the system's trust store is always used): ``tls_ca_file``, a
+        PEM bundle of CAs to trust besides it, or the same inline as ``tls_ca_pem``;
+        ``tls_cert_file`` with ``tls_key_file``, a client certificate for servers that require
+        one; ``tls_insecure``: no verification of the server at all, **for development only**.
+        Files are read here: an unreadable one, a bad PEM or a certificate without its key is an
+        ``InvalidArgumentError``; a failed handshake an ``UnavailableError`` saying what failed.
         ``None`` leaves an option at its default."""
 
 class NativeModule:
