@@ -100,6 +100,8 @@ class redis_options {
   redis_options &max_session_bytes(uint64_t n) { return set(poto_redis_options_set_max_session_bytes(get(), n)); }
   redis_options &cluster(bool on) { return set(poto_redis_options_set_cluster(get(), on)); }
   redis_options &list_page_size(uint64_t ids) { return set(poto_redis_options_set_list_page_size(get(), ids)); }
+  redis_options &wait_replicas(uint64_t n) { return set(poto_redis_options_set_wait_replicas(get(), n)); }
+  redis_options &wait_timeout_ms(uint64_t ms) { return set(poto_redis_options_set_wait_timeout_ms(get(), ms)); }
   redis_options &retry_budget_ms(uint64_t ms) { return set(poto_redis_options_set_retry_budget_ms(get(), ms)); }
   redis_options &retry_base_delay_ms(uint64_t ms) { return set(poto_redis_options_set_retry_base_delay_ms(get(), ms)); }
   redis_options &retry_max_delay_ms(uint64_t ms) { return set(poto_redis_options_set_retry_max_delay_ms(get(), ms)); }

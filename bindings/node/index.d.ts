@@ -137,6 +137,13 @@ export interface RedisOptions {
   maxSessionBytes?: number;
   /** Ids per shard in one listing reply (default 2000). */
   listPageSize?: number;
+  /**
+   * Replicas that must acknowledge each write (Redis WAIT on the write's node), else
+   * POTO_OUTCOME_UNKNOWN: the write ran on the master but a failover may lose it (default 0: no WAIT).
+   */
+  waitReplicas?: number;
+  /** How long a write's WAIT waits for waitReplicas (default 1 s, at most commandTimeoutMs). */
+  waitTimeoutMs?: number;
 }
 
 export declare class RedisSessionProvider extends SessionProviderBase {

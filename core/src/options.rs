@@ -137,6 +137,14 @@ impl Typed {
         }
     }
 
+    /// A whole number where 0 means "off" (e.g. `wait_replicas`).
+    pub(crate) fn count_or_zero(self) -> Result<usize> {
+        match self.1 {
+            OptionValue::Count(n) => usize::try_from(n).map_err(|_| self.wrong()),
+            _ => Err(self.wrong()),
+        }
+    }
+
     pub(crate) fn count(self) -> Result<usize> {
         match self.1 {
             OptionValue::Count(n) if n >= 1 => usize::try_from(n).map_err(|_| self.wrong()),

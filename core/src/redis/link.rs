@@ -1,10 +1,16 @@
 //! The provider's way to Redis: one connection per process (reopened after `fork()`), the
 //! prefix's format checked once, and sending that reloads lost scripts and retries a read once
 //! after a dropped connection. A write is never resent after its reply was lost.
+//!
+//! Durability (`wait_replicas`): a write and a `WAIT` go together as one pipelined request, on
+//! one connection to one node (on a cluster, the node of the write's slot), so the `WAIT` counts
+//! the replicas that have this write.
 
 use std::sync::RwLock;
+use std::time::Duration;
 
-use redis::{Cmd, FromRedisValue};
+use redis::aio::ConnectionLike;
+use redis::{Cmd, FromRedisValue, Value as Reply};
 
 use super::connection::{Conn, Target};
 use super::errors::{self, Access};
@@ -24,11 +30,36 @@ pub struct Link {
     opening: tokio::sync::Mutex<()>,
     /// Set once the prefix's meta key has been checked against this format.
     format_checked: tokio::sync::OnceCell<()>,
+    /// `WAIT <replicas> <ms>` after each write, when `wait_replicas` is set.
+    wait: Option<Wait>,
+}
+
+struct Wait {
+    replicas: usize,
+    timeout: Duration,
+    cmd: Cmd,
 }
 
 impl Link {
     pub fn new(options: &RedisOptions, layout: &Layout) -> Result<Self> {
+        let wait = match options.wait_replicas {
+            0 => None,
+            replicas => {
+                // The write and its WAIT share one reply, bounded by command_timeout.
+                if options.wait_timeout > options.command_timeout {
+                    return Err(SessionError::InvalidArgument(format!(
+                        "wait_timeout ({:?}) must not exceed command_timeout ({:?}), which bounds a write and its WAIT",
+                        options.wait_timeout, options.command_timeout
+                    )));
+                }
+                // WAIT 0 would block forever: at least 1 ms.
+                let ms = options.wait_timeout.as_millis().clamp(1, u64::MAX as u128) as u64;
+                let cmd = redis::cmd("WAIT").arg(replicas).arg(ms).to_owned();
+                Some(Wait { replicas, timeout: options.wait_timeout, cmd })
+            }
+        };
         Ok(Link {
+            wait,
             target: Target::new(options)?,
             options: options.clone(),
             layout: layout.clone(),
@@ -123,6 +154,100 @@ impl Link {
             }
         })
         .await
+    }
+
+    /// Sends the write `cmd`, followed by `WAIT` when `wait_replicas` is set. When `wrote` says
+    /// the reply is of a request that changed data (not a compare-and-set that found another
+    /// version, say) and fewer replicas than asked acknowledged it, the answer is "outcome
+    /// unknown": the master ran it, a failover may lose it.
+    pub async fn write<T: FromRedisValue>(
+        &self,
+        cmd: &Cmd,
+        user_id: Option<&str>,
+        wrote: impl Fn(&Reply) -> bool,
+    ) -> Result<T> {
+        let Some(wait) = &self.wait else { return self.query(cmd, Access::Write, user_id).await };
+        let (reply, acks) = self
+            .send(Access::Write, user_id, |mut conn| async move {
+                let mut pipe = redis::pipe();
+                pipe.add_command(cmd.clone()).add_command(wait.cmd.clone());
+                let mut replies = conn.req_packed_commands(&pipe, 0, 2).await?.into_iter();
+                // A refused write (NOSCRIPT, a redirect) is the request's error; the WAIT's
+                // reply is only read once the write ran.
+                let reply = replies.next().unwrap_or(Reply::Nil).extract_error()?;
+                Ok((reply, replies.next().unwrap_or(Reply::Nil)))
+            })
+            .await?;
+        if wrote(&reply) {
+            self.check_acks(wait, acks)?;
+        }
+        T::from_redis_value(reply).map_err(|e| errors::map(e.into(), Access::Write, user_id))
+    }
+
+    /// [`Self::query_all`] for writes, each followed by `WAIT` as in [`Self::write`]: on a single
+    /// Redis one `WAIT` after the pipeline; on a cluster one after each request, on its node.
+    pub async fn write_all<T: FromRedisValue>(&self, cmds: &[Cmd], wrote: impl Fn(&Reply) -> bool) -> Result<Vec<T>> {
+        let Some(wait) = &self.wait else { return self.query_all(cmds, Access::Write).await };
+        let (replies, acks) = self
+            .send(Access::Write, None, |mut conn| async move {
+                match &conn {
+                    Conn::Single(_) => {
+                        let mut pipe = redis::pipe();
+                        for cmd in cmds {
+                            pipe.add_command(cmd.clone());
+                        }
+                        pipe.add_command(wait.cmd.clone());
+                        let mut replies = conn.req_packed_commands(&pipe, 0, cmds.len() + 1).await?;
+                        let acks = replies.pop().unwrap_or(Reply::Nil);
+                        let replies = replies.into_iter().map(Reply::extract_error).collect::<redis::RedisResult<Vec<_>>>()?;
+                        Ok((replies, vec![acks]))
+                    }
+                    Conn::Cluster(_) => {
+                        let requests = cmds.iter().map(|cmd| {
+                            let mut conn = conn.clone();
+                            async move {
+                                let mut pipe = redis::pipe();
+                                pipe.add_command(cmd.clone()).add_command(wait.cmd.clone());
+                                let mut replies = conn.req_packed_commands(&pipe, 0, 2).await?.into_iter();
+                                let reply = replies.next().unwrap_or(Reply::Nil).extract_error()?;
+                                Ok::<_, redis::RedisError>((reply, replies.next().unwrap_or(Reply::Nil)))
+                            }
+                        });
+                        let pairs = futures_util::future::try_join_all(requests).await?;
+                        Ok(pairs.into_iter().unzip())
+                    }
+                }
+            })
+            .await?;
+        let changed = replies.iter().any(&wrote);
+        if changed {
+            for acks in acks {
+                self.check_acks(wait, acks)?;
+            }
+        }
+        replies
+            .into_iter()
+            .map(|reply| T::from_redis_value(reply).map_err(|e| errors::map(e.into(), Access::Write, None)))
+            .collect()
+    }
+
+    /// The reply of a write's `WAIT`: enough replicas, or "outcome unknown".
+    fn check_acks(&self, wait: &Wait, acks: Reply) -> Result<()> {
+        let shortfall = |detail: String| {
+            SessionError::OutcomeUnknown(format!(
+                "redis ran the write but {detail}, it may be lost if the master fails (wait_replicas = {})",
+                wait.replicas
+            ))
+        };
+        match acks {
+            Reply::Int(n) if n >= 0 && n as usize >= wait.replicas => Ok(()),
+            Reply::Int(n) => Err(shortfall(format!(
+                "only {n} of {} replicas acknowledged it within {:?}",
+                wait.replicas, wait.timeout
+            ))),
+            Reply::ServerError(e) => Err(shortfall(format!("WAIT failed ({e})"))),
+            other => Err(shortfall(format!("WAIT answered {other:?}"))),
+        }
     }
 
     async fn send<T, F, Fut>(&self, access: Access, user_id: Option<&str>, request: F) -> Result<T>

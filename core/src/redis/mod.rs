@@ -117,7 +117,7 @@ impl RedisSessionProvider {
         let mut cmd = self.session_cmd(&scripts::WRITE, user_id, self.ttl_ms(ttl)?);
         cmd.arg(mode).arg(expected.unwrap_or(0));
         self.push_session(&mut cmd, user_id, data)?;
-        self.link.query(&cmd, Access::Write, Some(user_id)).await
+        self.link.write(&cmd, Some(user_id), write_applied).await
     }
 
     /// Runs the per-shard script in `mode` over every shard, in batches until none has more.
@@ -134,7 +134,7 @@ impl RedisSessionProvider {
                     cmd
                 })
                 .collect();
-            let replies: Vec<(u64, u8)> = self.link.query_all(&cmds, Access::Write).await?;
+            let replies: Vec<(u64, u8)> = self.link.write_all(&cmds, |reply| removed_any(reply)).await?;
             let mut next = Vec::new();
             for (&shard, (count, more)) in pending.iter().zip(replies) {
                 removed += count;
@@ -186,7 +186,7 @@ impl SessionProvider for RedisSessionProvider {
         let keys = self.layout.session(user_id);
         let mut cmd = scripts::call(&scripts::DELETE, &[&keys.session, &keys.expiry_index, &keys.activity_index]);
         cmd.arg(user_id);
-        self.link.query::<i64>(&cmd, Access::Write, Some(user_id)).await.map(|_| ())
+        self.link.write::<i64>(&cmd, Some(user_id), |reply| matches!(reply, Reply::Int(n) if *n > 0)).await.map(|_| ())
     }
 
     async fn has_session(&self, user_id: &str) -> Result<bool> {
@@ -257,13 +257,15 @@ impl SessionProvider for RedisSessionProvider {
         validate_user_id(user_id)?;
         let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
         cmd.arg("touch");
-        self.link.query(&cmd, Access::Write, Some(user_id)).await
+        self.link.write(&cmd, Some(user_id), |reply| matches!(reply, Reply::Int(1))).await
     }
 
     async fn touch_and_get(&self, user_id: &str, ttl: Option<Duration>) -> Result<Option<SessionData>> {
         validate_user_id(user_id)?;
         let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
         cmd.arg("get");
+        // A read that restarts the TTL: no WAIT (`wait_replicas` is about the caller's writes;
+        // a lost touch only leaves lastActivity older).
         decode_data(user_id, self.link.query(&cmd, Access::Write, Some(user_id)).await?)
     }
 
@@ -291,9 +293,20 @@ impl SessionProvider for RedisSessionProvider {
         if let Some(defaults) = create_with {
             self.push_session(&mut cmd, user_id, defaults)?;
         }
-        let written: i64 = self.link.query(&cmd, Access::Write, Some(user_id)).await?;
+        let written: i64 = self.link.write(&cmd, Some(user_id), |reply| matches!(reply, Reply::Int(1))).await?;
         Ok(written == 1)
     }
+}
+
+/// Whether a write script's reply says it wrote (`{1, ...}`), not that it found another version or
+/// an existing session.
+pub(super) fn write_applied(reply: &Reply) -> bool {
+    matches!(reply, Reply::Array(items) if matches!(items.first(), Some(Reply::Int(1))))
+}
+
+/// Whether a cleanup or clear step's `{removed, more}` removed a session.
+fn removed_any(reply: &Reply) -> bool {
+    matches!(reply, Reply::Array(items) if matches!(items.first(), Some(Reply::Int(n)) if *n > 0))
 }
 
 /// `{1, version[, HGETALL]}` or `{0[, HGETALL]}` → (version when written, the hash reply or nil).

@@ -38,6 +38,13 @@ pub struct RedisOptions {
     /// Ids per shard in one listing reply (default 2000): listing pages through the index so
     /// that no reply grows with the number of sessions.
     pub list_page_size: usize,
+    /// Durability: after each write, Redis `WAIT`s until this many replicas have it (on the
+    /// write's node, in a cluster). Fewer within `wait_timeout` is "outcome unknown": the write
+    /// ran on the master but a failover may lose it. 0 (the default): no `WAIT`.
+    pub wait_replicas: usize,
+    /// How long a write's `WAIT` may wait for `wait_replicas` (default 1 s); at most
+    /// `command_timeout`, which bounds the write and its `WAIT` together.
+    pub wait_timeout: Duration,
 }
 
 impl Default for RedisOptions {
@@ -52,6 +59,8 @@ impl Default for RedisOptions {
             max_session_bytes: DEFAULT_MAX_SESSION_BYTES,
             cluster: false,
             list_page_size: 2000,
+            wait_replicas: 0,
+            wait_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -96,6 +105,14 @@ impl RedisOptions {
         self.list_page_size = ids.max(1);
         self
     }
+    pub fn wait_replicas(mut self, replicas: usize) -> Self {
+        self.wait_replicas = replicas;
+        self
+    }
+    pub fn wait_timeout(mut self, timeout: Duration) -> Self {
+        self.wait_timeout = timeout;
+        self
+    }
 
     /// The URL in effect: explicit, else `REDIS_URL`, else [`DEFAULT_URL`].
     pub fn resolved_url(&self) -> String {
@@ -118,6 +135,8 @@ impl fmt::Debug for RedisOptions {
             .field("max_session_bytes", &self.max_session_bytes)
             .field("cluster", &self.cluster)
             .field("list_page_size", &self.list_page_size)
+            .field("wait_replicas", &self.wait_replicas)
+            .field("wait_timeout", &self.wait_timeout)
             .finish()
     }
 }
@@ -138,6 +157,14 @@ impl Options for RedisOptions {
         options::MAX_SESSION_BYTES,
         OptionSpec::new_bool("cluster", "Redis Cluster: url lists seed nodes, comma-separated"),
         OptionSpec::new_count("list_page_size", "ids per shard in one listing reply (default 2000)"),
+        OptionSpec::new_count(
+            "wait_replicas",
+            "replicas that must acknowledge each write (Redis WAIT), else outcome unknown (default 0: no WAIT)",
+        ),
+        OptionSpec::new_duration(
+            "wait_timeout",
+            "how long a write's WAIT waits for wait_replicas, at most command_timeout (default 1 s)",
+        ),
     ];
 
     fn set(&mut self, name: &str, value: OptionValue) -> Result<()> {
@@ -152,6 +179,8 @@ impl Options for RedisOptions {
             "max_session_bytes" => self.max_session_bytes = value.count()?,
             "cluster" => self.cluster = value.flag()?,
             "list_page_size" => self.list_page_size = value.count()?,
+            "wait_replicas" => self.wait_replicas = value.count_or_zero()?,
+            "wait_timeout" => self.wait_timeout = value.duration()?,
             _ => {
                 let delay = value.duration()?;
                 options::set_retry(&mut self.retry, spec, delay);

@@ -80,6 +80,8 @@ class RedisSessionProvider(SessionProvider):
         max_session_bytes: Optional[int] = None,
         cluster: Optional[bool] = None,
         list_page_size: Optional[int] = None,
+        wait_replicas: Optional[int] = None,
+        wait_timeout: Optional[Seconds] = None,
     ) -> None:
         """``url``: ``redis://``, ``rediss://`` (TLS) or ``redis+cluster://`` (default
         ``REDIS_URL``, else ``redis://127.0.0.1:6379``). ``prefix``: namespace of every key
@@ -90,6 +92,9 @@ class RedisSessionProvider(SessionProvider):
         ``retry_max_delay`` (default 50 ms). ``max_session_bytes``: largest session accepted
         (default 1 MiB). ``cluster``: Redis Cluster, ``url`` listing seed nodes
         comma-separated. ``list_page_size``: ids per shard in one listing reply (default 2000).
+        ``wait_replicas``: replicas that must acknowledge each write (Redis ``WAIT`` on the
+        write's node), else ``OutcomeUnknownError`` (default 0: no ``WAIT``); ``wait_timeout``:
+        how long that ``WAIT`` waits (default 1 s, at most ``command_timeout``).
         ``None`` leaves an option at its default."""
 
 class NativeModule:
