@@ -108,6 +108,32 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// A server replicating `master` (`--replicaof`), returned once its link is up and the
+    /// first sync is done.
+    pub fn start_replica_of(master: &RedisServer) -> Self {
+        // Redis 7 waits 5 s before a diskless full sync, for more replicas to join it.
+        assert_eq!(master.cli(&["CONFIG", "SET", "repl-diskless-sync-delay", "0"]).trim(), "OK");
+        let port = master.port.to_string();
+        let settings: Vec<&str> = EPHEMERAL.iter().copied().chain(["--replicaof", "127.0.0.1", &port]).collect();
+        let replica = Self::start_with(&settings);
+        replica.wait_replicating();
+        replica
+    }
+
+    /// Waits until this replica's link to its master is up.
+    pub fn wait_replicating(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.info("replication").contains("master_link_status:up") {
+            assert!(Instant::now() < deadline, "replica on port {} did not sync", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `INFO <section>`.
+    pub fn info(&self, section: &str) -> String {
+        self.cli(&["INFO", section])
+    }
+
     /// Runs `redis-cli` against this server and returns its output.
     pub fn cli(&self, args: &[&str]) -> String {
         let out = Command::new("redis-cli")
@@ -126,15 +152,22 @@ impl Drop for RedisServer {
     }
 }
 
-/// A local Redis Cluster of `masters` nodes (no replicas), stopped on drop.
+/// A local Redis Cluster, stopped on drop.
 pub struct RedisCluster {
     pub nodes: Vec<RedisServer>,
 }
 
 impl RedisCluster {
     pub fn start(masters: usize) -> Self {
+        Self::start_with(masters, 0, &[])
+    }
+
+    /// `masters` masters with `replicas` replicas each (`redis-cli --cluster create
+    /// --cluster-replicas`), every node with `settings` too (e.g. `--cluster-node-timeout`).
+    /// Returned once every node sees the cluster ok and every replica is in sync.
+    pub fn start_with(masters: usize, replicas: usize, settings: &[&str]) -> Self {
         let mut nodes = Vec::new();
-        while nodes.len() < masters {
+        while nodes.len() < masters * (1 + replicas) {
             let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             // The cluster bus listens on port + 10000.
             if port > 55_000 || TcpListener::bind(("127.0.0.1", port + 10_000)).is_err() {
@@ -144,6 +177,7 @@ impl RedisCluster {
             let settings: Vec<String> = EPHEMERAL
                 .iter()
                 .chain(&["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
+                .chain(settings)
                 .map(|s| s.to_string())
                 .collect();
             let child = spawn(port, dir.path(), &settings);
@@ -156,18 +190,40 @@ impl RedisCluster {
         let status = Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .stdout(Stdio::null())
             .status()
             .expect("redis-cli not found");
         assert!(status.success(), "redis-cli --cluster create failed");
         let cluster = RedisCluster { nodes };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !cluster.nodes.iter().all(|n| n.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok")) {
+        let known = format!("cluster_known_nodes:{}", cluster.nodes.len());
+        let ready = |n: &RedisServer| {
+            let info = n.cli(&["CLUSTER", "INFO"]);
+            let replication = n.info("replication");
+            info.contains("cluster_state:ok")
+                && info.contains(&known)
+                && (replication.contains("role:master") || replication.contains("master_link_status:up"))
+        };
+        while !cluster.nodes.iter().all(ready) {
             assert!(Instant::now() < deadline, "cluster did not become ready");
             std::thread::sleep(Duration::from_millis(50));
         }
         cluster
+    }
+
+    /// The nodes that are masters now (by `INFO replication`; a stopped node is none).
+    pub fn masters(&self) -> Vec<&RedisServer> {
+        self.nodes.iter().filter(|n| n.info("replication").contains("role:master")).collect()
+    }
+
+    /// The node with `port`.
+    pub fn node(&self, port: u16) -> &RedisServer {
+        self.nodes.iter().find(|n| n.port == port).expect("no node on that port")
+    }
+
+    pub fn node_mut(&mut self, port: u16) -> &mut RedisServer {
+        self.nodes.iter_mut().find(|n| n.port == port).expect("no node on that port")
     }
 
     /// `redis+cluster://` URL with every node as a seed.
