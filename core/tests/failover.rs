@@ -565,3 +565,77 @@ async fn cluster_failover_keeps_index_and_acknowledged_updates() {
         load.check(&cluster).await;
     }
 }
+
+/// Every write path waits for its replicas: against a master whose replica is frozen each one
+/// is OutcomeUnknown naming how many acknowledged, yet ran; what wrote nothing is answered as
+/// usual; with the replica back every path succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_path_waits_for_its_replicas() {
+    use poto_sessions::{CasOutcome, VersionedProvider};
+    let master = RedisServer::start();
+    let replica = RedisServer::start_replica_of(&master);
+    let p = RedisSessionProvider::connect(options(master.url(), "paths:", true)).await.unwrap();
+    let session = |n: i64| {
+        let mut data = SessionData::new();
+        data.insert("n".into(), json!(n));
+        data
+    };
+    p.set_session("u", session(1), None).await.unwrap();
+    let version = p.get_versioned("u").await.unwrap().unwrap().version;
+
+    replica.signal(libc::SIGSTOP);
+    let unknown = |what: &str, result: Result<()>| {
+        let e = result.expect_err(what);
+        assert_eq!(e.kind(), ErrorKind::OutcomeUnknown, "{what}: {e}");
+        assert!(e.to_string().contains("only 0 of 1 replicas acknowledged"), "{what}: {e}");
+    };
+    unknown("set_session", p.set_session("a", session(1), None).await);
+    unknown("compare_and_set", p.compare_and_set("u", Some(version), session(2), None).await.map(drop));
+    let before = p.get_versioned("u").await.unwrap().unwrap();
+    let result = p.compare_and_set_changes("u", before.version, &before.data, session(3), None).await;
+    unknown("compare_and_set_changes", result.map(drop));
+    unknown("set_field", p.set_field("u", "k", json!(1), None, None).await.map(drop));
+    unknown("touch", p.touch("u", None).await.map(drop));
+    unknown("insert_if_absent", p.insert_if_absent("b", session(1), None).await.map(drop));
+    unknown("delete_session", p.delete_session("b").await);
+    unknown("cleanup_old_sessions", p.cleanup_old_sessions(Duration::ZERO).await.map(drop));
+    p.set_session("c", session(1), None).await.expect_err("set_session");
+    unknown("clear", p.clear().await.map(drop));
+    // What wrote nothing: a stale compare-and-set, a create of an existing session, a delete of
+    // an absent one, a touch of an absent one, a cleanup or clear that found nothing.
+    p.set_session("e", session(1), None).await.expect_err("set_session");
+    let stale = p.get_versioned("e").await.unwrap().unwrap().version + 1;
+    assert!(matches!(p.compare_and_set("e", Some(stale), session(2), None).await.unwrap(), CasOutcome::Conflict(_)));
+    assert_eq!(p.insert_if_absent("e", session(5), None).await.unwrap()["n"], json!(1));
+    p.delete_session("absent").await.unwrap();
+    assert!(!p.touch("absent", None).await.unwrap());
+    p.delete_session("e").await.expect_err("delete_session");
+    assert_eq!(p.cleanup_old_sessions(Duration::ZERO).await.unwrap(), 0);
+    assert_eq!(p.clear().await.unwrap(), 0);
+
+    replica.signal(libc::SIGCONT);
+    replica.wait_replicating();
+    p.set_session("u", session(1), None).await.unwrap();
+    let version = p.get_versioned("u").await.unwrap().unwrap().version;
+    assert!(matches!(p.compare_and_set("u", Some(version), session(2), None).await.unwrap(), CasOutcome::Applied(_)));
+    let before = p.get_versioned("u").await.unwrap().unwrap();
+    let result = p.compare_and_set_changes("u", before.version, &before.data, session(3), None).await.unwrap();
+    assert!(matches!(result, CasOutcome::Applied(_)));
+    assert!(p.set_field("u", "k", json!(1), None, None).await.unwrap());
+    assert!(p.touch("u", None).await.unwrap());
+    p.insert_if_absent("b", session(1), None).await.unwrap();
+    p.delete_session("b").await.unwrap();
+    assert_eq!(p.cleanup_old_sessions(Duration::ZERO).await.unwrap(), 1);
+    p.set_session("u", session(1), None).await.unwrap();
+    assert_eq!(p.clear().await.unwrap(), 1);
+    // Acknowledged means on the replica: the clear is there.
+    assert_eq!(replica.cli(&["EXISTS", &p.session_key("u")]).trim(), "0");
+
+    // Asking for more replicas than there are: every write is OutcomeUnknown, and says so.
+    let two = RedisSessionProvider::connect(options(master.url(), "paths:", true).wait_replicas(2)).await.unwrap();
+    let e = two.set_session("x", session(1), None).await.unwrap_err();
+    assert!(e.to_string().contains("only 1 of 2 replicas"), "{e}");
+    // wait_timeout above command_timeout is refused when the provider is made.
+    let long = options(master.url(), "paths:", true).wait_timeout(COMMAND_TIMEOUT * 2);
+    assert_eq!(RedisSessionProvider::new(long).unwrap_err().kind(), ErrorKind::InvalidArgument);
+}
