@@ -4,9 +4,13 @@
 //!
 //! Durability (`wait_replicas`): a write and a `WAIT` go together as one pipelined request, on
 //! one connection to one node (on a cluster, the node of the write's slot), so the `WAIT` counts
-//! the replicas that have this write.
+//! the replicas that have this write. Redis runs a connection's commands in order and `WAIT`
+//! holds its connection until it returns, so these pairs go over connections of their own
+//! ([`WAIT_LANES`], taken in turn): reads never queue behind a `WAIT`, and writes queue behind
+//! one another's only when more than that are in flight.
 
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use redis::aio::ConnectionLike;
@@ -32,7 +36,14 @@ pub struct Link {
     format_checked: tokio::sync::OnceCell<()>,
     /// `WAIT <replicas> <ms>` after each write, when `wait_replicas` is set.
     wait: Option<Wait>,
+    /// The connections of writes followed by `WAIT`, opened on the first one (keyed by fork
+    /// generation, as `connection`), and the next to use.
+    lanes: RwLock<Option<(u64, Arc<[Conn]>)>>,
+    next_lane: AtomicUsize,
 }
+
+/// Connections for writes followed by `WAIT`.
+const WAIT_LANES: usize = 4;
 
 struct Wait {
     replicas: usize,
@@ -60,6 +71,8 @@ impl Link {
         };
         Ok(Link {
             wait,
+            lanes: RwLock::new(None),
+            next_lane: AtomicUsize::new(0),
             target: Target::new(options)?,
             options: options.clone(),
             layout: layout.clone(),
@@ -103,6 +116,35 @@ impl Link {
             std::mem::forget(inherited);
         }
         Ok(conn)
+    }
+
+    /// A connection for a write followed by `WAIT`: one of [`WAIT_LANES`], in turn.
+    async fn lane(&self) -> Result<Conn> {
+        self.connection().await?;
+        let generation = fork_generation();
+        let pick = |lanes: &[Conn]| lanes[self.next_lane.fetch_add(1, Ordering::Relaxed) % lanes.len()].clone();
+        if let Some((g, lanes)) = &*self.lanes.read().unwrap_or_else(|p| p.into_inner()) {
+            if *g == generation {
+                return Ok(pick(lanes));
+            }
+        }
+        let _opening = self.opening.lock().await;
+        if let Some((g, lanes)) = &*self.lanes.read().unwrap_or_else(|p| p.into_inner()) {
+            if *g == generation {
+                return Ok(pick(lanes));
+            }
+        }
+        let mut lanes = Vec::with_capacity(WAIT_LANES);
+        for _ in 0..WAIT_LANES {
+            let conn = self.target.open(self.options.connect_timeout, self.options.command_timeout).await;
+            lanes.push(conn.map_err(|e| errors::map(e, Access::Read, None))?);
+        }
+        let lanes: Arc<[Conn]> = lanes.into();
+        let inherited = self.lanes.write().unwrap_or_else(|p| p.into_inner()).replace((generation, lanes.clone()));
+        if let Some(inherited) = inherited {
+            std::mem::forget(inherited);
+        }
+        Ok(pick(&lanes))
     }
 
     async fn check_format(&self, mut conn: Conn) -> Result<()> {
@@ -168,7 +210,7 @@ impl Link {
     ) -> Result<T> {
         let Some(wait) = &self.wait else { return self.query(cmd, Access::Write, user_id).await };
         let (reply, acks) = self
-            .send(Access::Write, user_id, |mut conn| async move {
+            .send_on(self.lane().await?, Access::Write, user_id, |mut conn| async move {
                 let mut pipe = redis::pipe();
                 pipe.add_command(cmd.clone()).add_command(wait.cmd.clone());
                 let mut replies = conn.req_packed_commands(&pipe, 0, 2).await?.into_iter();
@@ -189,7 +231,7 @@ impl Link {
     pub async fn write_all<T: FromRedisValue>(&self, cmds: &[Cmd], wrote: impl Fn(&Reply) -> bool) -> Result<Vec<T>> {
         let Some(wait) = &self.wait else { return self.query_all(cmds, Access::Write).await };
         let (replies, acks) = self
-            .send(Access::Write, None, |mut conn| async move {
+            .send_on(self.lane().await?, Access::Write, None, |mut conn| async move {
                 match &conn {
                     Conn::Single(_) => {
                         let mut pipe = redis::pipe();
@@ -255,7 +297,14 @@ impl Link {
         F: Fn(Conn) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        let mut conn = self.connection().await?;
+        self.send_on(self.connection().await?, access, user_id, request).await
+    }
+
+    async fn send_on<T, F, Fut>(&self, mut conn: Conn, access: Access, user_id: Option<&str>, request: F) -> Result<T>
+    where
+        F: Fn(Conn) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
         let (mut reloaded, mut retried) = (false, false);
         loop {
             match request(conn.clone()).await {
