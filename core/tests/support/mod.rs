@@ -108,8 +108,8 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// A server replicating `master` (`--replicaof`), returned once its link is up and the
-    /// first sync is done.
+    /// A server replicating `master` (`--replicaof`), returned once its link is up, the first
+    /// sync is done and the master counts it.
     pub fn start_replica_of(master: &RedisServer) -> Self {
         // Redis 7 waits 5 s before a diskless full sync, for more replicas to join it.
         assert_eq!(master.cli(&["CONFIG", "SET", "repl-diskless-sync-delay", "0"]).trim(), "OK");
@@ -117,6 +117,14 @@ impl RedisServer {
         let settings: Vec<&str> = EPHEMERAL.iter().copied().chain(["--replicaof", "127.0.0.1", &port]).collect();
         let replica = Self::start_with(&settings);
         replica.wait_replicating();
+        // After a diskless sync the master counts the replica (for WAIT, say) only once it has
+        // acknowledged an offset, which a replica does once a second.
+        let online = format!("port={},state=online", replica.port);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !master.info("replication").contains(&online) {
+            assert!(Instant::now() < deadline, "master on port {} never saw its replica online", master.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
         replica
     }
 
