@@ -215,8 +215,7 @@ async fn single_master_failover(wait: bool) -> usize {
     let killed = Instant::now();
     replica.signal(libc::SIGCONT);
     // Down once it has read all the old master sent before it died.
-    wait_until("the replica lost its master", || replica.info("replication").contains("master_link_status:down"))
-        .await;
+    wait_until("the replica lost its master", || replica.info("replication").contains("master_link_status:down")).await;
     assert_eq!(replica.cli(&["REPLICAOF", "NO", "ONE"]).trim(), "OK");
     // A replica for the new master, so that writes with WAIT succeed there too.
     let replica2 = RedisServer::start_replica_of(&replica);
@@ -232,12 +231,14 @@ async fn single_master_failover(wait: bool) -> usize {
 
     let new_master = connect(&replica).await.unwrap();
     let mut lost = 0;
-    for id in answers.acked.lock().unwrap().iter() {
+    let acked = answers.acked.lock().unwrap().clone();
+    for id in &acked {
         if !new_master.has_session(id).await.unwrap() {
             lost += 1;
         }
     }
-    for id in answers.refused.lock().unwrap().iter() {
+    let refused = answers.refused.lock().unwrap().clone();
+    for id in &refused {
         assert!(!new_master.has_session(id).await.unwrap(), "write {id} answered Unavailable was applied");
     }
     let unknown_applied = {
@@ -379,7 +380,7 @@ impl ClusterLoad {
             assert_eq!(lost, 0, "{}: acknowledged updates lost", mode(self.wait));
         }
         // acknowledged ≤ applied ≤ acknowledged + OutcomeUnknown, per user (with WAIT).
-        let user_of = self.user_of.lock().unwrap();
+        let user_of = self.user_of.lock().unwrap().clone();
         for k in 0..CLUSTER_USERS {
             let user = self.user(k);
             let of_user = |set: &HashSet<u64>| set.iter().filter(|op| user_of[op] == user).count();
@@ -439,7 +440,8 @@ impl ClusterLoad {
 /// promoted master has no replica, so updates there with WAIT are OutcomeUnknown).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_failover_keeps_index_and_acknowledged_updates() {
-    let mut cluster = RedisCluster::start_with(3, 1, &["--cluster-node-timeout", "1000", "--repl-diskless-sync-delay", "0"]);
+    let mut cluster =
+        RedisCluster::start_with(3, 1, &["--cluster-node-timeout", "1000", "--repl-diskless-sync-delay", "0"]);
     let stop = Arc::new(AtomicBool::new(false));
     let next_op = Arc::new(AtomicU64::new(0));
     let mut loads = Vec::new();
@@ -561,7 +563,11 @@ async fn cluster_failover_keeps_index_and_acknowledged_updates() {
         recovered_on.as_millis(),
     );
     for load in &loads {
-        println!("  {}: {} of {CLUSTER_USERS} users on the killed master", mode(load.wait), load.victims.lock().unwrap().len());
+        println!(
+            "  {}: {} of {CLUSTER_USERS} users on the killed master",
+            mode(load.wait),
+            load.victims.lock().unwrap().len()
+        );
         load.check(&cluster).await;
     }
 }

@@ -85,9 +85,9 @@ impl ConnectionLike for Conn {
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
             Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
-            Conn::Cluster(c) => Box::pin(
-                c.send(move |mut conn| async move { conn.req_packed_commands(pipeline, offset, count).await }),
-            ),
+            Conn::Cluster(c) => {
+                Box::pin(c.send(move |mut conn| async move { conn.req_packed_commands(pipeline, offset, count).await }))
+            }
         }
     }
 

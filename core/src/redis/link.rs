@@ -209,17 +209,8 @@ impl Link {
         wrote: impl Fn(&Reply) -> bool,
     ) -> Result<T> {
         let Some(wait) = &self.wait else { return self.query(cmd, Access::Write, user_id).await };
-        let (reply, acks) = self
-            .send_on(self.lane().await?, Access::Write, user_id, |mut conn| async move {
-                let mut pipe = redis::pipe();
-                pipe.add_command(cmd.clone()).add_command(wait.cmd.clone());
-                let mut replies = conn.req_packed_commands(&pipe, 0, 2).await?.into_iter();
-                // A refused write (NOSCRIPT, a redirect) is the request's error; the WAIT's
-                // reply is only read once the write ran.
-                let reply = replies.next().unwrap_or(Reply::Nil).extract_error()?;
-                Ok((reply, replies.next().unwrap_or(Reply::Nil)))
-            })
-            .await?;
+        let (reply, acks) =
+            self.send_on(self.lane().await?, Access::Write, user_id, |conn| with_wait(conn, cmd, &wait.cmd)).await?;
         if wrote(&reply) {
             self.check_acks(wait, acks)?;
         }
@@ -241,20 +232,12 @@ impl Link {
                         pipe.add_command(wait.cmd.clone());
                         let mut replies = conn.req_packed_commands(&pipe, 0, cmds.len() + 1).await?;
                         let acks = replies.pop().unwrap_or(Reply::Nil);
-                        let replies = replies.into_iter().map(Reply::extract_error).collect::<redis::RedisResult<Vec<_>>>()?;
+                        let replies =
+                            replies.into_iter().map(Reply::extract_error).collect::<redis::RedisResult<Vec<_>>>()?;
                         Ok((replies, vec![acks]))
                     }
                     Conn::Cluster(_) => {
-                        let requests = cmds.iter().map(|cmd| {
-                            let mut conn = conn.clone();
-                            async move {
-                                let mut pipe = redis::pipe();
-                                pipe.add_command(cmd.clone()).add_command(wait.cmd.clone());
-                                let mut replies = conn.req_packed_commands(&pipe, 0, 2).await?.into_iter();
-                                let reply = replies.next().unwrap_or(Reply::Nil).extract_error()?;
-                                Ok::<_, redis::RedisError>((reply, replies.next().unwrap_or(Reply::Nil)))
-                            }
-                        });
+                        let requests = cmds.iter().map(|cmd| with_wait(conn.clone(), cmd, &wait.cmd));
                         let pairs = futures_util::future::try_join_all(requests).await?;
                         Ok(pairs.into_iter().unzip())
                     }
@@ -320,4 +303,15 @@ impl Link {
             }
         }
     }
+}
+
+/// `cmd` and then `wait`, pipelined on `conn`: the write's reply and the `WAIT`'s. A refused write
+/// (NOSCRIPT, a redirect) is the request's error; the `WAIT`'s reply counts only once the write
+/// ran.
+async fn with_wait(mut conn: Conn, cmd: &Cmd, wait: &Cmd) -> redis::RedisResult<(Reply, Reply)> {
+    let mut pipe = redis::pipe();
+    pipe.add_command(cmd.clone()).add_command(wait.clone());
+    let mut replies = conn.req_packed_commands(&pipe, 0, 2).await?.into_iter();
+    let reply = replies.next().unwrap_or(Reply::Nil).extract_error()?;
+    Ok((reply, replies.next().unwrap_or(Reply::Nil)))
 }

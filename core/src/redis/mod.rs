@@ -134,7 +134,7 @@ impl RedisSessionProvider {
                     cmd
                 })
                 .collect();
-            let replies: Vec<(u64, u8)> = self.link.write_all(&cmds, |reply| removed_any(reply)).await?;
+            let replies: Vec<(u64, u8)> = self.link.write_all(&cmds, removed_any).await?;
             let mut next = Vec::new();
             for (&shard, (count, more)) in pending.iter().zip(replies) {
                 removed += count;
