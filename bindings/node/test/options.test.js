@@ -24,7 +24,7 @@ const invalid = (pattern) => (e) => {
 
 test('an unknown option is POTO_INVALID_ARGUMENT naming the known ones', () => {
   assert.throws(() => new InMemorySessionProvider({ ttl: 5 }), invalid(/unknown option "ttl" \(known: ttlMs, maxSessionBytes\)/));
-  assert.throws(() => new RedisSessionProvider({ retry: { budgetMs: 10 } }), invalid(/unknown option "retry" \(known: url, prefix, ttlMs, .*retryBudgetMs.*listPageSize\)/));
+  assert.throws(() => new RedisSessionProvider({ retry: { budgetMs: 10 } }), invalid(/unknown option "retry" \(known: url, prefix, ttlMs, .*retryBudgetMs.*listPageSize.*\)/));
   assert.throws(() => new PotoModule({ retry: { budgetMs: 10 } }), invalid(/unknown option "retry" \(known: ttlMs, retryBudgetMs, retryBaseDelayMs, retryMaxDelayMs, defaultModel\)/));
   assert.throws(() => asProvider(mapProvider(), { maxBytes: 10 }), invalid(/unknown option "maxBytes" \(known: maxSessionBytes\)/));
 });
