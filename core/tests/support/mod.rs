@@ -109,7 +109,7 @@ impl RedisServer {
     }
 
     /// A server replicating `master` (`--replicaof`), returned once its link is up, the first
-    /// sync is done and the master counts it.
+    /// sync is done and the master's `WAIT` counts it.
     pub fn start_replica_of(master: &RedisServer) -> Self {
         // Redis 7 waits 5 s before a diskless full sync, for more replicas to join it.
         assert_eq!(master.cli(&["CONFIG", "SET", "repl-diskless-sync-delay", "0"]).trim(), "OK");
@@ -117,12 +117,13 @@ impl RedisServer {
         let settings: Vec<&str> = EPHEMERAL.iter().copied().chain(["--replicaof", "127.0.0.1", &port]).collect();
         let replica = Self::start_with(&settings);
         replica.wait_replicating();
-        // After a diskless sync the master counts the replica (for WAIT, say) only once it has
-        // acknowledged an offset, which a replica does once a second.
-        let online = format!("port={},state=online", replica.port);
+        // After a diskless sync the master streams writes to the replica only once it has
+        // acknowledged an offset, which a replica does once a second: until then a WAIT after a
+        // write counts no replica. Probe with one, on one connection.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !master.info("replication").contains(&online) {
-            assert!(Instant::now() < deadline, "master on port {} never saw its replica online", master.port);
+        while master.cli_script("SET poto-test:probe 1\nDEL poto-test:probe\nWAIT 1 100\n").lines().last() != Some("1")
+        {
+            assert!(Instant::now() < deadline, "master on port {} never counted its replica", master.port);
             std::thread::sleep(Duration::from_millis(20));
         }
         replica
@@ -140,6 +141,20 @@ impl RedisServer {
     /// `INFO <section>`.
     pub fn info(&self, section: &str) -> String {
         self.cli(&["INFO", section])
+    }
+
+    /// Runs the commands of `script`, one a line, over one `redis-cli` connection; their output.
+    pub fn cli_script(&self, script: &str) -> String {
+        use std::io::Write;
+        let mut child = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("redis-cli not found");
+        child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Runs `redis-cli` against this server and returns its output.
