@@ -336,6 +336,22 @@ poto_status poto_redis_options_set_sentinel_username(poto_redis_options *options
 poto_status poto_redis_options_set_sentinel_password(poto_redis_options *options,
                                                      const char *password);
 
+// Replicas that must acknowledge each write (Redis `WAIT` on the write's node), else
+// `POTO_ERR_OUTCOME_UNKNOWN`: the write ran on the master but a failover may lose it. 0 (the
+// default): no `WAIT`.
+//
+// # Safety
+// `options` is NULL or live.
+poto_status poto_redis_options_set_wait_replicas(poto_redis_options *options, uint64_t replicas);
+
+// How long a write's `WAIT` waits for the replicas set by
+// `poto_redis_options_set_wait_replicas` (default 1 s); at most the command timeout.
+//
+// # Safety
+// `options` is NULL or live.
+poto_status poto_redis_options_set_wait_timeout_ms(poto_redis_options *options,
+                                                   uint64_t timeout_ms);
+
 // Time an atomic update keeps retrying under contention before `POTO_ERR_CONFLICT` (default 5 s).
 //
 // # Safety

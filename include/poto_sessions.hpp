@@ -102,6 +102,8 @@ class redis_options {
   redis_options &list_page_size(uint64_t ids) { return set(poto_redis_options_set_list_page_size(get(), ids)); }
   redis_options &sentinel_username(const std::string &username) { return set(poto_redis_options_set_sentinel_username(get(), username.c_str())); }
   redis_options &sentinel_password(const std::string &password) { return set(poto_redis_options_set_sentinel_password(get(), password.c_str())); }
+  redis_options &wait_replicas(uint64_t n) { return set(poto_redis_options_set_wait_replicas(get(), n)); }
+  redis_options &wait_timeout_ms(uint64_t ms) { return set(poto_redis_options_set_wait_timeout_ms(get(), ms)); }
   redis_options &retry_budget_ms(uint64_t ms) { return set(poto_redis_options_set_retry_budget_ms(get(), ms)); }
   redis_options &retry_base_delay_ms(uint64_t ms) { return set(poto_redis_options_set_retry_base_delay_ms(get(), ms)); }
   redis_options &retry_max_delay_ms(uint64_t ms) { return set(poto_redis_options_set_retry_max_delay_ms(get(), ms)); }

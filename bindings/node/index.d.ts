@@ -154,6 +154,13 @@ export interface RedisOptions {
   tlsKeyFile?: string;
   /** TLS without verifying the server's certificate at all: for development only. */
   tlsInsecure?: boolean;
+  /**
+   * Replicas that must acknowledge each write (Redis WAIT on the write's node), else
+   * POTO_OUTCOME_UNKNOWN: the write ran on the master but a failover may lose it (default 0: no WAIT).
+   */
+  waitReplicas?: number;
+  /** How long a write's WAIT waits for waitReplicas (default 1 s, at most commandTimeoutMs). */
+  waitTimeoutMs?: number;
 }
 
 export declare class RedisSessionProvider extends SessionProviderBase {

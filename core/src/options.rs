@@ -109,6 +109,7 @@ impl Typed {
             OptionKind::Text => "a string",
             OptionKind::Bool => "a boolean",
             OptionKind::Duration => "a duration",
+            OptionKind::Count if self.0.zero => "a whole number (0 or more)",
             OptionKind::Count => "a positive whole number",
         };
         SessionError::InvalidArgument(format!("option {} must be {kind}", self.0.name))
@@ -145,9 +146,10 @@ impl Typed {
         }
     }
 
+    /// At least 1 (or zero, where the spec allows it).
     pub(crate) fn count(self) -> Result<usize> {
         match self.1 {
-            OptionValue::Count(n) if n >= 1 => usize::try_from(n).map_err(|_| self.wrong()),
+            OptionValue::Count(n) if n >= 1 || self.0.zero => usize::try_from(n).map_err(|_| self.wrong()),
             _ => Err(self.wrong()),
         }
     }

@@ -167,6 +167,33 @@ pub unsafe extern "C" fn poto_redis_options_set_sentinel_password(
     })
 }
 
+/// Replicas that must acknowledge each write (Redis `WAIT` on the write's node), else
+/// `POTO_ERR_OUTCOME_UNKNOWN`: the write ran on the master but a failover may lose it. 0 (the
+/// default): no `WAIT`.
+///
+/// # Safety
+/// `options` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_wait_replicas(
+    options: *mut poto_redis_options,
+    replicas: u64,
+) -> poto_status {
+    set_option(options, |o| o.inner.set("wait_replicas", OptionValue::Count(replicas)))
+}
+
+/// How long a write's `WAIT` waits for the replicas set by
+/// `poto_redis_options_set_wait_replicas` (default 1 s); at most the command timeout.
+///
+/// # Safety
+/// `options` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn poto_redis_options_set_wait_timeout_ms(
+    options: *mut poto_redis_options,
+    timeout_ms: u64,
+) -> poto_status {
+    set_option(options, |o| o.inner.set("wait_timeout", millis(timeout_ms)))
+}
+
 /// Time an atomic update keeps retrying under contention before `POTO_ERR_CONFLICT` (default 5 s).
 ///
 /// # Safety

@@ -24,7 +24,7 @@ const invalid = (pattern) => (e) => {
 
 test('an unknown option is POTO_INVALID_ARGUMENT naming the known ones', () => {
   assert.throws(() => new InMemorySessionProvider({ ttl: 5 }), invalid(/unknown option "ttl" \(known: ttlMs, maxSessionBytes\)/));
-  assert.throws(() => new RedisSessionProvider({ retry: { budgetMs: 10 } }), invalid(/unknown option "retry" \(known: url, prefix, ttlMs, .*retryBudgetMs.*listPageSize.*sentinelUsername.*tlsInsecure.*\)/));
+  assert.throws(() => new RedisSessionProvider({ retry: { budgetMs: 10 } }), invalid(/unknown option "retry" \(known: url, prefix, ttlMs, .*retryBudgetMs.*listPageSize.*sentinelUsername.*tlsInsecure.*waitReplicas, waitTimeoutMs\)/));
   assert.throws(() => new PotoModule({ retry: { budgetMs: 10 } }), invalid(/unknown option "retry" \(known: ttlMs, touchAfterMs, retryBudgetMs, retryBaseDelayMs, retryMaxDelayMs, defaultModel\)/));
   assert.throws(() => asProvider(mapProvider(), { maxBytes: 10 }), invalid(/unknown option "maxBytes" \(known: maxSessionBytes\)/));
 });
@@ -37,6 +37,9 @@ test('values are checked by kind and range, in JS spelling; undefined values are
   assert.throws(() => new InMemorySessionProvider({ maxSessionBytes: 0 }), invalid(/maxSessionBytes/));
   assert.throws(() => new RedisSessionProvider({ cluster: 'yes' }), invalid(/option cluster must be a boolean/));
   assert.throws(() => new RedisSessionProvider({ listPageSize: 0 }), invalid(/listPageSize/));
+  assert.throws(() => new RedisSessionProvider({ waitReplicas: -1 }), invalid(/option waitReplicas must be a positive whole number/));
+  assert.throws(() => new RedisSessionProvider({ waitReplicas: 1, waitTimeoutMs: 3000 }), invalid(/wait_timeout .* must not exceed command_timeout/));
+  new RedisSessionProvider({ waitReplicas: 0 }); // 0: no WAIT
   assert.throws(() => new RedisSessionProvider({ prefix: 7 }), invalid(/option prefix must be a string/));
   assert.throws(() => new PotoModule({ retryMaxDelayMs: null }), invalid(/retryMaxDelayMs/));
   assert.throws(() => new PotoModule({ defaultModel: 'llm2' }), invalid(/defaultModel is an option of LLM modules only/));

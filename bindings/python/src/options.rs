@@ -95,6 +95,7 @@ pub fn _option_schema() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)
         OptionKind::Bool => "bool",
         OptionKind::Duration if spec.zero => "duration_or_zero",
         OptionKind::Duration => "duration",
+        OptionKind::Count if spec.zero => "count_or_zero",
         OptionKind::Count => "count",
     };
     let options = |schema: &[OptionSpec]| schema.iter().map(|spec| (spec.name, kind(spec))).collect();

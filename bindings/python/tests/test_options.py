@@ -36,6 +36,8 @@ MAKERS: Dict[str, Callable[..., Any]] = {
     "custom provider": lambda **options: SessionProvider.wrap(DictStore(), **options),
     "PotoModule": lambda **options: LLMPotoModule(InMemorySessionProvider(), **options),
 }
+
+
 def texts(certs: Any) -> Dict[str, str]:
     """A valid value of each text option (TLS ones need a rediss:// URL and real PEM files)."""
     return {
@@ -55,12 +57,14 @@ GOOD: Dict[str, List[Any]] = {
     "duration": [1.5, timedelta(milliseconds=20), 2],
     "duration_or_zero": [0, 1.5, timedelta(milliseconds=20)],
     "count": [1000],
+    "count_or_zero": [0, 2],
     "bool": [True, False],
 }
 BAD: Dict[str, List[Any]] = {
     "duration": ["1", True, -1, 0, float("nan"), [1]],
     "duration_or_zero": ["1", True, -1, float("nan"), [1]],
     "count": [0, -1, 1.5, True, "5", 2**64],
+    "count_or_zero": [-1, 1.5, True, "5", 2**64],
     "bool": [1, "yes", 1.0],
     "text": [3, b"bytes", ["x"]],
 }

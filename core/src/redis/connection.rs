@@ -30,7 +30,12 @@ pub enum Conn {
 /// A slot-aware connection whose requests are sent again only when a node turned them away
 /// without running them (MOVED, ASK, TRYAGAIN, CLUSTERDOWN), for up to the command timeout.
 /// redis-rs's own retries are off: they also resend a request after a dropped connection or an
-/// I/O error, when it may already have run (DESIGN §4.9).
+/// I/O error, when it may already have run (DESIGN §4.9). The command timeout bounds the whole
+/// call, tries and pauses together: a node that died or hangs costs a call at most that.
+///
+/// A pipeline here is one keyed command followed by keyless ones (a write and its `WAIT`):
+/// redis-rs reports the first reply that asks for a redirect, which can only be the keyed
+/// command's, refused before it ran, so the pipeline is sent again whole.
 #[derive(Clone)]
 pub struct Cluster {
     conn: ClusterConnection,
@@ -38,11 +43,26 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    async fn send(&mut self, cmd: &Cmd) -> RedisResult<Value> {
+    async fn send<T, F, Fut>(&self, request: F) -> RedisResult<T>
+    where
+        F: Fn(ClusterConnection) -> Fut,
+        Fut: std::future::Future<Output = RedisResult<T>>,
+    {
         let deadline = Instant::now() + self.budget;
         let mut pause = Duration::from_millis(5);
         loop {
-            match self.conn.req_packed_command(cmd).await {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let reply = match tokio::time::timeout(remaining, request(self.conn.clone())).await {
+                Ok(reply) => reply,
+                Err(_) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("no reply from the cluster within {:?}", self.budget),
+                    )
+                    .into())
+                }
+            };
+            match reply {
                 // The node refused before running it, and redis-rs is refreshing its slot map.
                 Err(e) if e.is_cluster_error() && Instant::now() + pause < deadline => {
                     tokio::time::sleep(pause).await;
@@ -58,7 +78,7 @@ impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
             Conn::Single(c) => c.req_packed_command(cmd),
-            Conn::Cluster(c) => Box::pin(c.send(cmd)),
+            Conn::Cluster(c) => Box::pin(c.send(move |mut conn| async move { conn.req_packed_command(cmd).await })),
         }
     }
 
@@ -70,7 +90,9 @@ impl ConnectionLike for Conn {
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
             Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
-            Conn::Cluster(c) => c.conn.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => {
+                Box::pin(c.send(move |mut conn| async move { conn.req_packed_commands(pipeline, offset, count).await }))
+            }
         }
     }
 

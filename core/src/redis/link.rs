@@ -10,12 +10,20 @@
 //! FAILOVER`) keeps accepting writes until the sentinels reconfigure it, which can take seconds:
 //! so at most every [`SENTINEL_CHECK_EVERY`] while calls are made, a background task asks a
 //! sentinel which node is the master, and drops the connection when it is another one.
+//!
+//! Durability (`wait_replicas`): a write and a `WAIT` go together as one pipelined request, on
+//! one connection to one node (on a cluster, the node of the write's slot), so the `WAIT` counts
+//! the replicas that have this write. Redis runs a connection's commands in order and `WAIT`
+//! holds its connection until it returns, so these pairs go over connections of their own
+//! ([`WAIT_LANES`], taken in turn, reopened with the main connection): reads never queue behind
+//! a `WAIT`, and writes queue behind one another's only when more than that are in flight.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use redis::{Cmd, FromRedisValue};
+use redis::aio::ConnectionLike;
+use redis::{Cmd, FromRedisValue, Value as Reply};
 
 use super::connection::{Conn, Target};
 use super::errors::{self, Access};
@@ -68,10 +76,42 @@ pub struct Link {
     /// The server's clock minus ours, in ms, measured when a connection opens (lazy touch
     /// compares stored stamps, which are the server's, with it).
     clock_offset_ms: AtomicI64,
+    /// `WAIT <replicas> <ms>` after each write, when `wait_replicas` is set.
+    wait: Option<Wait>,
+    /// The connections of writes followed by `WAIT`, opened on the first one, with the fork
+    /// generation and the id of the main connection they were opened with (they are reopened
+    /// with it, e.g. after a Sentinel failover), and the next to use.
+    lanes: RwLock<Option<(u64, u64, Arc<[Conn]>)>>,
+    next_lane: AtomicUsize,
+}
+
+/// Connections for writes followed by `WAIT`.
+const WAIT_LANES: usize = 4;
+
+struct Wait {
+    replicas: usize,
+    timeout: Duration,
+    cmd: Cmd,
 }
 
 impl Link {
     pub fn new(options: &RedisOptions, layout: &Layout) -> Result<Self> {
+        let wait = match options.wait_replicas {
+            0 => None,
+            replicas => {
+                // The write and its WAIT share one reply, bounded by command_timeout.
+                if options.wait_timeout > options.command_timeout {
+                    return Err(SessionError::InvalidArgument(format!(
+                        "wait_timeout ({:?}) must not exceed command_timeout ({:?}), which bounds a write and its WAIT",
+                        options.wait_timeout, options.command_timeout
+                    )));
+                }
+                // WAIT 0 would block forever: at least 1 ms.
+                let ms = options.wait_timeout.as_millis().clamp(1, u64::MAX as u128) as u64;
+                let cmd = redis::cmd("WAIT").arg(replicas).arg(ms).to_owned();
+                Some(Wait { replicas, timeout: options.wait_timeout, cmd })
+            }
+        };
         Ok(Link {
             target: Target::new(options)?,
             options: options.clone(),
@@ -84,6 +124,9 @@ impl Link {
             checking: Arc::new(AtomicU64::new(0)),
             format_checked: tokio::sync::OnceCell::new(),
             clock_offset_ms: AtomicI64::new(0),
+            wait,
+            lanes: RwLock::new(None),
+            next_lane: AtomicUsize::new(0),
         })
     }
 
@@ -188,6 +231,38 @@ impl Link {
         self.clock_offset_ms.store(server - (sent + received) / 2, Ordering::Relaxed);
     }
 
+    /// A connection for a write followed by `WAIT`: one of [`WAIT_LANES`], in turn, and the id
+    /// of the main connection they go with.
+    async fn lane(&self) -> Result<(u64, Conn)> {
+        let (id, _) = self.current().await?;
+        let generation = fork_generation();
+        let pick = |lanes: &[Conn]| lanes[self.next_lane.fetch_add(1, Ordering::Relaxed) % lanes.len()].clone();
+        if let Some((g, of, lanes)) = &*self.lanes.read().unwrap_or_else(|p| p.into_inner()) {
+            if (*g, *of) == (generation, id) {
+                return Ok((id, pick(lanes)));
+            }
+        }
+        let _opening = self.opening.lock().await;
+        if let Some((g, of, lanes)) = &*self.lanes.read().unwrap_or_else(|p| p.into_inner()) {
+            if (*g, *of) == (generation, id) {
+                return Ok((id, pick(lanes)));
+            }
+        }
+        let mut lanes = Vec::with_capacity(WAIT_LANES);
+        for _ in 0..WAIT_LANES {
+            let (conn, _) = self.target.open(self.options.connect_timeout, self.options.command_timeout).await?;
+            lanes.push(conn);
+        }
+        let lanes: Arc<[Conn]> = lanes.into();
+        let previous = self.lanes.write().unwrap_or_else(|p| p.into_inner()).replace((generation, id, lanes.clone()));
+        if let Some((g, _, previous)) = previous {
+            if g != generation {
+                std::mem::forget(previous);
+            }
+        }
+        Ok((id, pick(&lanes)))
+    }
+
     /// Drops connection `id` if it is still this process's, so that the next request opens a
     /// new one (asking the sentinels where the master is).
     fn forget(&self, id: u64) {
@@ -256,13 +331,111 @@ impl Link {
         .await
     }
 
+    /// Sends the write `cmd`, followed by `WAIT` when `wait_replicas` is set. When `wrote` says
+    /// the reply is of a request that changed data (not a compare-and-set that found another
+    /// version, say) and fewer replicas than asked acknowledged it, the answer is "outcome
+    /// unknown": the master ran it, a failover may lose it.
+    pub async fn write<T: FromRedisValue>(
+        &self,
+        cmd: &Cmd,
+        user_id: Option<&str>,
+        wrote: impl Fn(&Reply) -> bool,
+    ) -> Result<T> {
+        let Some(wait) = &self.wait else { return self.query(cmd, Access::Write, user_id).await };
+        let (reply, acks) =
+            {
+            let (id, conn) = self.lane().await?;
+            self.send_on(id, conn, Access::Write, user_id, |conn| with_wait(conn, cmd, &wait.cmd))
+        }.await?;
+        if wrote(&reply) {
+            self.check_acks(wait, acks)?;
+        }
+        T::from_redis_value(reply).map_err(|e| errors::map(e.into(), Access::Write, user_id))
+    }
+
+    /// [`Self::query_all`] for writes, each followed by `WAIT` as in [`Self::write`]: on a single
+    /// Redis one `WAIT` after the pipeline; on a cluster one after each request, on its node.
+    pub async fn write_all<T: FromRedisValue>(&self, cmds: &[Cmd], wrote: impl Fn(&Reply) -> bool) -> Result<Vec<T>> {
+        let Some(wait) = &self.wait else { return self.query_all(cmds, Access::Write).await };
+        let (id, conn) = self.lane().await?;
+        let (replies, acks) = self
+            .send_on(id, conn, Access::Write, None, |mut conn| async move {
+                match &conn {
+                    Conn::Single(_) => {
+                        let mut pipe = redis::pipe();
+                        for cmd in cmds {
+                            pipe.add_command(cmd.clone());
+                        }
+                        pipe.add_command(wait.cmd.clone());
+                        let mut replies = conn.req_packed_commands(&pipe, 0, cmds.len() + 1).await?;
+                        let acks = replies.pop().unwrap_or(Reply::Nil);
+                        let replies =
+                            replies.into_iter().map(Reply::extract_error).collect::<redis::RedisResult<Vec<_>>>()?;
+                        Ok((replies, vec![acks]))
+                    }
+                    Conn::Cluster(_) => {
+                        let requests = cmds.iter().map(|cmd| with_wait(conn.clone(), cmd, &wait.cmd));
+                        let pairs = futures_util::future::try_join_all(requests).await?;
+                        Ok(pairs.into_iter().unzip())
+                    }
+                }
+            })
+            .await?;
+        let changed = replies.iter().any(&wrote);
+        if changed {
+            for acks in acks {
+                self.check_acks(wait, acks)?;
+            }
+        }
+        replies
+            .into_iter()
+            .map(|reply| T::from_redis_value(reply).map_err(|e| errors::map(e.into(), Access::Write, None)))
+            .collect()
+    }
+
+    /// The reply of a write's `WAIT`: enough replicas, or "outcome unknown".
+    fn check_acks(&self, wait: &Wait, acks: Reply) -> Result<()> {
+        let shortfall = |detail: String| {
+            SessionError::OutcomeUnknown(format!(
+                "redis ran the write but {detail}, it may be lost if the master fails (wait_replicas = {})",
+                wait.replicas
+            ))
+        };
+        match acks {
+            Reply::Int(n) if n >= 0 && n as usize >= wait.replicas => Ok(()),
+            Reply::Int(n) => Err(shortfall(format!(
+                "only {n} of {} replicas acknowledged it within {:?}",
+                wait.replicas, wait.timeout
+            ))),
+            Reply::ServerError(e) => Err(shortfall(format!("WAIT failed ({e})"))),
+            other => Err(shortfall(format!("WAIT answered {other:?}"))),
+        }
+    }
+
     async fn send<T, F, Fut>(&self, access: Access, user_id: Option<&str>, request: F) -> Result<T>
     where
         F: Fn(Conn) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
+        let (id, conn) = self.current().await?;
+        self.send_on(id, conn, access, user_id, request).await
+    }
+
+    /// Sends `request` on `conn`, connection `id` or one of its lanes (see the module doc for
+    /// what is retried).
+    async fn send_on<T, F, Fut>(
+        &self,
+        mut id: u64,
+        mut conn: Conn,
+        access: Access,
+        user_id: Option<&str>,
+        request: F,
+    ) -> Result<T>
+    where
+        F: Fn(Conn) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
         crate::failpoint!(if access == Access::Read { "redis.read" } else { "redis.write" });
-        let (mut id, mut conn) = self.current().await?;
         let (mut reloaded, mut retried) = (false, false);
         loop {
             match request(conn.clone()).await {
@@ -298,4 +471,15 @@ fn forget(slot: &Slot, generation: u64, id: u64) {
     if current.as_ref().is_some_and(|c| c.generation == generation && c.id == id) {
         *current = None;
     }
+}
+
+/// `cmd` and then `wait`, pipelined on `conn`: the write's reply and the `WAIT`'s. A refused write
+/// (NOSCRIPT, a redirect) is the request's error; the `WAIT`'s reply counts only once the write
+/// ran.
+async fn with_wait(mut conn: Conn, cmd: &Cmd, wait: &Cmd) -> redis::RedisResult<(Reply, Reply)> {
+    let mut pipe = redis::pipe();
+    pipe.add_command(cmd.clone()).add_command(wait.clone());
+    let mut replies = conn.req_packed_commands(&pipe, 0, 2).await?.into_iter();
+    let reply = replies.next().unwrap_or(Reply::Nil).extract_error()?;
+    Ok((reply, replies.next().unwrap_or(Reply::Nil)))
 }

@@ -121,7 +121,7 @@ impl RedisSessionProvider {
         let mut cmd = self.session_cmd(&scripts::WRITE, user_id, self.ttl_ms(ttl)?);
         cmd.arg(mode).arg(expected.unwrap_or(0));
         self.push_session(&mut cmd, user_id, data)?;
-        self.link.query(&cmd, Access::Write, Some(user_id)).await
+        self.link.write(&cmd, Some(user_id), write_applied).await
     }
 
     /// Runs the per-shard script in `mode` over every shard, in batches until none has more.
@@ -138,7 +138,7 @@ impl RedisSessionProvider {
                     cmd
                 })
                 .collect();
-            let replies: Vec<(u64, u8)> = self.link.query_all(&cmds, Access::Write).await?;
+            let replies: Vec<(u64, u8)> = self.link.write_all(&cmds, removed_any).await?;
             let mut next = Vec::new();
             for (&shard, (count, more)) in pending.iter().zip(replies) {
                 removed += count;
@@ -190,7 +190,7 @@ impl SessionProvider for RedisSessionProvider {
         let keys = self.layout.session(user_id);
         let mut cmd = scripts::call(&scripts::DELETE, &[&keys.session, &keys.expiry_index, &keys.activity_index]);
         cmd.arg(user_id);
-        self.link.query::<i64>(&cmd, Access::Write, Some(user_id)).await.map(|_| ())
+        self.link.write::<i64>(&cmd, Some(user_id), |reply| matches!(reply, Reply::Int(n) if *n > 0)).await.map(|_| ())
     }
 
     async fn has_session(&self, user_id: &str) -> Result<bool> {
@@ -260,7 +260,8 @@ impl SessionProvider for RedisSessionProvider {
     async fn touch(&self, user_id: &str, ttl: Option<Duration>) -> Result<bool> {
         validate_user_id(user_id)?;
         let cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
-        Ok(self.link.query::<i64>(&cmd, Access::Write, Some(user_id)).await? != 0)
+        let touched: i64 = self.link.write(&cmd, Some(user_id), |reply| matches!(reply, Reply::Int(1))).await?;
+        Ok(touched != 0)
     }
 
     /// One read; then, only when the server's clock (as estimated at connect) says the session
@@ -278,6 +279,8 @@ impl SessionProvider for RedisSessionProvider {
         if touch::due(touch::last_activity_ms(&data), self.link.server_now_ms(), touch_after) {
             let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, ttl_ms);
             cmd.arg(touch_after.as_millis() as u64);
+            // No WAIT: `wait_replicas` is about the caller's writes; a lost touch only leaves
+            // lastActivity older.
             let _ = self.link.query::<i64>(&cmd, Access::Write, Some(user_id)).await;
         }
         Ok(Some(data))
@@ -307,9 +310,20 @@ impl SessionProvider for RedisSessionProvider {
         if let Some(defaults) = create_with {
             self.push_session(&mut cmd, user_id, defaults)?;
         }
-        let written: i64 = self.link.query(&cmd, Access::Write, Some(user_id)).await?;
+        let written: i64 = self.link.write(&cmd, Some(user_id), |reply| matches!(reply, Reply::Int(1))).await?;
         Ok(written == 1)
     }
+}
+
+/// Whether a write script's reply says it wrote (`{1, ...}`), not that it found another version or
+/// an existing session.
+pub(super) fn write_applied(reply: &Reply) -> bool {
+    matches!(reply, Reply::Array(items) if matches!(items.first(), Some(Reply::Int(1))))
+}
+
+/// Whether a cleanup or clear step's `{removed, more}` removed a session.
+fn removed_any(reply: &Reply) -> bool {
+    matches!(reply, Reply::Array(items) if matches!(items.first(), Some(Reply::Int(n)) if *n > 0))
 }
 
 /// `{1, version[, HGETALL]}` or `{0[, HGETALL]}` → (version when written, the hash reply or nil).

@@ -60,6 +60,13 @@ pub struct RedisOptions {
     /// TLS without any verification of the server's certificate: **for development only**
     /// (anyone on the path can read and change the traffic).
     pub tls_insecure: bool,
+    /// Durability: after each write, Redis `WAIT`s until this many replicas have it (on the
+    /// write's node, in a cluster). Fewer within `wait_timeout` is "outcome unknown": the write
+    /// ran on the master but a failover may lose it. 0 (the default): no `WAIT`.
+    pub wait_replicas: usize,
+    /// How long a write's `WAIT` may wait for `wait_replicas` (default 1 s); at most
+    /// `command_timeout`, which bounds the write and its `WAIT` together.
+    pub wait_timeout: Duration,
 }
 
 impl Default for RedisOptions {
@@ -81,6 +88,8 @@ impl Default for RedisOptions {
             tls_cert_file: None,
             tls_key_file: None,
             tls_insecure: false,
+            wait_replicas: 0,
+            wait_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -160,6 +169,14 @@ impl RedisOptions {
         self.tls_insecure = insecure;
         self
     }
+    pub fn wait_replicas(mut self, replicas: usize) -> Self {
+        self.wait_replicas = replicas;
+        self
+    }
+    pub fn wait_timeout(mut self, timeout: Duration) -> Self {
+        self.wait_timeout = timeout;
+        self
+    }
 
     /// The URL in effect: explicit, else `REDIS_URL`, else [`DEFAULT_URL`].
     pub fn resolved_url(&self) -> String {
@@ -189,6 +206,8 @@ impl fmt::Debug for RedisOptions {
             .field("tls_cert_file", &self.tls_cert_file)
             .field("tls_key_file", &self.tls_key_file)
             .field("tls_insecure", &self.tls_insecure)
+            .field("wait_replicas", &self.wait_replicas)
+            .field("wait_timeout", &self.wait_timeout)
             .finish()
     }
 }
@@ -216,6 +235,15 @@ impl Options for RedisOptions {
         OptionSpec::new_text("tls_cert_file", "TLS: client certificate (PEM), with tls_key_file"),
         OptionSpec::new_text("tls_key_file", "TLS: private key (PEM) of tls_cert_file"),
         OptionSpec::new_bool("tls_insecure", "TLS without verifying the server: for development only"),
+        OptionSpec::new_count(
+            "wait_replicas",
+            "replicas that must acknowledge each write (Redis WAIT), else outcome unknown (default 0: no WAIT)",
+        )
+        .or_zero(),
+        OptionSpec::new_duration(
+            "wait_timeout",
+            "how long a write's WAIT waits for wait_replicas, at most command_timeout (default 1 s)",
+        ),
     ];
 
     fn set(&mut self, name: &str, value: OptionValue) -> Result<()> {
@@ -237,6 +265,8 @@ impl Options for RedisOptions {
             "tls_cert_file" => self.tls_cert_file = Some(value.text()?.into()),
             "tls_key_file" => self.tls_key_file = Some(value.text()?.into()),
             "tls_insecure" => self.tls_insecure = value.flag()?,
+            "wait_replicas" => self.wait_replicas = value.count()?,
+            "wait_timeout" => self.wait_timeout = value.duration()?,
             _ => {
                 let delay = value.duration()?;
                 options::set_retry(&mut self.retry, spec, delay);

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use redis::Value as Reply;
 
 use super::errors::Access;
-use super::{codec, scripts, split_write_reply, RedisSessionProvider};
+use super::{codec, scripts, split_write_reply, write_applied, RedisSessionProvider};
 use crate::data::{encode_fields, prepare_session, validate_user_id, SessionData, CREATED_AT_KEY, LAST_ACTIVITY_KEY};
 use crate::error::Result;
 use crate::provider::{CasOutcome, Versioned, VersionedProvider};
@@ -55,7 +55,7 @@ impl VersionedProvider for RedisSessionProvider {
                 cmd.arg(*name).arg(text);
             }
         }
-        let reply = self.link.query(&cmd, Access::Write, Some(user_id)).await?;
+        let reply = self.link.write(&cmd, Some(user_id), write_applied).await?;
         cas_outcome(user_id, reply)
     }
 }

@@ -151,6 +151,55 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// A server replicating `master` (`--replicaof`), returned once its link is up, the first
+    /// sync is done and the master's `WAIT` counts it.
+    pub fn start_replica_of(master: &RedisServer) -> Self {
+        // Redis 7 waits 5 s before a diskless full sync, for more replicas to join it.
+        assert_eq!(master.cli(&["CONFIG", "SET", "repl-diskless-sync-delay", "0"]).trim(), "OK");
+        let port = master.port.to_string();
+        let settings: Vec<&str> = EPHEMERAL.iter().copied().chain(["--replicaof", "127.0.0.1", &port]).collect();
+        let replica = Self::start_with(&settings);
+        replica.wait_replicating();
+        // After a diskless sync the master streams writes to the replica only once it has
+        // acknowledged an offset, which a replica does once a second: until then a WAIT after a
+        // write counts no replica. Probe with one, on one connection.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while master.cli_script("SET poto-test:probe 1\nDEL poto-test:probe\nWAIT 1 100\n").lines().last() != Some("1")
+        {
+            assert!(Instant::now() < deadline, "master on port {} never counted its replica", master.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        replica
+    }
+
+    /// Waits until this replica's link to its master is up.
+    pub fn wait_replicating(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.info("replication").contains("master_link_status:up") {
+            assert!(Instant::now() < deadline, "replica on port {} did not sync", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `INFO <section>`.
+    pub fn info(&self, section: &str) -> String {
+        self.cli(&["INFO", section])
+    }
+
+    /// Runs the commands of `script`, one a line, over one `redis-cli` connection; their output.
+    pub fn cli_script(&self, script: &str) -> String {
+        use std::io::Write;
+        let mut child = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("redis-cli not found");
+        child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Runs `redis-cli` against this server and returns its output.
     pub fn cli(&self, args: &[&str]) -> String {
         let auth: Vec<&str> = match &self.password {
@@ -174,26 +223,33 @@ impl Drop for RedisServer {
     }
 }
 
-/// A local Redis Cluster of `masters` nodes (no replicas), stopped on drop.
+/// A local Redis Cluster, stopped on drop.
 pub struct RedisCluster {
     pub nodes: Vec<RedisServer>,
 }
 
 impl RedisCluster {
     pub fn start(masters: usize) -> Self {
-        Self::start_inner(masters, None)
+        Self::start_with(masters, 0, &[])
+    }
+
+    /// `masters` masters with `replicas` replicas each (`redis-cli --cluster create
+    /// --cluster-replicas`), every node with `settings` too (e.g. `--cluster-node-timeout`).
+    /// Returned once every node sees the cluster ok and every replica is in sync.
+    pub fn start_with(masters: usize, replicas: usize, settings: &[&str]) -> Self {
+        Self::start_inner(masters, replicas, settings, None)
     }
 
     /// A cluster whose nodes speak TLS to clients, to each other (`tls-cluster yes`) and to
     /// replicas (`tls-replication yes`), announcing 127.0.0.1 and their TLS ports; each node
     /// keeps a plain port for `cli`. [`RedisCluster::tls_url`] is its `rediss+cluster://` URL.
     pub fn start_tls(masters: usize, certs: &TestCerts) -> Self {
-        Self::start_inner(masters, Some(certs))
+        Self::start_inner(masters, 0, &[], Some(certs))
     }
 
-    fn start_inner(masters: usize, certs: Option<&TestCerts>) -> Self {
+    fn start_inner(masters: usize, replicas: usize, settings: &[&str], certs: Option<&TestCerts>) -> Self {
         let mut nodes = Vec::new();
-        while nodes.len() < masters {
+        while nodes.len() < masters * (1 + replicas) {
             let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             // The cluster bus listens on (TLS) port + 10000.
             let bus_base = match certs {
@@ -207,6 +263,7 @@ impl RedisCluster {
             let mut settings: Vec<String> = EPHEMERAL
                 .iter()
                 .chain(&["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
+                .chain(settings)
                 .map(|s| s.to_string())
                 .collect();
             if let Some(certs) = certs {
@@ -230,14 +287,22 @@ impl RedisCluster {
             .args(&tls_args)
             .args(["--cluster", "create"])
             .args(&addresses)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .stdout(Stdio::null())
             .status()
             .expect("redis-cli not found");
         assert!(status.success(), "redis-cli --cluster create failed");
         let cluster = RedisCluster { nodes };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !cluster.nodes.iter().all(|n| n.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok")) {
+        let known = format!("cluster_known_nodes:{}", cluster.nodes.len());
+        let ready = |n: &RedisServer| {
+            let info = n.cli(&["CLUSTER", "INFO"]);
+            let replication = n.info("replication");
+            info.contains("cluster_state:ok")
+                && info.contains(&known)
+                && (replication.contains("role:master") || replication.contains("master_link_status:up"))
+        };
+        while !cluster.nodes.iter().all(ready) {
             assert!(Instant::now() < deadline, "cluster did not become ready");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -249,6 +314,20 @@ impl RedisCluster {
         let hosts: Vec<String> =
             self.nodes.iter().map(|n| format!("127.0.0.1:{}", n.tls_port.expect("not a TLS cluster"))).collect();
         format!("rediss+cluster://{}", hosts.join(","))
+    }
+
+    /// The nodes that are masters now (by `INFO replication`; a stopped node is none).
+    pub fn masters(&self) -> Vec<&RedisServer> {
+        self.nodes.iter().filter(|n| n.info("replication").contains("role:master")).collect()
+    }
+
+    /// The node with `port`.
+    pub fn node(&self, port: u16) -> &RedisServer {
+        self.nodes.iter().find(|n| n.port == port).expect("no node on that port")
+    }
+
+    pub fn node_mut(&mut self, port: u16) -> &mut RedisServer {
+        self.nodes.iter_mut().find(|n| n.port == port).expect("no node on that port")
     }
 
     /// `redis+cluster://` URL with every node as a seed.

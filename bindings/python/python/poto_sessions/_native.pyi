@@ -87,6 +87,8 @@ class RedisSessionProvider(SessionProvider):
         tls_cert_file: Optional[str] = None,
         tls_key_file: Optional[str] = None,
         tls_insecure: Optional[bool] = None,
+        wait_replicas: Optional[int] = None,
+        wait_timeout: Optional[Seconds] = None,
     ) -> None:
         """``url``: ``redis://``, ``rediss://`` (TLS), ``redis+cluster://`` or
         ``redis+sentinel://h1:26379,h2:26379/<service>[/db]`` (``rediss+sentinel://``: TLS) (default
@@ -106,6 +108,9 @@ class RedisSessionProvider(SessionProvider):
         one; ``tls_insecure``: no verification of the server at all, **for development only**.
         Files are read here: an unreadable one, a bad PEM or a certificate without its key is an
         ``InvalidArgumentError``; a failed handshake an ``UnavailableError`` saying what failed.
+        ``wait_replicas``: replicas that must acknowledge each write (Redis ``WAIT`` on the
+        write's node), else ``OutcomeUnknownError`` (default 0: no ``WAIT``); ``wait_timeout``:
+        how long that ``WAIT`` waits (default 1 s, at most ``command_timeout``).
         ``None`` leaves an option at its default."""
 
 class NativeModule:
