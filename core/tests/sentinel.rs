@@ -102,6 +102,20 @@ async fn conformance_through_sentinel_over_tls() {
     let master = deployment.master_port().unwrap();
     // The sentinels name the master's TLS port, the one a rediss+sentinel:// client needs.
     assert_eq!(Some(master), deployment.nodes[0].tls_port);
+    // Every link is TLS: the replica syncs from the master's TLS port, and the sentinels know
+    // the replica and each other by their TLS ports (what they announce with tls-replication).
+    let ports = |out: String| -> Vec<u16> {
+        let lines: Vec<&str> = out.lines().collect();
+        lines.windows(2).filter(|w| w[0] == "port").filter_map(|w| w[1].trim().parse().ok()).collect()
+    };
+    assert!(deployment.nodes[1].info("replication").contains(&format!("master_port:{master}\r")));
+    let first = &deployment.sentinels[0];
+    assert_eq!(ports(first.cli(&["SENTINEL", "REPLICAS", SENTINEL_SERVICE])), [deployment.nodes[1].tls_port.unwrap()]);
+    let mut others = ports(first.cli(&["SENTINEL", "SENTINELS", SENTINEL_SERVICE]));
+    others.sort();
+    let mut expected: Vec<u16> = deployment.sentinels[1..].iter().map(|s| s.tls_port.unwrap()).collect();
+    expected.sort();
+    assert_eq!(others, expected);
 
     // Another CA: the sentinels' certificates are refused, within the connect timeout.
     let started = Instant::now();
@@ -113,6 +127,12 @@ async fn conformance_through_sentinel_over_tls() {
     assert!(took < TIMEOUT + TLS_MARGIN, "took {took:?}: {wrong}");
     let message = wrong.to_string();
     assert!(message.contains(SENTINEL_SERVICE) && message.contains("unknown CA"), "{message}");
+
+    // Development only: no verification of the sentinels nor of the master.
+    let insecure = RedisSessionProvider::connect(options(url.clone()).prefix("insecure:").tls_insecure(true)).await;
+    let insecure = insecure.expect("tls_insecure connects without the CA");
+    insecure.set_session("u", session(json!({"n": 1})), None).await.unwrap();
+    assert_eq!(insecure.get_session("u").await.unwrap().unwrap()["n"], json!(1));
 
     let report = run_conformance(
         || {

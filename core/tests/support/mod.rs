@@ -2,7 +2,8 @@
 //! one launcher of the Rust tests and benchmarks: core's tests, ffi's and cli's (via `#[path]`),
 //! and the benches crate. A TLS server ([`RedisServer::start_tls`], [`RedisCluster::start_tls`])
 //! listens on a TLS port besides its plain one (kept for readiness checks and `redis-cli`),
-//! with certificates from a CA that [`TestCerts::generate`] makes with `openssl`.
+//! with certificates from a CA that [`TestCerts::generate`] makes with `openssl`; so do the data
+//! nodes and sentinels of [`SentinelDeployment::start_tls`].
 #![allow(dead_code)]
 
 use std::net::TcpListener;
