@@ -284,7 +284,7 @@ impl SentinelTarget {
             let config = &config;
             async move {
                 match tokio::time::timeout(budget, self.ask(addr, config)).await {
-                    Ok(answer) => answer.map_err(|e| e.to_string()),
+                    Ok(answer) => answer.map_err(|e| describe(&e)),
                     Err(_) => Err(format!("no answer within {budget:?}")),
                 }
             }
@@ -296,7 +296,9 @@ impl SentinelTarget {
             match answer {
                 Ok(named) if newest.as_ref().is_none_or(|n| named.epoch > n.epoch) => newest = Some(named),
                 Ok(_) => {}
-                Err(e) => why.push(e),
+                // The same reason from every sentinel (a CA they all fail) is said once.
+                Err(e) if !why.contains(&e) => why.push(e),
+                Err(_) => {}
             }
         }
         newest.ok_or_else(|| self.unavailable(format!("no sentinel answered ({})", why.join("; "))))
@@ -334,7 +336,7 @@ impl SentinelTarget {
                 _ => String::new(),
             },
             Ok(Ok(_)) => String::new(),
-            Ok(Err(e)) => return Err(self.unavailable(format!("master {node}: {e}"))),
+            Ok(Err(e)) => return Err(self.unavailable(format!("master {node}: {}", describe(&e)))),
             Err(_) => return Err(self.unavailable(format!("master {node} did not answer"))),
         };
         if role != "master" {
@@ -349,6 +351,12 @@ impl SentinelTarget {
         let named = self.newest(connect_timeout, command_timeout).await.ok()?;
         Some(format!("{}:{}", named.host, named.port))
     }
+}
+
+/// `err` in words: what failed in a TLS handshake (a certificate refused, a client certificate
+/// required, ...), else redis-rs's message.
+fn describe(err: &redis::RedisError) -> String {
+    super::tls::failure(err).unwrap_or_else(|| err.to_string())
 }
 
 /// One sentinel's view of the master.
