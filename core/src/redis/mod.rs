@@ -6,6 +6,7 @@ mod connection;
 mod errors;
 mod keys;
 mod link;
+pub mod migrate;
 mod options;
 mod scripts;
 mod versioned;
@@ -14,14 +15,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::{Cmd, Value as Reply};
-use serde_json::Value;
 
 pub use keys::{shard_of, FORMAT, SHARDS};
 pub use options::{redact_url, RedisOptions, DEFAULT_PREFIX, DEFAULT_URL};
 
-use crate::data::{
-    encode_fields, prepare_session, validate_field, validate_ttl, validate_user_id, SessionData, CREATED_AT_KEY,
-};
+use crate::data::{prepare_session, validate_ttl, validate_user_id, SessionData};
 use crate::error::{Result, SessionError};
 use crate::provider::{SessionProvider, VersionedProvider};
 use crate::update::RetryPolicy;
@@ -93,15 +91,48 @@ impl RedisSessionProvider {
         cmd
     }
 
-    /// Appends `has createdAt, size, field/value pairs` of a validated session to `cmd`.
+    /// Appends `createdAt text, members text` of a validated session to `cmd`.
     fn push_session(&self, cmd: &mut Cmd, user_id: &str, data: SessionData) -> Result<()> {
         let data = prepare_session(user_id, data)?;
-        let (fields, size) = encode_fields(&data, self.options.max_session_bytes)?;
-        cmd.arg(if data.contains_key(CREATED_AT_KEY) { "1" } else { "0" }).arg(size);
-        for (name, text) in &fields {
-            cmd.arg(*name).arg(text);
-        }
+        let (created, members) = codec::encode_members(&data, self.options.max_session_bytes)?;
+        cmd.arg(created).arg(members);
         Ok(())
+    }
+
+    /// `GET` of the session's value (the one read of format 2).
+    async fn read(&self, user_id: &str) -> Result<Reply> {
+        validate_user_id(user_id)?;
+        let cmd = redis::cmd("GET").arg(self.session_key(user_id)).to_owned();
+        self.link.query(&cmd, Access::Read, Some(user_id)).await
+    }
+
+    /// The session's JSON text with the stored lastActivity (Unix ms, the server's clock), from
+    /// the one `GET`: what a lazy touch decides on.
+    pub async fn get_session_json_with_activity(&self, user_id: &str) -> Result<Option<(String, i64)>> {
+        let reply = self.read(user_id).await?;
+        let Some(stored) = codec::split(user_id, reply)? else { return Ok(None) };
+        codec::validate(user_id, stored.json())?;
+        let last_activity = stored.last_activity_ms;
+        Ok(Some((stored.into_json_string(), last_activity)))
+    }
+
+    /// Touches only when the stored lastActivity is at least `touch_after` old by the Redis
+    /// server's clock (`0`: always): `None` absent, `Some(true)` touched, `Some(false)` fresh.
+    pub async fn touch_if_older(
+        &self,
+        user_id: &str,
+        ttl: Option<Duration>,
+        touch_after: Duration,
+    ) -> Result<Option<bool>> {
+        validate_user_id(user_id)?;
+        let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
+        cmd.arg("touch").arg(touch_after.as_millis().min(u128::from(u64::MAX)) as u64);
+        let done: i64 = self.link.query(&cmd, Access::Write, Some(user_id)).await?;
+        Ok(match done {
+            0 => None,
+            1 => Some(true),
+            _ => Some(false),
+        })
     }
 
     /// A whole-session write in `mode` (set, cas, nx).
@@ -166,15 +197,11 @@ fn decode_data(user_id: &str, reply: Reply) -> Result<Option<SessionData>> {
 #[async_trait]
 impl SessionProvider for RedisSessionProvider {
     async fn get_session(&self, user_id: &str) -> Result<Option<SessionData>> {
-        validate_user_id(user_id)?;
-        let cmd = redis::cmd("HGETALL").arg(self.session_key(user_id)).to_owned();
-        decode_data(user_id, self.link.query(&cmd, Access::Read, Some(user_id)).await?)
+        decode_data(user_id, self.read(user_id).await?)
     }
 
     async fn get_session_json(&self, user_id: &str) -> Result<Option<String>> {
-        validate_user_id(user_id)?;
-        let cmd = redis::cmd("HGETALL").arg(self.session_key(user_id)).to_owned();
-        codec::decode_text(user_id, self.link.query(&cmd, Access::Read, Some(user_id)).await?)
+        codec::decode_text(user_id, self.read(user_id).await?)
     }
 
     async fn set_session(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<()> {
@@ -254,17 +281,21 @@ impl SessionProvider for RedisSessionProvider {
     }
 
     async fn touch(&self, user_id: &str, ttl: Option<Duration>) -> Result<bool> {
-        validate_user_id(user_id)?;
-        let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
-        cmd.arg("touch");
-        self.link.query(&cmd, Access::Write, Some(user_id)).await
+        Ok(self.touch_if_older(user_id, ttl, Duration::ZERO).await?.is_some())
     }
 
     async fn touch_and_get(&self, user_id: &str, ttl: Option<Duration>) -> Result<Option<SessionData>> {
         validate_user_id(user_id)?;
         let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
-        cmd.arg("get");
-        decode_data(user_id, self.link.query(&cmd, Access::Write, Some(user_id)).await?)
+        cmd.arg("get").arg(0);
+        // nil when absent, else {touched (1) or fresh (2), value}.
+        match self.link.query(&cmd, Access::Write, Some(user_id)).await? {
+            Reply::Array(items) if items.len() == 2 => {
+                decode_data(user_id, items.into_iter().nth(1).unwrap_or(Reply::Nil))
+            }
+            Reply::Nil => Ok(None),
+            _ => Err(SessionError::Internal(format!("unexpected touch reply for user {user_id:?}"))),
+        }
     }
 
     async fn insert_if_absent(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<SessionData> {
@@ -273,30 +304,9 @@ impl SessionProvider for RedisSessionProvider {
         decode_data(user_id, stored)?
             .ok_or_else(|| SessionError::corrupt(user_id, "session vanished while it was being created"))
     }
-
-    async fn set_field(
-        &self,
-        user_id: &str,
-        key: &str,
-        value: Value,
-        create_with: Option<SessionData>,
-        ttl: Option<Duration>,
-    ) -> Result<bool> {
-        validate_user_id(user_id)?;
-        validate_field(key, &value)?;
-        let text = value.to_string();
-        crate::value::check_size(crate::value::entry_size(key, &text), self.options.max_session_bytes)?;
-        let mut cmd = self.session_cmd(&scripts::FIELD, user_id, self.ttl_ms(ttl)?);
-        cmd.arg(self.options.max_session_bytes).arg(key).arg(text);
-        if let Some(defaults) = create_with {
-            self.push_session(&mut cmd, user_id, defaults)?;
-        }
-        let written: i64 = self.link.query(&cmd, Access::Write, Some(user_id)).await?;
-        Ok(written == 1)
-    }
 }
 
-/// `{1, version[, HGETALL]}` or `{0[, HGETALL]}` → (version when written, the hash reply or nil).
+/// `{1, version[, value]}` or `{0[, value]}` → (version when written, the stored value or nil).
 pub(super) fn split_write_reply(user_id: &str, reply: Reply) -> Result<(Option<u64>, Reply)> {
     let unexpected = || SessionError::Internal(format!("unexpected write reply for user {user_id:?}"));
     let Reply::Array(items) = reply else { return Err(unexpected()) };

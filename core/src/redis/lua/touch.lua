@@ -1,13 +1,24 @@
 -- Touch, optionally returning the session. KEYS: session, exp index, activity index.
--- ARGV: member, ttl_ms, mode (touch|get). Returns 0 / nil when absent.
+-- ARGV: member, ttl_ms, mode (touch|get), touch_after_ms: touch only when the stored
+-- lastActivity is at least that old by this server's clock ('0' = always).
+-- touch mode returns 0 absent, 1 touched, 2 fresh (nothing written); get mode returns nil
+-- absent, else {1|2, value}.
 local key, exp, act = KEYS[1], KEYS[2], KEYS[3]
-local t = redis.call('TYPE', key).ok
-if t == 'none' then
+local ttl, after = tonumber(ARGV[2]), tonumber(ARGV[4] or '0')
+local head, bad = head_of(key, HEADER_LEN)
+if bad then return bad end
+if head == '' then
   if ARGV[3] == 'get' then return false end
   return 0
 end
-local bad = check_session(key, t)
-if bad then return bad end
-stamp(key, exp, act, ARGV[1], tonumber(ARGV[2]), now_ms())
-if ARGV[3] == 'get' then return redis.call('HGETALL', key) end
-return 1
+local now = now_ms()
+local done = 2
+if after <= 0 or now - tonumber(string.sub(head, LA_AT + 1, HEADER_LEN)) >= after then
+  -- One SETRANGE stamps the header's ms and the JSON's lastActivity, which follow each other.
+  redis.call('SETRANGE', key, LA_AT, string.format('%013d{"lastActivity":', now) .. iso(now))
+  redis.call('PEXPIRE', key, ttl)
+  index(exp, act, ARGV[1], ttl, now, nil)
+  done = 1
+end
+if ARGV[3] == 'get' then return {done, redis.call('GET', key)} end
+return done

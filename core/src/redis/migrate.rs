@@ -1,0 +1,1 @@
+//! The migration from format 1 (poto-sessions-admin migrate): in the next commit.
