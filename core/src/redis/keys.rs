@@ -25,6 +25,7 @@ pub const JSON_HEAD: &str = "{\"lastActivity\":";
 pub const CREATED_AT_MEMBER: &str = ",\"createdAt\":";
 /// Byte offset of the createdAt value: after the header, `{"lastActivity":`, the quoted stamp
 /// (26 bytes) and `,"createdAt":`.
+#[allow(dead_code)] // documents the layout; the scripts hold it as CREATED_AT
 pub const CREATED_AT_VALUE_AT: usize = HEADER_LEN + 16 + 26 + 13;
 
 /// What a format-1 prefix or session met by this release is told.
