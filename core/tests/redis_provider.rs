@@ -72,7 +72,10 @@ async fn corrupt_data_is_a_typed_error_naming_the_user() {
     plant(&server, &key, r#","userId":"eve","ok":2}"#);
     assert_eq!(p.get_session("eve").await.unwrap().unwrap()["ok"], 2);
 
-    for (user, bad) in [("mallet", "plain string"), ("old", "PS1 0000000000000001 00000000 0000000000000{}")] {
+    let digits = r#"PS2 00000000000000x1 00000026 17640453102z0{"lastActivity":"2025-11-25T04:35:10.250Z","createdAt":"2025-11-25T04:35:10.250Z","userId":"digits"}"#;
+    for (user, bad) in
+        [("mallet", "plain string"), ("old", "PS1 0000000000000001 00000000 0000000000000{}"), ("digits", digits)]
+    {
         let key = p.session_key(user);
         server.cli(&["SET", &key, bad]);
         for err in [

@@ -11,9 +11,11 @@ if head == '' then
   if ARGV[3] == 'get' then return false end
   return 0
 end
+local last = tonumber(string.sub(head, LA_AT + 1, HEADER_LEN))
+if not last then return corrupt('not a poto-sessions format-2 session') end
 local now = now_ms()
 local done = 2
-if after <= 0 or now - tonumber(string.sub(head, LA_AT + 1, HEADER_LEN)) >= after then
+if after <= 0 or now - last >= after then
   -- One SETRANGE stamps the header's ms and the JSON's lastActivity, which follow each other.
   redis.call('SETRANGE', key, LA_AT, string.format('%013d{"lastActivity":', now) .. iso(now))
   redis.call('PEXPIRE', key, ttl)
