@@ -133,7 +133,8 @@ pub fn decode_text(user_id: &str, reply: Reply) -> Result<Option<String>> {
 }
 
 /// A validated session's members as the write script takes them: the createdAt JSON text
-/// (empty when the session has none) and `,"name":value` for every other member.
+/// (empty when the session has none) and the tail: `,"name":value` for every other member, then
+/// the closing `}`.
 pub fn encode_members(data: &SessionData, max_bytes: usize) -> Result<(String, String)> {
     let mut size = 0usize;
     let mut members = String::with_capacity(256);
@@ -154,14 +155,16 @@ pub fn encode_members(data: &SessionData, max_bytes: usize) -> Result<(String, S
         size += crate::value::entry_size(key, &members[value_at..]);
     }
     crate::value::check_size(size, max_bytes)?;
+    members.push('}');
     Ok((created, members))
 }
 
 /// A whole stored value, for writers outside the scripts (the migration): the same bytes
-/// `write.lua` produces. `last_activity` and `created_at` are JSON string texts.
-pub fn build_value(version: u64, last_activity_ms: i64, last_activity: &str, created_at: &str, members: &str) -> String {
+/// `write.lua` produces. `last_activity` and `created_at` are JSON string texts; `tail` is the
+/// other members and the closing brace, as [`encode_members`] gives it.
+pub fn build_value(version: u64, last_activity_ms: i64, last_activity: &str, created_at: &str, tail: &str) -> String {
     format!(
-        "PS2 {version:016} {:08} {last_activity_ms:013}{JSON_HEAD}{last_activity}{CREATED_AT_MEMBER}{created_at}{members}}}",
+        "PS2 {version:016} {:08} {last_activity_ms:013}{JSON_HEAD}{last_activity}{CREATED_AT_MEMBER}{created_at}{tail}",
         created_at.len()
     )
 }

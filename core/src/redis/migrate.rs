@@ -305,6 +305,7 @@ fn format2_value(hash: Reply) -> Option<(String, String, i64)> {
         members.push(':');
         members.push_str(&text);
     }
+    members.push('}');
     let value = codec::build_value(version, last_activity_ms, &last_activity, &created, &members);
     Some((version_text, value, last_activity_ms))
 }

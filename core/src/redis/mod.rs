@@ -91,7 +91,7 @@ impl RedisSessionProvider {
         cmd
     }
 
-    /// Appends `createdAt text, members text` of a validated session to `cmd`.
+    /// Appends `createdAt text, tail` (the other members and `}`) of a validated session to `cmd`.
     fn push_session(&self, cmd: &mut Cmd, user_id: &str, data: SessionData) -> Result<()> {
         let data = prepare_session(user_id, data)?;
         let (created, members) = codec::encode_members(&data, self.options.max_session_bytes)?;

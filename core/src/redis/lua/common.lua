@@ -96,8 +96,16 @@ local function index(exp, act, member, ttl, now, version)
   end
 end
 
--- The whole value of a session: header, then the JSON object.
-local function value_of(version, created, now, members)
-  return string.format('PS2 %016d %08d %013d{"lastActivity":', version, #created, now)
-    .. iso(now) .. ',"createdAt":' .. created .. members .. '}'
+-- Writes the whole value of a session with its TTL: header, the JSON's timestamps, then `tail`
+-- (the other members and the closing brace, as the client sent them). A large tail is appended
+-- by Redis instead of joined in Lua, which copies it twice more (see docs: Measurements).
+local function put_value(key, version, created, now, tail, ttl)
+  local head = string.format('PS2 %016d %08d %013d{"lastActivity":', version, #created, now)
+    .. iso(now) .. ',"createdAt":' .. created
+  if #tail > 4096 then
+    redis.call('SET', key, head, 'PX', ttl)
+    redis.call('APPEND', key, tail)
+  else
+    redis.call('SET', key, head .. tail, 'PX', ttl)
+  end
 end

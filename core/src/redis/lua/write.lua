@@ -1,6 +1,7 @@
 -- Whole-session write. KEYS: session, exp index, activity index, version sequence.
 -- ARGV: member, ttl_ms, mode (set|cas|nx), expected version ('0' = absent), createdAt JSON
--- text ('' = keep the stored one, else stamp now), members text (',"k":v,...' or '').
+-- text ('' = keep the stored one, else stamp now), tail: the other members and the closing
+-- brace (',"k":v,...}' or '}').
 -- Returns {1, version} when written ({1, version, value} in nx mode), {0} when not written and
 -- absent, {0, value} otherwise.
 local key, exp, act, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -28,8 +29,7 @@ if created == '' then
   if head ~= '' then created = created_of(key, head) else created = iso(now) end
 end
 local version = redis.call('INCR', seq)
-local value = value_of(version, created, now, ARGV[6])
-redis.call('SET', key, value, 'PX', ttl)
+put_value(key, version, created, now, ARGV[6], ttl)
 index(exp, act, member, ttl, now, version)
-if mode == 'nx' then return {1, version, value} end
+if mode == 'nx' then return {1, version, redis.call('GET', key)} end
 return {1, version}
