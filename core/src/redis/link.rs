@@ -293,10 +293,7 @@ impl Link {
         if found != expected {
             return Err(SessionError::CorruptData {
                 user_id: String::new(),
-                detail: format!(
-                    "prefix {:?} holds sessions of another format ({found:?}); this client writes {expected:?}",
-                    self.layout.prefix()
-                ),
+                detail: keys::format_mismatch(self.layout.prefix(), &found),
             });
         }
         Ok(true)
