@@ -163,6 +163,7 @@ pub(crate) async fn one_hot_user<P: SessionProvider + 'static>(label: &str, prov
         secs: elapsed.as_secs_f64(),
         hist,
     };
-    let note = format!("{applied} applied, {lost} lost, {failed} failed, {conflicts} CAS conflicts, {elapsed:.2?} in all");
+    let note =
+        format!("{applied} applied, {lost} lost, {failed} failed, {conflicts} CAS conflicts, {elapsed:.2?} in all");
     (Row::from(label.to_owned(), HOT_USER_TASKS, &measured).note(note), failed == 0 && lost == 0)
 }

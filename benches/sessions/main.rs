@@ -114,7 +114,8 @@ fn main() {
             "in-memory, one user, 8 tasks × 500 updates",
             Arc::new(InMemorySessionProvider::new()),
         ));
-        verdicts.check(ok, "one process, 8 tasks, 4,000 updates of one user (in-memory): all applied, 0 lost".to_owned());
+        verdicts
+            .check(ok, "one process, 8 tasks, 4,000 updates of one user (in-memory): all applied, 0 lost".to_owned());
         cas_rows.push(row);
     }
 
@@ -157,7 +158,8 @@ fn main() {
                 let provider = Arc::new(redis_provider(&url, "hot").await);
                 cas::one_hot_user("redis, one user, 8 tasks × 500 updates", provider).await
             });
-            verdicts.check(ok, "one process, 8 tasks, 4,000 updates of one user (Redis): all applied, 0 lost".to_owned());
+            verdicts
+                .check(ok, "one process, 8 tasks, 4,000 updates of one user (Redis): all applied, 0 lost".to_owned());
             cas_rows.push(row);
         }
     }

@@ -59,8 +59,7 @@ impl Format1 {
         let k = self.keys(id);
         let mut fields = vec![("userId".to_owned(), Value::String(id.into()).to_string())];
         fields.extend(data.iter().map(|(name, v)| (name.clone(), v.to_string())));
-        let size: usize =
-            fields.iter().filter(|(n, _)| n != "createdAt").map(|(n, v)| n.len() + v.len()).sum();
+        let size: usize = fields.iter().filter(|(n, _)| n != "createdAt").map(|(n, v)| n.len() + v.len()).sum();
         let mut call = self.write.key(&k.session);
         call.key(&k.exp).key(&k.act).key(&k.seq).arg(id).arg(TTL_MS).arg("set").arg(0);
         call.arg(if data.contains_key("createdAt") { 1 } else { 0 }).arg(size);
@@ -281,7 +280,12 @@ async fn blue_green_into_a_new_prefix_on_a_cluster() {
         async move { f1.set(&mut conn, &id(i), &data(i)).await }
     }))
     .await;
-    let _: () = redis::cmd("SET").arg("old:{meta}").arg("poto-sessions format=1 shards=64").query_async(&mut conn).await.unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("old:{meta}")
+        .arg("poto-sessions format=1 shards=64")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
 
     // First copy while the old release serves.
     let (code, out, err) = admin(&url, &["--prefix", "old:", "--json", "migrate", "--to", "new:"]);

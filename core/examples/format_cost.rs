@@ -227,8 +227,11 @@ async fn main() {
     for round in 0..rounds {
         let offset = round * measured;
         let before = reset(&mut conn).await;
-        in_batches(&conn, (0..measured).map(|i| format1_write(&f1_write, "f1:", &user((i + offset) * 7 % n), &session(i))))
-            .await;
+        in_batches(
+            &conn,
+            (0..measured).map(|i| format1_write(&f1_write, "f1:", &user((i + offset) * 7 % n), &session(i))),
+        )
+        .await;
         best.add("format 1: whole write (write.lua set, 14 members)", cpu(&mut conn, measured, before).await);
 
         let p = provider.clone();
@@ -249,7 +252,9 @@ async fn main() {
             &conn,
             (0..measured).map(|i| {
                 let id = user(i);
-                redis::cmd("HGETALL").arg(format!("f1:{{{:02}}}:s:{id}", poto_sessions::redis::shard_of(&id))).to_owned()
+                redis::cmd("HGETALL")
+                    .arg(format!("f1:{{{:02}}}:s:{id}", poto_sessions::redis::shard_of(&id)))
+                    .to_owned()
             }),
         )
         .await;
@@ -349,18 +354,25 @@ async fn main() {
         let before = reset(&mut conn).await;
         in_batches(
             &conn,
-            (0..measured).map(|i| {
-                let id = user((i + offset) * 7 % n);
-                let base = format!("f3:{{{:02}}}:", poto_sessions::redis::shard_of(&id));
-                let mut cmds = vec![redis::cmd("MULTI")];
-                cmds.push(redis::cmd("INCR").arg(format!("{base}i:seq")).to_owned());
-                cmds.push(redis::cmd("SET").arg(format!("{base}s:{id}")).arg(&value).arg("PX").arg(86_400_000).to_owned());
-                cmds.push(redis::cmd("ZADD").arg(format!("{base}i:exp")).arg(1_800_000_000_000u64).arg(&id).to_owned());
-                cmds.push(redis::cmd("ZADD").arg(format!("{base}i:act")).arg(1_700_000_000_000u64).arg(&id).to_owned());
-                cmds.push(redis::cmd("EXEC"));
-                cmds
-            })
-            .flatten(),
+            (0..measured)
+                .map(|i| {
+                    let id = user((i + offset) * 7 % n);
+                    let base = format!("f3:{{{:02}}}:", poto_sessions::redis::shard_of(&id));
+                    let mut cmds = vec![redis::cmd("MULTI")];
+                    cmds.push(redis::cmd("INCR").arg(format!("{base}i:seq")).to_owned());
+                    cmds.push(
+                        redis::cmd("SET").arg(format!("{base}s:{id}")).arg(&value).arg("PX").arg(86_400_000).to_owned(),
+                    );
+                    cmds.push(
+                        redis::cmd("ZADD").arg(format!("{base}i:exp")).arg(1_800_000_000_000u64).arg(&id).to_owned(),
+                    );
+                    cmds.push(
+                        redis::cmd("ZADD").arg(format!("{base}i:act")).arg(1_700_000_000_000u64).arg(&id).to_owned(),
+                    );
+                    cmds.push(redis::cmd("EXEC"));
+                    cmds
+                })
+                .flatten(),
         )
         .await;
         best.add("no Lua: MULTI INCR, SET PX, 2 ZADD (lower bound)", cpu(&mut conn, measured, before).await);

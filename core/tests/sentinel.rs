@@ -151,7 +151,10 @@ async fn conformance_through_sentinel_over_tls() {
 /// latency test.
 const TLS_MARGIN: Duration = Duration::from_secs(5);
 
-async fn eventually(what: &str, mut done: impl FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>) {
+async fn eventually(
+    what: &str,
+    mut done: impl FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>,
+) {
     let deadline = Instant::now() + STAGE;
     while !done().await {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
@@ -226,9 +229,8 @@ async fn replica_serves_reads_and_refuses_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_sentinel_answering_fails_fast() {
     // Nothing listens on the first two; the third accepts connections and never answers.
-    let closed: Vec<u16> = (0..2)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port())
-        .collect();
+    let closed: Vec<u16> =
+        (0..2).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).collect();
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
         "redis+sentinel://127.0.0.1:{},127.0.0.1:{},127.0.0.1:{}/{SENTINEL_SERVICE}",

@@ -179,8 +179,13 @@ mod tests {
         let data: SessionData = json!({"userId": "a\"b", "n": 1}).as_object().unwrap().clone();
         let (created, members) = encode_members(&data, 1000).unwrap();
         assert!(created.is_empty());
-        let value =
-            build_value(42, 1_764_045_296_007, "\"2025-11-25T04:34:56.007Z\"", "\"2025-11-25T04:34:56.007Z\"", &members);
+        let value = build_value(
+            42,
+            1_764_045_296_007,
+            "\"2025-11-25T04:34:56.007Z\"",
+            "\"2025-11-25T04:34:56.007Z\"",
+            &members,
+        );
         assert_eq!(&value[..HEADER_LEN], "PS2 0000000000000042 00000026 1764045296007");
         assert_eq!(value.find(",\"createdAt\":").unwrap() + 13, super::super::keys::CREATED_AT_VALUE_AT);
         let stored = split("a\"b", Reply::BulkString(value.into_bytes())).unwrap().unwrap();

@@ -30,7 +30,10 @@ pub fn map(err: RedisError, access: Access, user_id: Option<&str>) -> SessionErr
         Some("WRONGTYPE") => {
             return SessionError::corrupt(
                 user_id.unwrap_or_default(),
-                format!("the session key holds another type of value (a format-1 session hash?): {}", super::keys::MIGRATE_HINT),
+                format!(
+                    "the session key holds another type of value (a format-1 session hash?): {}",
+                    super::keys::MIGRATE_HINT
+                ),
             )
         }
         Some("POTOCORRUPT") => {

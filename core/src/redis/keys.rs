@@ -112,7 +112,8 @@ pub fn format_mismatch(prefix: &str, found: &str) -> String {
         detail.push_str("; ");
         detail.push_str(MIGRATE_HINT);
     } else if found.starts_with("poto-sessions migrating") {
-        detail.push_str("; a `poto-sessions-admin migrate` of this prefix has not finished: run it again to complete it");
+        detail
+            .push_str("; a `poto-sessions-admin migrate` of this prefix has not finished: run it again to complete it");
     }
     detail
 }

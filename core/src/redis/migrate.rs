@@ -124,8 +124,14 @@ async fn migrate_shard(
     let mut cursor = 0u64;
     loop {
         // The index, never the keyspace: ZSCAN returns every member present throughout.
-        let (next, page): (u64, Vec<String>) =
-            redis::cmd("ZSCAN").arg(&exp).arg(cursor).arg("COUNT").arg(BATCH).query_async(conn).await.map_err(unavailable)?;
+        let (next, page): (u64, Vec<String>) = redis::cmd("ZSCAN")
+            .arg(&exp)
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(BATCH)
+            .query_async(conn)
+            .await
+            .map_err(unavailable)?;
         let mut members: Vec<String> = page.chunks(2).map(|pair| pair[0].clone()).collect();
         members.sort();
         members.dedup();
@@ -151,8 +157,14 @@ async fn migrate_shard(
     let record = copy_record(&format!("{}i:seq", base.strip_suffix("s:").unwrap_or(&base)));
     let mut cursor = 0u64;
     loop {
-        let (next, page): (u64, Vec<String>) =
-            redis::cmd("HSCAN").arg(&record).arg(cursor).arg("COUNT").arg(BATCH).query_async(conn).await.map_err(unavailable)?;
+        let (next, page): (u64, Vec<String>) = redis::cmd("HSCAN")
+            .arg(&record)
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(BATCH)
+            .query_async(conn)
+            .await
+            .map_err(unavailable)?;
         let ids: Vec<String> = page.chunks(2).map(|pair| pair[0].clone()).collect();
         let exists = futures_util::future::join_all(ids.iter().map(|id| {
             let mut conn = conn.clone();

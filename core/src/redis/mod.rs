@@ -11,8 +11,8 @@ pub mod migrate;
 mod options;
 mod scripts;
 mod sentinel;
-mod versioned;
 mod tls;
+mod versioned;
 
 use std::time::Duration;
 

@@ -21,7 +21,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use redis::{AsyncConnectionConfig, Client, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, TlsCertificates, TlsMode};
+use redis::{
+    AsyncConnectionConfig, Client, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, TlsCertificates, TlsMode,
+};
 
 use super::options::{redact_url, RedisOptions};
 use crate::error::{Result, SessionError};
@@ -107,7 +109,11 @@ impl SentinelUrl {
         }
         let db = match segments.next() {
             None | Some("") => 0,
-            Some(db) => db.parse::<i64>().ok().filter(|db| *db >= 0).ok_or_else(|| invalid(url, "the database is not a number"))?,
+            Some(db) => db
+                .parse::<i64>()
+                .ok()
+                .filter(|db| *db >= 0)
+                .ok_or_else(|| invalid(url, "the database is not a number"))?,
         };
         if segments.any(|s| !s.is_empty()) {
             return Err(invalid(url, "too many path segments: redis+sentinel://host:26379/<service>[/db]"));
@@ -385,10 +391,7 @@ mod tests {
     fn sentinel_urls() {
         let url = parse("redis+sentinel://u:p%40ss@h1:26380,h2,[::1]:26381/mymaster/2");
         assert!(!url.tls);
-        assert_eq!(
-            url.sentinels,
-            vec![("h1".to_owned(), 26380), ("h2".to_owned(), 26379), ("::1".to_owned(), 26381)]
-        );
+        assert_eq!(url.sentinels, vec![("h1".to_owned(), 26380), ("h2".to_owned(), 26379), ("::1".to_owned(), 26381)]);
         assert_eq!((url.service.as_str(), url.db), ("mymaster", 2));
         assert_eq!((url.username.as_deref(), url.password.as_deref()), (Some("u"), Some("p@ss")));
         let url = parse("rediss+sentinel://:pw@h:1/svc#insecure");

@@ -66,7 +66,8 @@ impl RedisServer {
             let port = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?.local_addr().unwrap().port();
             let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
             let child = try_spawn(port, dir.path(), &settings).map_err(|e| format!("{NOT_FOUND} ({e})"))?;
-            let mut server = RedisServer { child, port, tls_port: None, settings: settings.clone(), dir, password: None };
+            let mut server =
+                RedisServer { child, port, tls_port: None, settings: settings.clone(), dir, password: None };
             if server.wait_ready() {
                 return Ok(server);
             }
@@ -491,8 +492,7 @@ impl RedisServer {
             let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             let dir = tempfile::tempdir().unwrap();
             let child = spawn(port, dir.path(), &settings);
-            let mut server =
-                RedisServer {
+            let mut server = RedisServer {
                 child,
                 port,
                 tls_port: None,
@@ -583,7 +583,8 @@ impl RedisServer {
                 .spawn()
                 .expect(NOT_FOUND);
             let settings = vec![config.display().to_string(), "--sentinel".to_owned()];
-            let mut server = RedisServer { child, port, tls_port: None, settings, dir, password: password.map(str::to_owned) };
+            let mut server =
+                RedisServer { child, port, tls_port: None, settings, dir, password: password.map(str::to_owned) };
             if server.wait_ready() && tls_port.is_none_or(|tls_port| server.wait_tls_ready(tls_port)) {
                 server.tls_port = tls_port;
                 return server;
