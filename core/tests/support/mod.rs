@@ -680,43 +680,8 @@ impl TestCerts {
     }
 }
 
-/// The `openssl ca` configuration of [`TestCerts`]: one section of extensions per kind of
-/// certificate.
-const CA_CONFIG: &str = "\
-[ca]
-default_ca = test_ca
-
-[test_ca]
-dir = $DIR
-database = $DIR/db/index.txt
-serial = $DIR/db/serial
-new_certs_dir = $DIR/newcerts
-certificate = $DIR/ca.crt
-private_key = $DIR/ca.key
-default_md = sha256
-policy = any_name
-unique_subject = no
-
-[any_name]
-commonName = supplied
-
-[server]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth, clientAuth
-subjectAltName = DNS:localhost, IP:127.0.0.1
-
-[other_host]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth, clientAuth
-subjectAltName = DNS:other.example
-
-[client]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = clientAuth
-";
+/// The `openssl ca` configuration of [`TestCerts`], shared with the Python and Node launchers.
+const CA_CONFIG: &str = include_str!("../../../tests/support/test-ca.cnf");
 
 struct Openssl(Command);
 
