@@ -74,6 +74,9 @@ class Store:
     def stored(self, sid: str) -> Optional[Dict[str, Any]]:
         return self.api.get_session_sync(sid)
 
+    async def astored(self, sid: str) -> Optional[Dict[str, Any]]:
+        return await self.api.get_session(sid)
+
 
 def id_bits(sid: str) -> int:
     """Bits of randomness in a URL-safe base64 session id."""
