@@ -4,6 +4,7 @@ custom Python provider."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any, Iterator
 
@@ -29,13 +30,13 @@ SECRET = "asgi-test-secret"
 
 
 def sign(sid: str, key: str = SECRET) -> str:
-    return Signer([key], salt="poto_sessions.asgi", key_derivation="hmac").sign(sid).decode()
+    return Signer([key], salt="poto_sessions.asgi", key_derivation="hmac", digest_method=hashlib.sha256).sign(sid).decode()
 
 
 def sid_of(client: Any) -> str:
     cookie = client.cookies.get("session")
     assert cookie
-    return Signer([SECRET], salt="poto_sessions.asgi", key_derivation="hmac").unsign(cookie).decode()
+    return Signer([SECRET], salt="poto_sessions.asgi", key_derivation="hmac", digest_method=hashlib.sha256).unsign(cookie).decode()
 
 
 async def count(request: Request) -> JSONResponse:
@@ -166,7 +167,7 @@ def test_tampered_cookie_gets_a_fresh_session(store: Store) -> None:
     with TestClient(app, cookies={"session": sid + ".forged"}) as client:
         response = client.get("/count")
         assert response.json()["n"] == 1
-        fresh = Signer([SECRET], salt="poto_sessions.asgi", key_derivation="hmac").unsign(response.cookies["session"]).decode()
+        fresh = Signer([SECRET], salt="poto_sessions.asgi", key_derivation="hmac", digest_method=hashlib.sha256).unsign(response.cookies["session"]).decode()
         assert fresh != sid
     assert store.stored(sid)["sess"] == {"n": 1}
 

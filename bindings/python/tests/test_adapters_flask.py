@@ -3,6 +3,7 @@ the in-memory provider, a private Redis and a custom Python provider."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import datetime, timedelta
 from typing import Any, Iterator
@@ -70,7 +71,7 @@ def store(request: Any, redis_server: Any, prefix: str) -> Iterator[Store]:
 def sid_of(client: Any) -> str:
     cookie = client.get_cookie("session")
     assert cookie is not None
-    return Signer([SECRET], salt="poto_sessions.flask", key_derivation="hmac").unsign(cookie.value).decode()
+    return Signer([SECRET], salt="poto_sessions.flask", key_derivation="hmac", digest_method=hashlib.sha256).unsign(cookie.value).decode()
 
 
 def test_counter_across_requests(store: Store) -> None:
@@ -109,7 +110,7 @@ def test_tampered_cookie_gets_a_fresh_session(store: Store) -> None:
     assert client.get("/count").json["n"] == 1
     assert sid_of(client) != sid
     # Signed with another key: the same.
-    client.set_cookie("session", Signer(["another"], salt="poto_sessions.flask", key_derivation="hmac").sign(sid).decode())
+    client.set_cookie("session", Signer(["another"], salt="poto_sessions.flask", key_derivation="hmac", digest_method=hashlib.sha256).sign(sid).decode())
     assert client.get("/read").json["n"] is None
     assert store.stored(sid)["sess"] == {"n": 2}
 

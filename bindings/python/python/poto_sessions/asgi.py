@@ -36,10 +36,11 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional, Tuple, Union
 
-from itsdangerous import BadSignature, Signer
+from itsdangerous import BadSignature
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 
+from ._signing import IdSigner
 from ._web import Loaded, Seconds, SessionBackend, new_session_id, seconds
 
 __all__ = ["PotoSessionMiddleware", "Session", "rotate_session"]
@@ -143,7 +144,7 @@ class PotoSessionMiddleware:
         if not keys or not all(keys):
             raise ValueError("PotoSessionMiddleware: secret_key is required")
         # itsdangerous signs with the last key and verifies with all of them.
-        self.signer = Signer(list(reversed(keys)), salt=SALT, key_derivation="hmac")
+        self.signer = IdSigner(list(reversed(keys)), SALT)
         self.session_cookie = session_cookie
         self.max_age = seconds(max_age, "max_age")
         self.path = path

@@ -49,6 +49,19 @@ _URL_SCHEMES = ("redis://", "rediss://", "redis+", "rediss+", "unix://")
 
 _lock = threading.Lock()
 _backends: Dict[Tuple[Any, ...], "_Backend"] = {}
+_signers: Dict[Tuple[Any, ...], signing.Signer] = {}
+
+
+def _signer() -> signing.Signer:
+    """Django's signer of session keys for the current ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS``."""
+    secret = settings.SECRET_KEY
+    fallbacks = tuple(getattr(settings, "SECRET_KEY_FALLBACKS", ()) or ())
+    found = _signers.get((secret, fallbacks))
+    if found is None:
+        if len(_signers) > 8:
+            _signers.clear()
+        found = _signers[(secret, fallbacks)] = signing.Signer(key=secret, fallback_keys=list(fallbacks), salt=SALT)
+    return found
 
 
 def _provider_from_setting(value: Any) -> Any:
@@ -95,29 +108,34 @@ class SessionStore(SessionBase):
         #: The session as read from the store in this request, and its key.
         self._loaded: Optional[Loaded] = None
         self._loaded_key: Optional[str] = None
+        self._sid_memo: Tuple[Optional[str], Optional[str]] = (None, None)
         super().__init__(session_key)
 
     # -- keys: a signed 256-bit id -----------------------------------------------------------
-
-    @staticmethod
-    def _signer() -> signing.Signer:
-        return signing.Signer(salt=SALT)
 
     def _sid(self, session_key: Optional[str]) -> Optional[str]:
         """The store id inside a session key, or ``None`` when its signature fails."""
         if not session_key:
             return None
+        memo_key, memo_sid = self._sid_memo
+        if memo_key == session_key:
+            return memo_sid
         try:
-            return self._signer().unsign(session_key)
+            sid: Optional[str] = _signer().unsign(session_key)
         except signing.BadSignature:
-            return None
+            sid = None
+        self._sid_memo = (session_key, sid)
+        return sid
 
     def _validate_session_key(self, key: Any) -> bool:
         return isinstance(key, str) and self._sid(key) is not None
 
     def _get_new_session_key(self) -> str:
         # 256 random bits: no existence check is needed (a collision is not a practical event).
-        return self._signer().sign(new_session_id())
+        sid = new_session_id()
+        key = _signer().sign(sid)
+        self._sid_memo = (key, sid)
+        return key
 
     async def _aget_new_session_key(self) -> str:
         return self._get_new_session_key()

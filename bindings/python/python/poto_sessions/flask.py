@@ -14,7 +14,7 @@
         session["user"] = ...
 
 The cookie holds only the session id (256 random bits from ``secrets``), signed with
-``itsdangerous`` under ``SECRET_KEY`` (older keys in ``SECRET_KEY_FALLBACKS`` still verify); a
+``itsdangerous`` (HMAC-SHA256) under ``SECRET_KEY`` (older keys in ``SECRET_KEY_FALLBACKS`` still verify); a
 cookie whose signature fails starts a fresh session. The data lives in the provider as
 ``{"sess": <the session dict>}`` for ``PERMANENT_SESSION_LIFETIME``; the cookie expires with it when
 ``session.permanent`` is set (a browser-session cookie otherwise), as with Flask's own sessions.
@@ -37,8 +37,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 from flask.sessions import SecureCookieSession, SessionInterface
-from itsdangerous import BadSignature, Signer
+from itsdangerous import BadSignature
 
+from ._signing import IdSigner
 from ._web import Loaded, Seconds, SessionBackend, new_session_id
 
 if TYPE_CHECKING:
@@ -92,11 +93,11 @@ class PotoSessionInterface(SessionInterface):
 
     def __init__(self, provider: Any, *, touch_after: Optional[Seconds] = None) -> None:
         self.backend = SessionBackend(provider, touch_after=touch_after)
-        self._signers: Dict[Tuple[Any, ...], Signer] = {}
+        self._signers: Dict[Tuple[Any, ...], IdSigner] = {}
 
     # -- cookie signing ----------------------------------------------------------------------
 
-    def get_signer(self, app: "Flask") -> Optional[Signer]:
+    def get_signer(self, app: "Flask") -> Optional[IdSigner]:
         """The signer of session ids, from ``SECRET_KEY`` (and ``SECRET_KEY_FALLBACKS``); ``None``
         without a secret key (Flask then reports the session as unavailable)."""
         if not app.secret_key:
@@ -106,7 +107,7 @@ class PotoSessionInterface(SessionInterface):
         if signer is None:
             if len(self._signers) > 8:
                 self._signers.clear()
-            signer = self._signers[keys] = Signer(list(keys), salt=self.salt, key_derivation="hmac")
+            signer = self._signers[keys] = IdSigner(list(keys), self.salt)
         return signer
 
     @staticmethod
