@@ -8,7 +8,8 @@ gthread with 4 threads; Starlette: uvicorn, 1 worker), the apps of adapter_apps.
 from a separate process (this script with --loadgen: asyncio, raw HTTP/1.1 keep-alive, one session
 per connection, created by a request before the clock starts). Rounds are interleaved (every
 server of a round before the next round); medians of the rounds are printed, with each side's
-ratio. Plus a store-level microbenchmark: one session get/set through the provider beside
+ratios (throughput, p99, and the server's CPU per request, which other load on the machine
+disturbs least). Redis's CPU per request is printed too. Plus a store-level microbenchmark: one session get/set through the provider beside
 redis-py's GET/SET of the same JSON.
 
     python benches/python/adapters.py [--rounds 3] [--seconds 5] [--connections 8] [--only flask,django,asgi]
@@ -118,6 +119,7 @@ async def _load(port: int, route: str, name: str, seconds: float, connections: i
     del t0
     latencies.sort()
     return {
+        "requests": len(latencies),
         "rps": len(latencies) / elapsed,
         "p50_ms": latencies[len(latencies) // 2] * 1e3,
         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1e3,
@@ -168,6 +170,28 @@ def start_server(framework: str, impl: str, option: str, redis_url: str) -> Tupl
             server.kill()
             raise RuntimeError(f"{framework}/{impl} server did not start")
         time.sleep(0.1)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its descendants (all threads), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def redis_cpu_seconds(redis_server: Any) -> float:
+    info = dict(line.split(":", 1) for line in redis_server.cli("INFO", "cpu").splitlines() if ":" in line)
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
 def stop_server(server: subprocess.Popen) -> None:  # type: ignore[type-arg]
@@ -256,22 +280,28 @@ def main() -> None:
                 try:
                     run_load(port, "read", COOKIE[framework], 1.0, args.connections)  # warm-up
                     for route in ROUTES:
+                        cpu, redis_cpu = tree_cpu_seconds(server.pid), redis_cpu_seconds(redis_server)
                         r = run_load(port, route, COOKIE[framework], args.seconds, args.connections)
+                        r["server_us"] = (tree_cpu_seconds(server.pid) - cpu) / r["requests"] * 1e6
+                        r["redis_us"] = (redis_cpu_seconds(redis_server) - redis_cpu) / r["requests"] * 1e6
                         results.setdefault((framework, impl, option, route), []).append(r)
-                        print(f"round {round_no + 1} {label:52} {route:6} {r['rps']:8.0f} req/s  p99 {r['p99_ms']:6.2f} ms  errors {r['errors']}", flush=True)
+                        print(f"round {round_no + 1} {label:52} {route:6} {r['rps']:8.0f} req/s  p99 {r['p99_ms']:6.2f} ms  server CPU {r['server_us']:5.0f} µs/req  Redis CPU {r['redis_us']:4.1f} µs/req  errors {r['errors']}", flush=True)
                 finally:
                     stop_server(server)
         if not args.no_micro:
             micro(url, args.rounds)
 
     print(f"\nMedians of {args.rounds} interleaved rounds, {args.seconds:g} s each, {args.connections} connections, one session each:")
-    print(f"  {'side':52} {'route':6} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'vs baseline (req/s, p99)':>26}")
+    print("  (server CPU: the server process and its threads, µs per request; Redis CPU: redis-server's, µs per request)")
+    print(f"  {'side':52} {'route':6} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'srv µs':>7} {'redis µs':>8}   vs baseline: req/s, p99, server CPU")
     for framework, impl, option, label in sides:
         for route in ROUTES:
             runs = results[(framework, impl, option, route)]
             rps = statistics.median(r["rps"] for r in runs)
             p50 = statistics.median(r["p50_ms"] for r in runs)
             p99 = statistics.median(r["p99_ms"] for r in runs)
+            srv = statistics.median(r["server_us"] for r in runs)
+            rcpu = statistics.median(r["redis_us"] for r in runs)
             versus = ""
             if impl == "poto":
                 for f2, i2, o2, l2 in sides:
@@ -279,8 +309,9 @@ def main() -> None:
                         base = results[(f2, i2, o2, route)]
                         brps = statistics.median(r["rps"] for r in base)
                         bp99 = statistics.median(r["p99_ms"] for r in base)
-                        versus += f"  {rps / brps:4.2f}x / {bp99 / p99:4.2f}x vs {l2[:22]}"
-            print(f"  {label:52} {route:6} {rps:8.0f} {p50:7.2f} {p99:7.2f}{versus}")
+                        bsrv = statistics.median(r["server_us"] for r in base)
+                        versus += f"  {rps / brps:4.2f}x {bp99 / p99:4.2f}x {bsrv / srv:4.2f}x vs {l2[:24]};"
+            print(f"  {label:52} {route:6} {rps:8.0f} {p50:7.2f} {p99:7.2f} {srv:7.0f} {rcpu:8.1f} {versus}")
 
 
 if __name__ == "__main__":

@@ -36,9 +36,12 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional, Tuple, Union
 
-from itsdangerous import BadSignature
-from starlette.datastructures import MutableHeaders
-from starlette.requests import HTTPConnection
+try:
+    from itsdangerous import BadSignature
+    from starlette.datastructures import MutableHeaders
+    from starlette.requests import HTTPConnection
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError(f"poto_sessions.asgi needs Starlette ({e}): pip install 'poto-sessions[asgi]'") from e
 
 from ._signing import IdSigner
 from ._web import Loaded, Seconds, SessionBackend, new_session_id, seconds

@@ -34,10 +34,13 @@ from __future__ import annotations
 import threading
 from typing import Any, Dict, Optional, Tuple
 
-from django.conf import settings
-from django.contrib.sessions.backends.base import SessionBase, UpdateError
-from django.core import signing
-from django.utils.module_loading import import_string
+try:
+    from django.conf import settings
+    from django.contrib.sessions.backends.base import SessionBase, UpdateError
+    from django.core import signing
+    from django.utils.module_loading import import_string
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError(f"poto_sessions.django needs Django ({e}): pip install 'poto-sessions[django]'") from e
 
 from ._web import Loaded, Session, SessionBackend, new_session_id
 

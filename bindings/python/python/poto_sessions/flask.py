@@ -36,8 +36,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
-from flask.sessions import SecureCookieSession, SessionInterface
-from itsdangerous import BadSignature
+try:
+    from flask.sessions import SecureCookieSession, SessionInterface
+    from itsdangerous import BadSignature
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError(f"poto_sessions.flask needs Flask ({e}): pip install 'poto-sessions[flask]'") from e
 
 from ._signing import IdSigner
 from ._web import Loaded, Seconds, SessionBackend, new_session_id
