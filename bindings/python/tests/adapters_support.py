@@ -9,9 +9,9 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from poto_sessions import InMemorySessionProvider, RedisSessionProvider, SessionProvider
 
-from .stores import DictStore
+from .stores import AsyncDictStore, DictStore
 
-PROVIDERS = ["memory", "redis", "custom"]
+PROVIDERS = ["memory", "redis", "custom", "custom-async"]
 #: Redis commands that write, top-level or inside a script (INFO commandstats counts both).
 WRITE_COMMANDS = {"evalsha", "eval", "fcall", "set", "hset", "hdel", "del", "unlink", "expire", "pexpire", "zadd", "zrem", "incr", "multi", "exec"}
 #: The commands of one store write (a script call; its nested commands are not counted apart).
@@ -37,19 +37,39 @@ class RecordingStore(DictStore):
         super().delete_session(user_id)
 
 
+class RecordingAsyncStore(AsyncDictStore):
+    """The same with async methods (an asyncpg- or motor-style provider)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: List[Tuple[str, str, Optional[float]]] = []
+
+    async def set_session(self, user_id: str, data: Dict[str, Any], ttl: Optional[float]) -> None:  # type: ignore[override]
+        self.writes.append(("set", user_id, ttl))
+        await super().set_session(user_id, data, ttl)
+
+    async def compare_and_set(self, user_id: str, expected: Optional[int], data: Dict[str, Any], ttl: Optional[float]) -> Optional[int]:  # type: ignore[override]
+        self.writes.append(("set", user_id, ttl))
+        return await super().compare_and_set(user_id, expected, data, ttl)
+
+    def delete_session(self, user_id: str) -> None:
+        self.writes.append(("delete", user_id, None))
+        super().delete_session(user_id)
+
+
 class Store:
     """One provider under test, with what the tests need to look at its writes."""
 
     def __init__(self, kind: str, redis_server: Any = None, prefix: str = "t:") -> None:
         self.kind = kind
         self.redis = redis_server if kind == "redis" else None
-        self.custom: Optional[RecordingStore] = None
+        self.custom: Optional[Any] = None
         if kind == "memory":
             self.provider: Any = InMemorySessionProvider()
         elif kind == "redis":
             self.provider = RedisSessionProvider(redis_server.url, prefix=prefix)
         else:
-            self.custom = RecordingStore()
+            self.custom = RecordingStore() if kind == "custom" else RecordingAsyncStore()
             self.provider = self.custom
         # The same store seen through the provider API (a custom object is wrapped once).
         self.api = self.provider if isinstance(self.provider, SessionProvider) else SessionProvider.wrap(self.provider)

@@ -136,7 +136,7 @@ class SessionBackend:
 
     def touch_due(self, loaded: Optional[Loaded], ttl: Optional[float]) -> bool:
         """Whether a request that read ``loaded`` and changed nothing should restart its TTL."""
-        if loaded is None:
+        if loaded is None or (ttl is not None and ttl <= 0):
             return False
         after = self.touch_after if ttl is None else min(self.touch_after, ttl / 2)
         last = loaded.last_activity
