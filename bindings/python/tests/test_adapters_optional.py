@@ -40,3 +40,13 @@ def test_missing_framework_names_the_extra(adapter: str, framework: str, extra: 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode != 0
     assert f"pip install 'poto-sessions[{extra}]'" in out.stderr
+
+
+def test_adapters_type_check() -> None:
+    pytest.importorskip("mypy", reason="mypy is not installed")
+    for framework in ("flask", "django", "starlette"):
+        pytest.importorskip(framework, reason=f"{framework} is not installed")
+    package = Path(__file__).resolve().parents[1] / "python" / "poto_sessions"
+    files = [str(package / f"{name}.py") for name in ("_web", "_signing", "flask", "django", "asgi")]
+    out = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", *files], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -18,7 +18,7 @@ class IdSigner(Signer):
     """``keys``: oldest to newest; the newest signs, every one verifies."""
 
     def __init__(self, keys: List[Key], salt: str) -> None:
-        super().__init__(keys, salt=salt, key_derivation="hmac", digest_method=hashlib.sha256)
+        super().__init__([want_bytes(k) for k in keys], salt=salt, key_derivation="hmac", digest_method=hashlib.sha256)
         self._derived: Dict[bytes, bytes] = {}
 
     def derive_key(self, secret_key: Optional[Key] = None) -> bytes:

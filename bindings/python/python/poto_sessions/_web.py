@@ -22,7 +22,7 @@ import json
 import secrets
 import time
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Union, cast
 
 from ._native import SessionProvider
 from .errors import InvalidArgumentError
@@ -77,7 +77,7 @@ def epoch_seconds(stamp: Any) -> Optional[float]:
 def json_roundtrip(sess: Session) -> Session:
     """``sess`` through ``json``: the usual ``TypeError`` for a value JSON cannot represent,
     JSON's own conversions (tuples to lists, int keys to strings) otherwise."""
-    return json.loads(json.dumps(sess))
+    return cast(Session, json.loads(json.dumps(sess)))
 
 
 class Loaded:

@@ -97,7 +97,7 @@ class Session(dict):  # type: ignore[type-arg]
         self.mark_modified()
         super().update(*args, **kwargs)
 
-    def __ior__(self, other: Any) -> "Session":
+    def __ior__(self, other: Any) -> "Session":  # type: ignore[override,misc,unused-ignore]
         self.mark_modified()
         super().update(other)
         return self

@@ -35,10 +35,10 @@ import threading
 from typing import Any, Dict, Optional, Tuple
 
 try:
-    from django.conf import settings
-    from django.contrib.sessions.backends.base import SessionBase, UpdateError
-    from django.core import signing
-    from django.utils.module_loading import import_string
+    from django.conf import settings  # type: ignore[import-untyped,unused-ignore]
+    from django.contrib.sessions.backends.base import SessionBase, UpdateError  # type: ignore[import-untyped,unused-ignore]
+    from django.core import signing  # type: ignore[import-untyped,unused-ignore]
+    from django.utils.module_loading import import_string  # type: ignore[import-untyped,unused-ignore]
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError(f"poto_sessions.django needs Django ({e}): pip install 'poto-sessions[django]'") from e
 
@@ -83,6 +83,7 @@ def _provider_from_setting(value: Any) -> Any:
 
 class _Backend(SessionBackend):
     __slots__ = ("source",)
+    source: Any
 
 
 def backend() -> SessionBackend:
@@ -103,8 +104,10 @@ def backend() -> SessionBackend:
     return found
 
 
-class SessionStore(SessionBase):
+class SessionStore(SessionBase):  # type: ignore[misc,unused-ignore]
     """Django's ``SessionStore`` over a poto-sessions provider (see the module docstring)."""
+
+    _session_key: Optional[str]  # SessionBase's validating property (annotation only)
 
     def __init__(self, session_key: Optional[str] = None) -> None:
         self._backend = backend()
@@ -136,7 +139,7 @@ class SessionStore(SessionBase):
     def _get_new_session_key(self) -> str:
         # 256 random bits: no existence check is needed (a collision is not a practical event).
         sid = new_session_id()
-        key = _signer().sign(sid)
+        key = str(_signer().sign(sid))
         self._sid_memo = (key, sid)
         return key
 
@@ -152,7 +155,7 @@ class SessionStore(SessionBase):
     def _ttl(self, sess: Session) -> float:
         return float(self.get_expiry_age(expiry=sess.get("_session_expiry")))
 
-    def _read(self, loaded: Optional[Loaded], key: str) -> Tuple[Session, bool]:
+    def _read(self, loaded: Optional[Loaded], key: Optional[str]) -> Tuple[Session, bool]:
         """The data to use, and whether a lazy touch is due."""
         if loaded is None:
             self._loaded = self._loaded_key = None
@@ -172,10 +175,10 @@ class SessionStore(SessionBase):
         key = self.session_key
         sid = self._sid(key)
         loaded = self._backend.load_sync(sid) if sid is not None else None
-        data, due = self._read(loaded, key)  # type: ignore[arg-type]
-        if due:
+        data, due = self._read(loaded, key)
+        if due and sid is not None:
             try:
-                self._backend.touch_sync(sid, self._ttl(data))  # type: ignore[arg-type]
+                self._backend.touch_sync(sid, self._ttl(data))
             except Exception:
                 pass  # a failed touch never fails the read
         return data
@@ -218,10 +221,10 @@ class SessionStore(SessionBase):
         key = self.session_key
         sid = self._sid(key)
         loaded = await self._backend.load(sid) if sid is not None else None
-        data, due = self._read(loaded, key)  # type: ignore[arg-type]
-        if due:
+        data, due = self._read(loaded, key)
+        if due and sid is not None:
             try:
-                await self._backend.touch(sid, self._ttl(data))  # type: ignore[arg-type]
+                await self._backend.touch(sid, self._ttl(data))
             except Exception:
                 pass
         return data
