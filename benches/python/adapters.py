@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -158,17 +159,24 @@ def start_server(framework: str, impl: str, option: str, redis_url: str) -> Tupl
         cmd = [str(bindir / "gunicorn"), "--chdir", str(HERE), "-w", "1", "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{port}",
                "--log-level", "warning", "adapter_apps:app"]
     server = subprocess.Popen(cmd, env=env)
+    try:
+        return server, wait_ready(server, port, f"{framework}/{impl}")
+    except BaseException:
+        stop_server(server)
+        raise
+
+
+def wait_ready(server: subprocess.Popen, port: int, name: str) -> int:  # type: ignore[type-arg]
     deadline = time.monotonic() + 30
     while True:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/read", timeout=2) as r:
                 if r.status == 200:
-                    return server, port
+                    return port
         except OSError:
             pass
         if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError(f"{framework}/{impl} server did not start")
+            raise RuntimeError(f"{name} server did not start")
         time.sleep(0.1)
 
 
@@ -265,6 +273,8 @@ def main() -> None:
     parser.add_argument("--only", default="flask,django,asgi")
     parser.add_argument("--no-micro", action="store_true")
     args = parser.parse_args()
+    # SIGTERM stops the servers and redis-server this run started, as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     only = set(args.only.split(","))
     sides = [s for s in SIDES if s[0] in only]
 
