@@ -10,7 +10,7 @@ use poto_sessions::{NumberModel, SessionProvider};
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::measure::{run_tasks, Measured};
+use crate::measure::{new_histogram, run_tasks, Measured};
 use crate::report::{group, Row, Verdicts, FAILED};
 use crate::server::{server_stats, server_stats_reset};
 use crate::session::{bump_counter, err, session_template};
@@ -104,4 +104,66 @@ pub(crate) fn row(r: &CasResult, verdicts: Option<&mut Verdicts>) -> Row {
         );
     }
     Row::from(r.label.clone(), UPDATERS, m).note(note)
+}
+
+/// Threads and updates of the one-hot-user run (issue 12's C host: 8 threads, 4,000 updates).
+const HOT_USER_TASKS: usize = 8;
+const HOT_USER_UPDATES: usize = 4_000;
+
+/// One process, 8 tasks, 4,000 updates of one user's session with the default retry budget:
+/// updates of one user from one process queue before they compare-and-set, so none conflicts
+/// with another and all apply.
+pub(crate) async fn one_hot_user<P: SessionProvider + 'static>(label: &str, provider: Arc<P>) -> (Row, bool) {
+    let user = "the-hot-user";
+    provider.set_session(user, session_template(), None).await.expect("seed the hot user");
+    let attempts = Arc::new(AtomicU64::new(0));
+    let policy = poto_sessions::RetryPolicy::default();
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..HOT_USER_TASKS)
+        .map(|_| {
+            let (provider, attempts, policy) = (provider.clone(), attempts.clone(), policy.clone());
+            tokio::spawn(async move {
+                let (mut failed, mut hist) = (0u64, new_histogram());
+                for _ in 0..HOT_USER_UPDATES / HOT_USER_TASKS {
+                    let call = std::time::Instant::now();
+                    let outcome = update_session(&*provider, user, None, &policy, NumberModel::Exact, |current| {
+                        attempts.fetch_add(1, Ordering::Relaxed);
+                        let data = bump_counter(current.unwrap_or_default());
+                        async move { Ok(Change::Write(data)) }
+                    })
+                    .await;
+                    hist.record(call.elapsed().as_nanos().max(1) as u64).ok();
+                    failed += u64::from(outcome.is_err());
+                }
+                (failed, hist)
+            })
+        })
+        .collect();
+    let (mut failed, mut hist) = (0, new_histogram());
+    for task in tasks {
+        let (task_failed, task_hist) = task.await.expect("updater task");
+        failed += task_failed;
+        hist.add(task_hist).ok();
+    }
+    let elapsed = started.elapsed();
+    let counted = counter_sum(&*provider, &[user.to_owned()]).await;
+    provider.delete_session(user).await.ok();
+    let applied = HOT_USER_UPDATES as u64 - failed;
+    let lost = applied as i64 - counted;
+    let conflicts = attempts.load(Ordering::Relaxed).saturating_sub(HOT_USER_UPDATES as u64);
+    if lost != 0 {
+        FAILED.store(true, Ordering::Relaxed);
+    }
+    let measured = Measured {
+        server: String::new(),
+        cpu: (0.0, None, None),
+        ops: HOT_USER_UPDATES as u64,
+        errors: failed,
+        first_error: None,
+        secs: elapsed.as_secs_f64(),
+        hist,
+    };
+    let note =
+        format!("{applied} applied, {lost} lost, {failed} failed, {conflicts} CAS conflicts, {elapsed:.2?} in all");
+    (Row::from(label.to_owned(), HOT_USER_TASKS, &measured).note(note), failed == 0 && lost == 0)
 }

@@ -110,6 +110,13 @@ fn main() {
             vec![Arc::new(InMemorySessionProvider::new())],
         ));
         cas_rows.push(cas::row(&memory_cas, None));
+        let (row, ok) = rt.block_on(cas::one_hot_user(
+            "in-memory, one user, 8 tasks × 500 updates",
+            Arc::new(InMemorySessionProvider::new()),
+        ));
+        verdicts
+            .check(ok, "one process, 8 tasks, 4,000 updates of one user (in-memory): all applied, 0 lost".to_owned());
+        cas_rows.push(row);
     }
 
     let redis_parts = ["redis-benchmark", "redis", "cas", "scale"];
@@ -147,6 +154,13 @@ fn main() {
                 cas::contention(&cfg, "redis update_session, 100 hot keys (2 instances)", vec![a, b]).await
             });
             cas_rows.push(cas::row(&redis_cas, Some(&mut verdicts)));
+            let (row, ok) = rt.block_on(async {
+                let provider = Arc::new(redis_provider(&url, "hot").await);
+                cas::one_hot_user("redis, one user, 8 tasks × 500 updates", provider).await
+            });
+            verdicts
+                .check(ok, "one process, 8 tasks, 4,000 updates of one user (Redis): all applied, 0 lost".to_owned());
+            cas_rows.push(row);
         }
     }
     if !cas_rows.is_empty() {

@@ -134,7 +134,7 @@ impl RawBaseline {
         provider.options().prefix.clone()
     }
 
-    /// `HGETALL <session key>`, as `get_session` sends it.
+    /// `GET <session key>`, as `get_session` sends it (one string: the header and the JSON text).
     pub(crate) async fn get(&mut self, cfg: &Config, provider: &RedisSessionProvider, in_flight: usize) -> Measured {
         let prefix = Arc::new(Self::prefix_of(provider));
         assert_eq!(raw_keys(&prefix, "user-00042").session, provider.session_key("user-00042"));
@@ -143,18 +143,17 @@ impl RawBaseline {
             let (mut conn, users, prefix) = (conns[t % conns.len()].clone(), users.clone(), prefix.clone());
             async move {
                 let key = raw_keys(&prefix, &users[i]).session;
-                let reply: redis::Value = redis::cmd("HGETALL").arg(key).query_async(&mut conn).await.map_err(err)?;
+                let reply: redis::Value = redis::cmd("GET").arg(key).query_async(&mut conn).await.map_err(err)?;
                 match reply {
-                    redis::Value::Array(ref a) if !a.is_empty() => Ok(()),
-                    redis::Value::Map(ref m) if !m.is_empty() => Ok(()),
-                    other => Err(format!("unexpected HGETALL reply {other:?}")),
+                    redis::Value::BulkString(ref b) if !b.is_empty() => Ok(()),
+                    other => Err(format!("unexpected GET reply {other:?}")),
                 }
             }
         })
         .await
     }
 
-    /// `EVALSHA <write script> 4 <session> <exp> <act> <seq> <user> <ttl> set 0 0 <size> <pairs…>`,
+    /// `EVALSHA <write script> 4 <session> <exp> <act> <seq> <user> <ttl> set 0 '' <members…>`,
     /// as `set_session` sends it.
     pub(crate) async fn set(&mut self, cfg: &Config, provider: &RedisSessionProvider, in_flight: usize) -> Measured {
         let prefix = Arc::new(Self::prefix_of(provider));
@@ -190,14 +189,21 @@ impl RawBaseline {
 fn raw_set_cmd(script: &redis::Script, prefix: &str, user_id: &str, fields: &[(String, String)]) -> redis::Cmd {
     let keys = raw_keys(prefix, user_id);
     let owner = Value::String(user_id.to_owned()).to_string();
-    let size: usize = fields.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() + "userId".len() + owner.len();
+    // The members after the two timestamps, in key order, and the closing brace.
+    let mut members: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    members.push(("userId", &owner));
+    members.sort();
+    let mut tail = String::new();
+    for (k, v) in members {
+        tail.push(',');
+        tail.push_str(&Value::String(k.to_owned()).to_string());
+        tail.push(':');
+        tail.push_str(v);
+    }
+    tail.push('}');
     let mut cmd = redis::cmd("EVALSHA");
     cmd.arg(script.get_hash()).arg(4).arg(&keys.session).arg(&keys.exp).arg(&keys.act).arg(&keys.seq);
-    // member, ttl_ms, mode, expected version, has createdAt, size, field/value pairs.
-    cmd.arg(user_id).arg(TTL_MS).arg("set").arg(0).arg("0").arg(size);
-    for (k, v) in fields {
-        cmd.arg(k).arg(v);
-    }
-    cmd.arg("userId").arg(owner);
+    // member, ttl_ms, mode, expected version, createdAt ('': stamp), the other members.
+    cmd.arg(user_id).arg(TTL_MS).arg("set").arg(0).arg("").arg(tail);
     cmd
 }

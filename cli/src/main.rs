@@ -1,6 +1,7 @@
 //! `poto-sessions-admin`: inspect and maintain the sessions a prefix holds in Redis, for
 //! operators (text) and scripts (`--json`). Every command goes through the same provider the
-//! servers use, so it reads and writes the same format with the same rules.
+//! servers use, so it reads and writes the same format with the same rules; `migrate` converts
+//! a prefix of the previous format (core's `redis::migrate`).
 //!
 //! Exit status: 0 done; 1 Redis unavailable or data unreadable; 2 bad arguments or no such session.
 
@@ -47,6 +48,15 @@ enum Command {
         #[arg(long)]
         max_age: f64,
     },
+    /// Convert a format-1 prefix to format 2: in place (stop every format-1 client first), or
+    /// with --to into a new prefix while format-1 clients keep serving this one (blue/green; run
+    /// it again to copy what changed since). Resumable: an interrupted run is finished by
+    /// running it again. See docs/operations.md, "Upgrading the stored format".
+    Migrate {
+        /// Copy into this prefix instead of converting in place.
+        #[arg(long)]
+        to: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -80,8 +90,33 @@ async fn run(cli: &Cli) -> poto_sessions::Result<()> {
         .prefix(cli.prefix.clone())
         .connect_timeout(timeout)
         .command_timeout(timeout.max(Duration::from_secs(30)));
+    if let Command::Migrate { to } = &cli.command {
+        use poto_sessions::redis::migrate::{migrate, Mode};
+        let mode = match to {
+            Some(prefix) => Mode::Into(prefix.clone()),
+            None => Mode::InPlace,
+        };
+        let r = migrate(&options, &mode).await?;
+        let value = json!({
+            "converted": r.converted, "copied": r.copied, "current": r.current, "kept": r.kept,
+            "gone": r.gone, "deleted": r.deleted, "unreadable": r.unreadable, "unreadableIds": r.unreadable_ids,
+        });
+        if cli.json {
+            println!("{value}");
+        } else {
+            println!(
+                "converted {}, copied {}, already current {}, kept (newer in the target) {}, gone {}, deleted {}, unreadable {}",
+                r.converted, r.copied, r.current, r.kept, r.gone, r.deleted, r.unreadable
+            );
+            for id in &r.unreadable_ids {
+                println!("unreadable: {id:?}");
+            }
+        }
+        return Ok(());
+    }
     let store = RedisSessionProvider::connect(options).await?;
     let output = match &cli.command {
+        Command::Migrate { .. } => unreachable!("handled above"),
         Command::Count => {
             let n = store.count().await?;
             (json!({"activeSessions": n}), n.to_string())

@@ -32,75 +32,111 @@ async fn prefixes_are_isolated() {
     assert_eq!(bad.unwrap_err().kind(), ErrorKind::InvalidArgument);
 }
 
+/// A format-2 value with `json` after the header (docs/redis-format.md §2), written raw.
+fn plant(server: &RedisServer, key: &str, json: &str) {
+    let created = "\"2020-01-01T00:00:00.000Z\"";
+    let value = format!(
+        "PS2 {:016} {:08} {:013}{{\"lastActivity\":\"2020-01-01T00:00:00.000Z\",\"createdAt\":{created}{json}",
+        7,
+        created.len(),
+        1_577_836_800_000u64
+    );
+    let mut raw = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
+    let _: () = redis::cmd("SET").arg(key).arg(value).query(&mut raw).unwrap();
+}
+
 #[tokio::test]
 async fn corrupt_data_is_a_typed_error_naming_the_user() {
     let server = RedisServer::start();
     let p = provider(&server, "poto:").await;
     p.set_session("eve", obj(json!({"ok": 1})), None).await.unwrap();
     let key = p.session_key("eve");
-    server.cli(&["HSET", &key, "ok", "{not json"]);
+    plant(&server, &key, r#","ok":{not json}"#);
     let err = p.get_session("eve").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CorruptData);
     assert!(err.to_string().contains("\"eve\""), "{err}");
     assert_eq!(p.get_session_json("eve").await.unwrap_err().kind(), ErrorKind::CorruptData);
 
-    server.cli(&["HSET", &key, "ok", "1", "userId", "42"]);
+    plant(&server, &key, r#","ok":1,"userId":42}"#);
     let err = p.get_session("eve").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CorruptData, "{err}");
     assert_eq!(p.get_session_json("eve").await.unwrap_err().kind(), ErrorKind::CorruptData);
 
     // Another user's data under eve's key is never shown to eve.
-    server.cli(&["HSET", &key, "userId", "\"mallory\""]);
+    plant(&server, &key, r#","userId":"mallory"}"#);
     for err in [p.get_session("eve").await.unwrap_err(), p.get_session_json("eve").await.unwrap_err()] {
         assert_eq!(err.kind(), ErrorKind::CorruptData, "{err}");
         assert!(err.to_string().contains("\"eve\"") && !err.to_string().contains("mallory"), "{err}");
     }
+    // A well-formed value reads back (the planter above is right).
+    plant(&server, &key, r#","userId":"eve","ok":2}"#);
+    assert_eq!(p.get_session("eve").await.unwrap().unwrap()["ok"], 2);
 
-    let key = p.session_key("mallet");
-    server.cli(&["SET", &key, "plain string"]);
-    for err in [
-        p.get_session("mallet").await.unwrap_err(),
-        p.get_and_touch("mallet", None, Duration::ZERO).await.unwrap_err(),
-        p.touch("mallet", None).await.unwrap_err(),
-        p.set_field("mallet", "k", json!(1), None, None).await.unwrap_err(),
-        p.compare_and_set("mallet", Some(1), obj(json!({})), None).await.unwrap_err(),
-        p.insert_if_absent("mallet", obj(json!({})), None).await.unwrap_err(),
-    ] {
-        assert_eq!(err.kind(), ErrorKind::CorruptData, "{err}");
-        assert!(err.to_string().contains("mallet"), "{err}");
+    let digits = r#"PS2 00000000000000x1 00000026 17640453102z0{"lastActivity":"2025-11-25T04:35:10.250Z","createdAt":"2025-11-25T04:35:10.250Z","userId":"digits"}"#;
+    for (user, bad) in
+        [("mallet", "plain string"), ("old", "PS1 0000000000000001 00000000 0000000000000{}"), ("digits", digits)]
+    {
+        let key = p.session_key(user);
+        server.cli(&["SET", &key, bad]);
+        for err in [
+            p.get_session(user).await.unwrap_err(),
+            p.get_session_json(user).await.unwrap_err(),
+            p.get_and_touch(user, None, Duration::ZERO).await.unwrap_err(),
+            p.touch(user, None).await.unwrap_err(),
+            p.set_field(user, "k", json!(1), None, None).await.unwrap_err(),
+            p.compare_and_set(user, Some(1), obj(json!({})), None).await.unwrap_err(),
+            p.insert_if_absent(user, obj(json!({})), None).await.unwrap_err(),
+        ] {
+            assert_eq!(err.kind(), ErrorKind::CorruptData, "{err}");
+            assert!(err.to_string().contains(user), "{err}");
+            assert!(err.to_string().contains("not a poto-sessions format-2 session"), "{err}");
+        }
+        assert_eq!(server.cli(&["GET", &key]).trim(), bad, "a failed write changed the key");
+        p.set_session(user, obj(json!({"fresh": true})), None).await.unwrap();
+        assert_eq!(p.get_session(user).await.unwrap().unwrap()["fresh"], true);
     }
-    assert_eq!(server.cli(&["GET", &key]).trim(), "plain string", "a failed write changed the key");
-    p.set_session("mallet", obj(json!({"fresh": true})), None).await.unwrap();
-    assert_eq!(p.get_session("mallet").await.unwrap().unwrap()["fresh"], true);
 
-    // A session of an unknown format version (meta field names start with byte 0xFF).
-    let key = p.session_key("old");
+    // A format-1 session hash (or any other type) is refused, naming the migration.
+    let key = p.session_key("v1");
     let mut raw = redis::Client::open(server.url()).unwrap().get_connection().unwrap();
     let _: () = redis::cmd("HSET")
         .arg(&key)
         .arg(b"\xfff")
-        .arg("0")
+        .arg("1")
         .arg(b"\xffv")
         .arg("1")
         .arg("a")
         .arg("1")
         .query(&mut raw)
         .unwrap();
-    let err = p.get_session("old").await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::CorruptData);
-    assert!(err.to_string().contains("unknown session format"), "{err}");
+    for err in [
+        p.get_session("v1").await.unwrap_err(),
+        p.get_session_json("v1").await.unwrap_err(),
+        p.touch("v1", None).await.unwrap_err(),
+        p.compare_and_set("v1", Some(1), obj(json!({})), None).await.unwrap_err(),
+        p.set_field("v1", "k", json!(1), None, None).await.unwrap_err(),
+    ] {
+        assert_eq!(err.kind(), ErrorKind::CorruptData, "{err}");
+        assert!(err.to_string().contains("poto-sessions-admin migrate"), "{err}");
+    }
+}
 
-    // A hash written by something else: no format field at all.
-    let key = p.session_key("foreign");
-    server.cli(&["HSET", &key, "a", "1"]);
-    let err = p.get_session("foreign").await.unwrap_err();
-    assert!(err.to_string().contains("no format field"), "{err}");
+#[tokio::test]
+async fn a_format_1_prefix_is_refused_naming_the_migration() {
+    let server = RedisServer::start();
+    server.cli(&["SET", "poto:{meta}", "poto-sessions format=1 shards=64"]);
+    let err = RedisSessionProvider::connect(RedisOptions::new().url(server.url())).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CorruptData, "{err}");
+    assert!(err.to_string().contains("poto-sessions-admin migrate"), "{err}");
+    server.cli(&["SET", "poto:{meta}", "poto-sessions migrating format=1 to format=2 shards=64"]);
+    let err = RedisSessionProvider::connect(RedisOptions::new().url(server.url())).await.unwrap_err();
+    assert!(err.to_string().contains("has not finished"), "{err}");
 }
 
 #[tokio::test]
 async fn another_format_on_the_prefix_is_refused() {
     let server = RedisServer::start();
-    server.cli(&["SET", "poto:{meta}", "poto-sessions format=2 shards=128"]);
+    server.cli(&["SET", "poto:{meta}", "poto-sessions format=3 shards=128"]);
     let err = RedisSessionProvider::connect(RedisOptions::new().url(server.url())).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CorruptData, "{err}");
 }
@@ -183,9 +219,8 @@ async fn stored_text_is_byte_exact() {
     let p = provider(&server, "exact:").await;
     p.set_session("n", obj(json!({"big": u64::MAX, "list": [], "f": 0.1})), None).await.unwrap();
     let key = p.session_key("n");
-    assert_eq!(server.cli(&["HGET", &key, "big"]).trim(), u64::MAX.to_string());
-    assert_eq!(server.cli(&["HGET", &key, "list"]).trim(), "[]");
-    assert_eq!(server.cli(&["HGET", &key, "f"]).trim(), "0.1");
+    let stored = server.cli(&["GET", &key]);
+    assert!(stored.contains(&format!(r#","big":{},"f":0.1,"list":[],"userId":"n"}}"#, u64::MAX)), "{stored}");
     assert_eq!(server.cli(&["TTL", &key]).trim(), "86400");
 }
 

@@ -6,7 +6,10 @@
 //! - under load, the master killed, then (second test) demoted by `SENTINEL FAILOVER`: calls
 //!   fail fast with Unavailable / OutcomeUnknown, then succeed by themselves on the new master
 //!   through the same provider (the gap is printed, not asserted);
-//! - with no sentinel answering, a call fails with Unavailable instead of waiting.
+//! - with no sentinel answering, a call fails with Unavailable instead of waiting;
+//! - `rediss+sentinel://` (support::SentinelDeployment::start_tls: TLS between every process):
+//!   the conformance suite with the test CA, `Unavailable` saying why with another CA, and a
+//!   `SENTINEL FAILOVER` under load followed over TLS.
 
 mod support;
 
@@ -17,7 +20,7 @@ use std::time::{Duration, Instant};
 use poto_sessions::conformance::{run_conformance, ConformanceOptions};
 use poto_sessions::{ErrorKind, PotoModule, RedisOptions, RedisSessionProvider, SessionError, SessionProvider};
 use serde_json::{json, Map, Value};
-use support::{RedisServer, SentinelDeployment, SENTINEL_DOWN_AFTER_MS, SENTINEL_SERVICE};
+use support::{RedisServer, SentinelDeployment, TestCerts, SENTINEL_DOWN_AFTER_MS, SENTINEL_SERVICE};
 
 /// Connect and reply timeout of the providers under test.
 const TIMEOUT: Duration = Duration::from_millis(500);
@@ -91,7 +94,67 @@ async fn conformance_through_sentinel() {
     assert!(deployment.nodes[0].cli(&["EXISTS", "conf:{meta}"]).trim() == "1");
 }
 
-async fn eventually(what: &str, mut done: impl FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_through_sentinel_over_tls() {
+    let certs = TestCerts::generate();
+    let deployment = SentinelDeployment::start_tls(&certs);
+    let url = deployment.tls_url();
+    let master = deployment.master_port().unwrap();
+    // The sentinels name the master's TLS port, the one a rediss+sentinel:// client needs.
+    assert_eq!(Some(master), deployment.nodes[0].tls_port);
+    // Every link is TLS: the replica syncs from the master's TLS port, and the sentinels know
+    // the replica and each other by their TLS ports (what they announce with tls-replication).
+    let ports = |out: String| -> Vec<u16> {
+        let lines: Vec<&str> = out.lines().collect();
+        lines.windows(2).filter(|w| w[0] == "port").filter_map(|w| w[1].trim().parse().ok()).collect()
+    };
+    assert!(deployment.nodes[1].info("replication").contains(&format!("master_port:{master}\r")));
+    let first = &deployment.sentinels[0];
+    assert_eq!(ports(first.cli(&["SENTINEL", "REPLICAS", SENTINEL_SERVICE])), [deployment.nodes[1].tls_port.unwrap()]);
+    let mut others = ports(first.cli(&["SENTINEL", "SENTINELS", SENTINEL_SERVICE]));
+    others.sort();
+    let mut expected: Vec<u16> = deployment.sentinels[1..].iter().map(|s| s.tls_port.unwrap()).collect();
+    expected.sort();
+    assert_eq!(others, expected);
+
+    // Another CA: the sentinels' certificates are refused, within the connect timeout.
+    let started = Instant::now();
+    let wrong = RedisSessionProvider::connect(options(url.clone()).tls_ca_file(certs.path("other-ca.crt"))).await;
+    let took = started.elapsed();
+    let wrong = wrong.err().expect("connected without trusting the CA");
+    println!("another CA: failed in {took:?}: {wrong}");
+    assert_eq!(wrong.kind(), ErrorKind::Unavailable, "{wrong}");
+    assert!(took < TIMEOUT + TLS_MARGIN, "took {took:?}: {wrong}");
+    let message = wrong.to_string();
+    assert!(message.contains(SENTINEL_SERVICE) && message.contains("unknown CA"), "{message}");
+
+    // Development only: no verification of the sentinels nor of the master.
+    let insecure = RedisSessionProvider::connect(options(url.clone()).prefix("insecure:").tls_insecure(true)).await;
+    let insecure = insecure.expect("tls_insecure connects without the CA");
+    insecure.set_session("u", session(json!({"n": 1})), None).await.unwrap();
+    assert_eq!(insecure.get_session("u").await.unwrap().unwrap()["n"], json!(1));
+
+    let report = run_conformance(
+        || {
+            let options = options(url.clone()).prefix("conf:").tls_ca_file(certs.path("ca.crt"));
+            async move { Ok(Arc::new(RedisSessionProvider::connect(options).await?) as Arc<dyn SessionProvider>) }
+        },
+        ConformanceOptions::default(),
+    )
+    .await;
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(deployment.master_port(), Some(master));
+    assert_eq!(deployment.nodes[0].cli(&["EXISTS", "conf:{meta}"]).trim(), "1");
+}
+
+/// What a refused TLS connection may take beyond the connect timeout (a slow machine): no
+/// latency test.
+const TLS_MARGIN: Duration = Duration::from_secs(5);
+
+async fn eventually(
+    what: &str,
+    mut done: impl FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>>,
+) {
     let deadline = Instant::now() + STAGE;
     while !done().await {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
@@ -166,9 +229,8 @@ async fn replica_serves_reads_and_refuses_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_sentinel_answering_fails_fast() {
     // Nothing listens on the first two; the third accepts connections and never answers.
-    let closed: Vec<u16> = (0..2)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port())
-        .collect();
+    let closed: Vec<u16> =
+        (0..2).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).collect();
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
         "redis+sentinel://127.0.0.1:{},127.0.0.1:{},127.0.0.1:{}/{SENTINEL_SERVICE}",
@@ -301,9 +363,15 @@ enum Failover {
 }
 
 async fn failover_under_load(how: Failover) {
-    let mut deployment = SentinelDeployment::start(None, None);
+    let deployment = SentinelDeployment::start(None, None);
+    let options = options(deployment.url());
+    failover_of(deployment, options, how).await;
+}
+
+/// A failover of `deployment` under load from a provider made with `options`.
+async fn failover_of(mut deployment: SentinelDeployment, options: RedisOptions, how: Failover) {
     let old = deployment.master_port().unwrap();
-    let provider = Arc::new(RedisSessionProvider::connect(options(deployment.url()).prefix("fo:")).await.unwrap());
+    let provider = Arc::new(RedisSessionProvider::connect(options.prefix("fo:")).await.unwrap());
     let module = PotoModule::new().with_provider(provider.clone());
     let load = Arc::new(Load::default());
     let tasks: Vec<_> =
@@ -388,4 +456,12 @@ async fn failover_when_the_master_is_killed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn failover_by_sentinel_command_while_the_master_is_up() {
     failover_under_load(Failover::Command).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failover_by_sentinel_command_over_tls() {
+    let certs = TestCerts::generate();
+    let deployment = SentinelDeployment::start_tls(&certs);
+    let options = options(deployment.tls_url()).tls_ca_file(certs.path("ca.crt"));
+    failover_of(deployment, options, Failover::Command).await;
 }

@@ -51,15 +51,23 @@ def main() -> int:
 
 
 def stored_text(url: str, user: str, key: str) -> str:
-    """The stored JSON text of one top-level key, read with redis-cli (format 1: one hash field
-    per key under `xlang:{NN}:s:<user>`, NN the id's FNV-1a-64 shard)."""
+    """The stored JSON text of one top-level key, read with redis-cli (format 2: one string under
+    `xlang:{NN}:s:<user>`, NN the id's FNV-1a-64 shard: a 43-byte header, then the session's JSON
+    object, whose members' text is cut out as stored)."""
     shard = 0xCBF29CE484222325
     for byte in user.encode():
         shard = ((shard ^ byte) * 0x100000001B3) % 2**64
     host, port = url.split("//")[1].split(",")[0].split(":")
-    out = subprocess.run(["redis-cli", "-c", "-h", host, "-p", port, "--no-raw", "HGET",
-                          f"xlang:{{{shard % 64:02}}}:s:{user}", key], capture_output=True, text=True, timeout=30)
-    return out.stdout.strip()
+    out = subprocess.run(["redis-cli", "-c", "-h", host, "-p", port, "--raw", "GET",
+                          f"xlang:{{{shard % 64:02}}}:s:{user}"], capture_output=True, text=True, timeout=30)
+    text = out.stdout.rstrip("\n")[43:]
+    member = "," + json.dumps(key) + ":"
+    at = text.find(member)
+    if at < 0:
+        return ""
+    start = at + len(member)
+    _, end = json.JSONDecoder().raw_decode(text, start)
+    return text[start:end]
 
 
 def scenario(cmd: dict[str, list[str]], masters: int, setup: str) -> tuple[int, int]:

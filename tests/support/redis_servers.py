@@ -25,6 +25,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 from urllib.parse import quote
 
@@ -384,42 +385,8 @@ class TestCerts:
         subprocess.run(["openssl", *args], cwd=self.dir, check=True, stdin=subprocess.DEVNULL, capture_output=True)
 
 
-#: The `openssl ca` configuration of TestCerts: one section of extensions per kind of certificate.
-_CA_CONFIG = """\
-[ca]
-default_ca = test_ca
-
-[test_ca]
-dir = $DIR
-database = $DIR/db/index.txt
-serial = $DIR/db/serial
-new_certs_dir = $DIR/newcerts
-certificate = $DIR/ca.crt
-private_key = $DIR/ca.key
-default_md = sha256
-policy = any_name
-unique_subject = no
-
-[any_name]
-commonName = supplied
-
-[server]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth, clientAuth
-subjectAltName = DNS:localhost, IP:127.0.0.1
-
-[other_host]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth, clientAuth
-subjectAltName = DNS:other.example
-
-[client]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = clientAuth
-"""
+#: The `openssl ca` configuration of TestCerts, shared with the Rust and Node launchers.
+_CA_CONFIG = Path(__file__).with_name("test-ca.cnf").read_text()
 
 
 def start_redis(masters: int = 1, settings: Sequence[str] = EPHEMERAL, *, replicas: int = 0, password: str | None = None) -> Redis:

@@ -153,30 +153,7 @@ function mapProvider({ versioned = true } = {}) {
 }
 
 /** The `openssl ca` configuration of makeCerts (the same as the Rust and Python launchers'). */
-const CA_CONFIG = `[ca]
-default_ca = test_ca
-[test_ca]
-dir = $DIR
-database = $DIR/db/index.txt
-serial = $DIR/db/serial
-new_certs_dir = $DIR/newcerts
-certificate = $DIR/ca.crt
-private_key = $DIR/ca.key
-default_md = sha256
-policy = any_name
-unique_subject = no
-[any_name]
-commonName = supplied
-[server]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth, clientAuth
-subjectAltName = DNS:localhost, IP:127.0.0.1
-[client]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = clientAuth
-`;
+const CA_CONFIG = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'tests', 'support', 'test-ca.cnf'), 'utf8');
 
 /**
  * Certificates for TLS tests, made by openssl in a temp dir: `ca.crt` (the test CA),

@@ -38,7 +38,7 @@ test('values are checked by kind and range, in JS spelling; undefined values are
   assert.throws(() => new RedisSessionProvider({ cluster: 'yes' }), invalid(/option cluster must be a boolean/));
   assert.throws(() => new RedisSessionProvider({ listPageSize: 0 }), invalid(/listPageSize/));
   assert.throws(() => new RedisSessionProvider({ waitReplicas: -1 }), invalid(/option waitReplicas must be a positive whole number/));
-  assert.throws(() => new RedisSessionProvider({ waitReplicas: 1, waitTimeoutMs: 3000 }), invalid(/wait_timeout .* must not exceed command_timeout/));
+  assert.throws(() => new RedisSessionProvider({ waitReplicas: 1, waitTimeoutMs: 3000 }), invalid(/waitTimeoutMs .* must not exceed commandTimeoutMs/));
   new RedisSessionProvider({ waitReplicas: 0 }); // 0: no WAIT
   assert.throws(() => new RedisSessionProvider({ prefix: 7 }), invalid(/option prefix must be a string/));
   assert.throws(() => new PotoModule({ retryMaxDelayMs: null }), invalid(/retryMaxDelayMs/));

@@ -129,8 +129,9 @@ async def test_ttl_accepts_seconds_and_timedelta(store) -> None:
 async def test_corrupt_data_names_the_user(redis_server, prefix) -> None:
     p = RedisSessionProvider(redis_server.url, prefix=prefix)
     await p.set_session("eve", {"ok": 1})
-    shard = redis_server.cli("--raw", "KEYS", f"{prefix}*:s:eve").splitlines()[0]
-    redis_server.cli("HSET", shard, "ok", "{not json")
+    key = redis_server.cli("--raw", "KEYS", f"{prefix}*:s:eve").splitlines()[0]
+    stored = redis_server.cli("--raw", "GET", key).rstrip("\n")
+    redis_server.cli("SET", key, stored.replace('"ok":1', '"ok":{not json'))
     with pytest.raises(CorruptDataError, match="eve"):
         await p.get_session("eve")
 

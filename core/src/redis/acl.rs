@@ -9,31 +9,25 @@
 /// (Redis checks a script's commands and keys against the caller's ACL too). Connecting needs
 /// `AUTH`, which every user may run.
 pub const REDIS_COMMANDS: &[&str] = &[
-    // Sent by the client (`time` too: the server's clock, for lazy touch).
+    // Sent by the client (`time`: the server's clock, for lazy touch; `wait`: `wait_replicas`).
     "evalsha",
     "script|load",
-    "hgetall",
-    "exists",
-    // Called by the Lua scripts (core/src/redis/lua).
-    "time",
-    "type",
     "get",
+    "exists",
+    "time",
+    "wait",
+    // Called by the Lua scripts (core/src/redis/lua).
+    "type",
     "set",
+    "getrange",
+    "setrange",
+    "append",
     "del",
     "incr",
     "pexpire",
-    "hget",
-    "hmget",
-    "hset",
-    "hsetnx",
-    "hdel",
-    "hkeys",
-    "hlen",
-    "hstrlen",
     "zadd",
     "zrem",
     "zcount",
-    "zscore",
     "zrange",
     "zrangebyscore",
 ];

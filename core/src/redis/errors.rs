@@ -27,7 +27,16 @@ pub fn node_lost(err: &RedisError) -> bool {
 pub fn map(err: RedisError, access: Access, user_id: Option<&str>) -> SessionError {
     let detail = err.detail().unwrap_or_default().to_owned();
     match err.code() {
-        Some("POTOCORRUPT") | Some("WRONGTYPE") => {
+        Some("WRONGTYPE") => {
+            return SessionError::corrupt(
+                user_id.unwrap_or_default(),
+                format!(
+                    "the session key holds another type of value (a format-1 session hash?): {}",
+                    super::keys::MIGRATE_HINT
+                ),
+            )
+        }
+        Some("POTOCORRUPT") => {
             return SessionError::corrupt(
                 user_id.unwrap_or_default(),
                 if detail.is_empty() { err.to_string() } else { detail },

@@ -1,12 +1,36 @@
-//! Key layout of format 1 (docs/redis-format.md). Every key of one session, and the index shard
+//! Key layout and value header of format 2 (docs/redis-format.md). Every key of one session, and the index shard
 //! it belongs to, share one hash tag, so each script touches a single cluster slot.
 
 use crate::error::{Result, SessionError};
 
 /// Number of index shards; part of the format version.
 pub const SHARDS: u32 = 64;
-/// The stored format version (also in each session hash and the prefix's meta key).
-pub const FORMAT: &str = "1";
+/// The stored format version (also in each session value's header and the prefix's meta key).
+pub const FORMAT: &str = "2";
+
+/// A session value starts with this fixed-width ASCII header, then the session's JSON object:
+/// `PS2 <version: 16 digits> <createdAt text length: 8 digits> <lastActivity Unix ms: 13 digits>`
+/// (no separator before the JSON). The JSON always begins `{"lastActivity":"<24>","createdAt":`
+/// so touch stamps both lastActivity copies with one `SETRANGE` at [`LAST_ACTIVITY_AT`].
+pub const MAGIC: &[u8] = b"PS2 ";
+pub const VERSION_AT: usize = 4;
+pub const VERSION_DIGITS: usize = 16;
+pub const CREATED_LEN_AT: usize = 21;
+pub const CREATED_LEN_DIGITS: usize = 8;
+pub const LAST_ACTIVITY_AT: usize = 30;
+pub const LAST_ACTIVITY_DIGITS: usize = 13;
+pub const HEADER_LEN: usize = 43;
+/// The JSON text up to the createdAt value.
+pub const JSON_HEAD: &str = "{\"lastActivity\":";
+pub const CREATED_AT_MEMBER: &str = ",\"createdAt\":";
+/// Byte offset of the createdAt value: after the header, `{"lastActivity":`, the quoted stamp
+/// (26 bytes) and `,"createdAt":`.
+#[allow(dead_code)] // documents the layout; the scripts hold it as CREATED_AT
+pub const CREATED_AT_VALUE_AT: usize = HEADER_LEN + 16 + 26 + 13;
+
+/// What a format-1 prefix or session met by this release is told.
+pub const MIGRATE_HINT: &str =
+    "this release stores format 2 and does not read format 1: run `poto-sessions-admin migrate` (docs/operations.md, \"Upgrading the stored format\")";
 
 /// Keys of one prefix.
 #[derive(Debug, Clone)]
@@ -77,6 +101,21 @@ pub fn shard_of(user_id: &str) -> u32 {
 /// What the meta key holds for this format.
 pub fn meta_description() -> String {
     format!("poto-sessions format={FORMAT} shards={SHARDS}")
+}
+
+/// The error detail when the prefix's meta key names another format than this release's.
+pub fn format_mismatch(prefix: &str, found: &str) -> String {
+    let expected = meta_description();
+    let mut detail =
+        format!("prefix {prefix:?} holds sessions of another format ({found:?}); this client writes {expected:?}");
+    if found.starts_with("poto-sessions format=1 ") {
+        detail.push_str("; ");
+        detail.push_str(MIGRATE_HINT);
+    } else if found.starts_with("poto-sessions migrating") {
+        detail
+            .push_str("; a `poto-sessions-admin migrate` of this prefix has not finished: run it again to complete it");
+    }
+    detail
 }
 
 #[cfg(test)]

@@ -293,10 +293,7 @@ impl Link {
         if found != expected {
             return Err(SessionError::CorruptData {
                 user_id: String::new(),
-                detail: format!(
-                    "prefix {:?} holds sessions of another format ({found:?}); this client writes {expected:?}",
-                    self.layout.prefix()
-                ),
+                detail: keys::format_mismatch(self.layout.prefix(), &found),
             });
         }
         Ok(true)
@@ -342,11 +339,11 @@ impl Link {
         wrote: impl Fn(&Reply) -> bool,
     ) -> Result<T> {
         let Some(wait) = &self.wait else { return self.query(cmd, Access::Write, user_id).await };
-        let (reply, acks) =
-            {
+        let (reply, acks) = {
             let (id, conn) = self.lane().await?;
             self.send_on(id, conn, Access::Write, user_id, |conn| with_wait(conn, cmd, &wait.cmd))
-        }.await?;
+        }
+        .await?;
         if wrote(&reply) {
             self.check_acks(wait, acks)?;
         }

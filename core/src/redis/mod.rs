@@ -7,24 +7,22 @@ mod connection;
 mod errors;
 mod keys;
 mod link;
+pub mod migrate;
 mod options;
 mod scripts;
 mod sentinel;
-mod versioned;
 mod tls;
+mod versioned;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::{Cmd, Value as Reply};
-use serde_json::Value;
 
 pub use keys::{shard_of, FORMAT, SHARDS};
 pub use options::{redact_url, RedisOptions, DEFAULT_PREFIX, DEFAULT_URL};
 
-use crate::data::{
-    encode_fields, prepare_session, validate_field, validate_ttl, validate_user_id, SessionData, CREATED_AT_KEY,
-};
+use crate::data::{prepare_session, validate_ttl, validate_user_id, SessionData};
 use crate::error::{Result, SessionError};
 use crate::provider::{SessionProvider, VersionedProvider};
 use crate::touch;
@@ -97,15 +95,48 @@ impl RedisSessionProvider {
         cmd
     }
 
-    /// Appends `has createdAt, size, field/value pairs` of a validated session to `cmd`.
+    /// Appends `createdAt text, tail` (the other members and `}`) of a validated session to `cmd`.
     fn push_session(&self, cmd: &mut Cmd, user_id: &str, data: SessionData) -> Result<()> {
         let data = prepare_session(user_id, data)?;
-        let (fields, size) = encode_fields(&data, self.options.max_session_bytes)?;
-        cmd.arg(if data.contains_key(CREATED_AT_KEY) { "1" } else { "0" }).arg(size);
-        for (name, text) in &fields {
-            cmd.arg(*name).arg(text);
-        }
+        let (created, members) = codec::encode_members(&data, self.options.max_session_bytes)?;
+        cmd.arg(created).arg(members);
         Ok(())
+    }
+
+    /// `GET` of the session's value (the one read of format 2).
+    async fn read(&self, user_id: &str) -> Result<Reply> {
+        validate_user_id(user_id)?;
+        let cmd = redis::cmd("GET").arg(self.session_key(user_id)).to_owned();
+        self.link.query(&cmd, Access::Read, Some(user_id)).await
+    }
+
+    /// The session's JSON text with the stored lastActivity (Unix ms, the server's clock), from
+    /// the one `GET`: what a lazy touch decides on.
+    pub async fn get_session_json_with_activity(&self, user_id: &str) -> Result<Option<(String, i64)>> {
+        let reply = self.read(user_id).await?;
+        let Some(stored) = codec::split(user_id, reply)? else { return Ok(None) };
+        codec::validate(user_id, stored.json())?;
+        let last_activity = stored.last_activity_ms;
+        Ok(Some((stored.into_json_string(), last_activity)))
+    }
+
+    /// Touches only when the stored lastActivity is at least `touch_after` old by the Redis
+    /// server's clock (`0`: always): `None` absent, `Some(true)` touched, `Some(false)` fresh.
+    pub async fn touch_if_older(
+        &self,
+        user_id: &str,
+        ttl: Option<Duration>,
+        touch_after: Duration,
+    ) -> Result<Option<bool>> {
+        validate_user_id(user_id)?;
+        let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
+        cmd.arg("touch").arg(touch_after.as_millis().min(u128::from(u64::MAX)) as u64);
+        let done: i64 = self.link.query(&cmd, Access::Write, Some(user_id)).await?;
+        Ok(match done {
+            0 => None,
+            1 => Some(true),
+            _ => Some(false),
+        })
     }
 
     /// A whole-session write in `mode` (set, cas, nx).
@@ -170,15 +201,11 @@ fn decode_data(user_id: &str, reply: Reply) -> Result<Option<SessionData>> {
 #[async_trait]
 impl SessionProvider for RedisSessionProvider {
     async fn get_session(&self, user_id: &str) -> Result<Option<SessionData>> {
-        validate_user_id(user_id)?;
-        let cmd = redis::cmd("HGETALL").arg(self.session_key(user_id)).to_owned();
-        decode_data(user_id, self.link.query(&cmd, Access::Read, Some(user_id)).await?)
+        decode_data(user_id, self.read(user_id).await?)
     }
 
     async fn get_session_json(&self, user_id: &str) -> Result<Option<String>> {
-        validate_user_id(user_id)?;
-        let cmd = redis::cmd("HGETALL").arg(self.session_key(user_id)).to_owned();
-        codec::decode_text(user_id, self.link.query(&cmd, Access::Read, Some(user_id)).await?)
+        codec::decode_text(user_id, self.read(user_id).await?)
     }
 
     async fn set_session(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<()> {
@@ -259,14 +286,16 @@ impl SessionProvider for RedisSessionProvider {
 
     async fn touch(&self, user_id: &str, ttl: Option<Duration>) -> Result<bool> {
         validate_user_id(user_id)?;
-        let cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
+        let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
+        cmd.arg("touch").arg(0);
         let touched: i64 = self.link.write(&cmd, Some(user_id), |reply| matches!(reply, Reply::Int(1))).await?;
         Ok(touched != 0)
     }
 
-    /// One read; then, only when the server's clock (as estimated at connect) says the session
+    /// One `GET`; then, only when the server's clock (as estimated at connect) says the session
     /// is due, a touch that checks again on the server, so a wrong estimate costs at most a
-    /// touch that does nothing.
+    /// touch that does nothing. No `WAIT`: `wait_replicas` is about the caller's writes, and a
+    /// lost touch only leaves lastActivity older.
     async fn get_and_touch(
         &self,
         user_id: &str,
@@ -274,14 +303,9 @@ impl SessionProvider for RedisSessionProvider {
         touch_after: Duration,
     ) -> Result<Option<SessionData>> {
         let Some(data) = self.get_session(user_id).await? else { return Ok(None) };
-        let ttl_ms = self.ttl_ms(ttl)?;
-        let touch_after = touch::capped(touch_after, Some(Duration::from_millis(ttl_ms)));
+        let touch_after = touch::capped(touch_after, Some(Duration::from_millis(self.ttl_ms(ttl)?)));
         if touch::due(touch::last_activity_ms(&data), self.link.server_now_ms(), touch_after) {
-            let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, ttl_ms);
-            cmd.arg(touch_after.as_millis() as u64);
-            // No WAIT: `wait_replicas` is about the caller's writes; a lost touch only leaves
-            // lastActivity older.
-            let _ = self.link.query::<i64>(&cmd, Access::Write, Some(user_id)).await;
+            let _ = self.touch_if_older(user_id, ttl, touch_after).await;
         }
         Ok(Some(data))
     }
@@ -291,27 +315,6 @@ impl SessionProvider for RedisSessionProvider {
         let (_, stored) = split_write_reply(user_id, reply)?;
         decode_data(user_id, stored)?
             .ok_or_else(|| SessionError::corrupt(user_id, "session vanished while it was being created"))
-    }
-
-    async fn set_field(
-        &self,
-        user_id: &str,
-        key: &str,
-        value: Value,
-        create_with: Option<SessionData>,
-        ttl: Option<Duration>,
-    ) -> Result<bool> {
-        validate_user_id(user_id)?;
-        validate_field(key, &value)?;
-        let text = value.to_string();
-        crate::value::check_size(crate::value::entry_size(key, &text), self.options.max_session_bytes)?;
-        let mut cmd = self.session_cmd(&scripts::FIELD, user_id, self.ttl_ms(ttl)?);
-        cmd.arg(self.options.max_session_bytes).arg(key).arg(text);
-        if let Some(defaults) = create_with {
-            self.push_session(&mut cmd, user_id, defaults)?;
-        }
-        let written: i64 = self.link.write(&cmd, Some(user_id), |reply| matches!(reply, Reply::Int(1))).await?;
-        Ok(written == 1)
     }
 }
 
@@ -326,7 +329,7 @@ fn removed_any(reply: &Reply) -> bool {
     matches!(reply, Reply::Array(items) if matches!(items.first(), Some(Reply::Int(n)) if *n > 0))
 }
 
-/// `{1, version[, HGETALL]}` or `{0[, HGETALL]}` → (version when written, the hash reply or nil).
+/// `{1, version[, value]}` or `{0[, value]}` → (version when written, the stored value or nil).
 pub(super) fn split_write_reply(user_id: &str, reply: Reply) -> Result<(Option<u64>, Reply)> {
     let unexpected = || SessionError::Internal(format!("unexpected write reply for user {user_id:?}"));
     let Reply::Array(items) = reply else { return Err(unexpected()) };

@@ -1,4 +1,4 @@
-//! The Lua scripts of format 1, each prefixed with the shared helpers.
+//! The Lua scripts of format 2, each prefixed with the shared helpers.
 
 use once_cell::sync::Lazy;
 use redis::Script;
@@ -10,15 +10,16 @@ macro_rules! script {
 }
 
 pub static WRITE: Lazy<Script> = script!("write.lua");
-pub static FIELD: Lazy<Script> = script!("field.lua");
 pub static TOUCH: Lazy<Script> = script!("touch.lua");
 pub static DELETE: Lazy<Script> = script!("delete.lua");
 pub static SHARD: Lazy<Script> = script!("shard.lua");
 pub static META: Lazy<Script> = script!("meta.lua");
+/// The migration's per-session step (`poto-sessions-admin migrate`).
+pub static CONVERT: Lazy<Script> = script!("convert.lua");
 
 /// Every script, for loading them all after the server lost its script cache.
 pub fn all() -> [&'static Script; 6] {
-    [&WRITE, &FIELD, &TOUCH, &DELETE, &SHARD, &META]
+    [&WRITE, &TOUCH, &DELETE, &SHARD, &META, &CONVERT]
 }
 
 /// An `EVALSHA` of `script` with `keys`; arguments are appended by the caller.

@@ -21,7 +21,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use redis::{AsyncConnectionConfig, Client, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, TlsCertificates, TlsMode};
+use redis::{
+    AsyncConnectionConfig, Client, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, TlsCertificates, TlsMode,
+};
 
 use super::options::{redact_url, RedisOptions};
 use crate::error::{Result, SessionError};
@@ -107,7 +109,11 @@ impl SentinelUrl {
         }
         let db = match segments.next() {
             None | Some("") => 0,
-            Some(db) => db.parse::<i64>().ok().filter(|db| *db >= 0).ok_or_else(|| invalid(url, "the database is not a number"))?,
+            Some(db) => db
+                .parse::<i64>()
+                .ok()
+                .filter(|db| *db >= 0)
+                .ok_or_else(|| invalid(url, "the database is not a number"))?,
         };
         if segments.any(|s| !s.is_empty()) {
             return Err(invalid(url, "too many path segments: redis+sentinel://host:26379/<service>[/db]"));
@@ -284,7 +290,7 @@ impl SentinelTarget {
             let config = &config;
             async move {
                 match tokio::time::timeout(budget, self.ask(addr, config)).await {
-                    Ok(answer) => answer.map_err(|e| e.to_string()),
+                    Ok(answer) => answer.map_err(|e| describe(&e)),
                     Err(_) => Err(format!("no answer within {budget:?}")),
                 }
             }
@@ -296,7 +302,9 @@ impl SentinelTarget {
             match answer {
                 Ok(named) if newest.as_ref().is_none_or(|n| named.epoch > n.epoch) => newest = Some(named),
                 Ok(_) => {}
-                Err(e) => why.push(e),
+                // The same reason from every sentinel (a CA they all fail) is said once.
+                Err(e) if !why.contains(&e) => why.push(e),
+                Err(_) => {}
             }
         }
         newest.ok_or_else(|| self.unavailable(format!("no sentinel answered ({})", why.join("; "))))
@@ -334,7 +342,7 @@ impl SentinelTarget {
                 _ => String::new(),
             },
             Ok(Ok(_)) => String::new(),
-            Ok(Err(e)) => return Err(self.unavailable(format!("master {node}: {e}"))),
+            Ok(Err(e)) => return Err(self.unavailable(format!("master {node}: {}", describe(&e)))),
             Err(_) => return Err(self.unavailable(format!("master {node} did not answer"))),
         };
         if role != "master" {
@@ -349,6 +357,12 @@ impl SentinelTarget {
         let named = self.newest(connect_timeout, command_timeout).await.ok()?;
         Some(format!("{}:{}", named.host, named.port))
     }
+}
+
+/// `err` in words: what failed in a TLS handshake (a certificate refused, a client certificate
+/// required, ...), else redis-rs's message.
+fn describe(err: &redis::RedisError) -> String {
+    super::tls::failure(err).unwrap_or_else(|| err.to_string())
 }
 
 /// One sentinel's view of the master.
@@ -377,10 +391,7 @@ mod tests {
     fn sentinel_urls() {
         let url = parse("redis+sentinel://u:p%40ss@h1:26380,h2,[::1]:26381/mymaster/2");
         assert!(!url.tls);
-        assert_eq!(
-            url.sentinels,
-            vec![("h1".to_owned(), 26380), ("h2".to_owned(), 26379), ("::1".to_owned(), 26381)]
-        );
+        assert_eq!(url.sentinels, vec![("h1".to_owned(), 26380), ("h2".to_owned(), 26379), ("::1".to_owned(), 26381)]);
         assert_eq!((url.service.as_str(), url.db), ("mymaster", 2));
         assert_eq!((url.username.as_deref(), url.password.as_deref()), (Some("u"), Some("p@ss")));
         let url = parse("rediss+sentinel://:pw@h:1/svc#insecure");

@@ -2,7 +2,8 @@
 //! one launcher of the Rust tests and benchmarks: core's tests, ffi's and cli's (via `#[path]`),
 //! and the benches crate. A TLS server ([`RedisServer::start_tls`], [`RedisCluster::start_tls`])
 //! listens on a TLS port besides its plain one (kept for readiness checks and `redis-cli`),
-//! with certificates from a CA that [`TestCerts::generate`] makes with `openssl`.
+//! with certificates from a CA that [`TestCerts::generate`] makes with `openssl`; so do the data
+//! nodes and sentinels of [`SentinelDeployment::start_tls`].
 #![allow(dead_code)]
 
 use std::net::TcpListener;
@@ -65,7 +66,8 @@ impl RedisServer {
             let port = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?.local_addr().unwrap().port();
             let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
             let child = try_spawn(port, dir.path(), &settings).map_err(|e| format!("{NOT_FOUND} ({e})"))?;
-            let mut server = RedisServer { child, port, tls_port: None, settings: settings.clone(), dir, password: None };
+            let mut server =
+                RedisServer { child, port, tls_port: None, settings: settings.clone(), dir, password: None };
             if server.wait_ready() {
                 return Ok(server);
             }
@@ -356,20 +358,43 @@ pub const SENTINEL_FAILOVER_TIMEOUT_MS: u64 = 3000;
 
 impl SentinelDeployment {
     pub fn start(data_password: Option<&str>, sentinel_password: Option<&str>) -> Self {
+        Self::start_inner(data_password, sentinel_password, None)
+    }
+
+    /// The same deployment over TLS with `certs`' `server` certificate everywhere: the data nodes
+    /// listen on a TLS port (the one the sentinels monitor and name) and the replica syncs over
+    /// TLS (`tls-replication yes`); the sentinels listen on a TLS port and talk TLS to the data
+    /// nodes and to each other (`tls-replication yes` in sentinel.conf). Every process keeps a
+    /// plain port for `cli` and the readiness checks. [`SentinelDeployment::tls_url`] is its
+    /// `rediss+sentinel://` URL.
+    pub fn start_tls(certs: &TestCerts) -> Self {
+        Self::start_inner(None, None, Some(certs))
+    }
+
+    fn start_inner(data_password: Option<&str>, sentinel_password: Option<&str>, certs: Option<&TestCerts>) -> Self {
         let auth: Vec<String> = match data_password {
             Some(pw) => vec!["--requirepass".into(), pw.into(), "--masterauth".into(), pw.into()],
             None => vec![],
         };
-        let data_settings: Vec<&str> = EPHEMERAL.iter().copied().chain(auth.iter().map(String::as_str)).collect();
-        let master = RedisServer::start_with_password(&data_settings, data_password);
-        let replica_of = master.port.to_string();
+        let mut data_settings: Vec<&str> = EPHEMERAL.iter().copied().chain(auth.iter().map(String::as_str)).collect();
+        if certs.is_some() {
+            data_settings.extend(["--tls-replication", "yes"]);
+        }
+        let start = |settings: &[&str]| match certs {
+            Some(certs) => RedisServer::start_tls_with_password(certs, settings, data_password),
+            None => RedisServer::start_with_password(settings, data_password),
+        };
+        let master = start(&data_settings);
+        // The port the replica and the sentinels reach the master on (with TLS, its TLS port).
+        let master_port = master.tls_port.unwrap_or(master.port);
+        let replica_of = master_port.to_string();
         let replica_settings: Vec<&str> =
             data_settings.iter().copied().chain(["--replicaof", "127.0.0.1", &replica_of]).collect();
-        let replica = RedisServer::start_with_password(&replica_settings, data_password);
+        let replica = start(&replica_settings);
         wait_for("the replica to sync", || replica.cli(&["INFO", "replication"]).contains("master_link_status:up"));
         let mut sentinels = Vec::new();
         for _ in 0..3 {
-            sentinels.push(RedisServer::start_sentinel(master.port, data_password, sentinel_password));
+            sentinels.push(RedisServer::start_sentinel_with(master_port, data_password, sentinel_password, certs));
         }
         let deployment = SentinelDeployment {
             nodes: vec![master, replica],
@@ -398,7 +423,15 @@ impl SentinelDeployment {
         format!("redis+sentinel://{auth}{}/{SENTINEL_SERVICE}", hosts.join(","))
     }
 
-    /// The port of the master as the first answering sentinel names it.
+    /// `rediss+sentinel://` URL of a deployment started with [`SentinelDeployment::start_tls`]:
+    /// the sentinels' TLS ports.
+    pub fn tls_url(&self) -> String {
+        let hosts: Vec<String> =
+            self.sentinels.iter().map(|s| format!("127.0.0.1:{}", s.tls_port.expect("not a TLS deployment"))).collect();
+        format!("rediss+sentinel://{}/{SENTINEL_SERVICE}", hosts.join(","))
+    }
+
+    /// The port of the master as the first answering sentinel names it (with TLS, its TLS port).
     pub fn master_port(&self) -> Option<u16> {
         self.sentinels.iter().find_map(|s| {
             let out = s.cli(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", SENTINEL_SERVICE]);
@@ -406,13 +439,13 @@ impl SentinelDeployment {
         })
     }
 
-    /// The data node listening on `port`.
+    /// The data node listening on `port` (its plain or its TLS port).
     pub fn node(&self, port: u16) -> &RedisServer {
-        self.nodes.iter().find(|n| n.port == port).expect("a data node of the deployment")
+        self.nodes.iter().find(|n| n.has_port(port)).expect("a data node of the deployment")
     }
 
     pub fn node_mut(&mut self, port: u16) -> &mut RedisServer {
-        self.nodes.iter_mut().find(|n| n.port == port).expect("a data node of the deployment")
+        self.nodes.iter_mut().find(|n| n.has_port(port)).expect("a data node of the deployment")
     }
 
     /// Waits until every sentinel names a master other than `old` and that node says it is a
@@ -432,7 +465,7 @@ impl SentinelDeployment {
             match ports.first() {
                 Some(Some(port)) if *port != old && ports.iter().all(|p| *p == Some(*port)) => {
                     found = *port;
-                    self.nodes.iter().any(|n| n.port == found && n.cli(&["ROLE"]).starts_with("master"))
+                    self.nodes.iter().any(|n| n.has_port(found) && n.cli(&["ROLE"]).starts_with("master"))
                 }
                 _ => false,
             }
@@ -459,8 +492,7 @@ impl RedisServer {
             let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             let dir = tempfile::tempdir().unwrap();
             let child = spawn(port, dir.path(), &settings);
-            let mut server =
-                RedisServer {
+            let mut server = RedisServer {
                 child,
                 port,
                 tls_port: None,
@@ -475,11 +507,45 @@ impl RedisServer {
         panic!("could not start redis-server");
     }
 
+    /// [`RedisServer::start_with_password`] with TLS as [`RedisServer::start_tls`] (`certs`'
+    /// `server` certificate, no client certificate required) on [`RedisServer::tls_port`].
+    pub fn start_tls_with_password(certs: &TestCerts, settings: &[&str], password: Option<&str>) -> Self {
+        for _ in 0..5 {
+            let tls_port = free_port();
+            let tls = certs.server_settings(tls_port, "server", false);
+            let settings: Vec<&str> = settings.iter().copied().chain(tls.iter().map(String::as_str)).collect();
+            let mut server = Self::start_with_password(&settings, password);
+            if server.wait_tls_ready(tls_port) {
+                server.tls_port = Some(tls_port);
+                return server;
+            }
+        }
+        panic!("could not start a TLS redis-server");
+    }
+
+    /// Whether the server listens on `port`, plain or TLS.
+    pub fn has_port(&self, port: u16) -> bool {
+        self.port == port || self.tls_port == Some(port)
+    }
+
     /// A sentinel (`redis-server sentinel.conf --sentinel`) watching the master on
     /// `master_port` as [`SENTINEL_SERVICE`], quorum 2.
     pub fn start_sentinel(master_port: u16, data_password: Option<&str>, password: Option<&str>) -> Self {
+        Self::start_sentinel_with(master_port, data_password, password, None)
+    }
+
+    /// [`RedisServer::start_sentinel`], and with `certs` a TLS port too ([`RedisServer::tls_port`],
+    /// no client certificate required) and TLS to the data nodes and the other sentinels
+    /// (`tls-replication yes`); `master_port` is then the master's TLS port.
+    pub fn start_sentinel_with(
+        master_port: u16,
+        data_password: Option<&str>,
+        password: Option<&str>,
+        certs: Option<&TestCerts>,
+    ) -> Self {
         for _ in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let tls_port = certs.map(|_| free_port());
             let dir = tempfile::tempdir().unwrap();
             let config = dir.path().join("sentinel.conf");
             let mut text = format!(
@@ -490,6 +556,16 @@ impl RedisServer {
                  sentinel parallel-syncs {SENTINEL_SERVICE} 1\n",
                 dir = dir.path().display()
             );
+            if let (Some(certs), Some(tls_port)) = (certs, tls_port) {
+                // The same directives as redis-server's --tls-* flags; tls-replication makes the
+                // sentinel connect to the data nodes and to the other sentinels over TLS (and
+                // announce its TLS port to them).
+                let settings = certs.server_settings(tls_port, "server", false);
+                for pair in settings.chunks(2) {
+                    text.push_str(&format!("{} {}\n", pair[0].trim_start_matches("--"), pair[1]));
+                }
+                text.push_str("tls-replication yes\n");
+            }
             if let Some(pw) = data_password {
                 text.push_str(&format!("sentinel auth-pass {SENTINEL_SERVICE} {pw}\n"));
             }
@@ -507,8 +583,10 @@ impl RedisServer {
                 .spawn()
                 .expect(NOT_FOUND);
             let settings = vec![config.display().to_string(), "--sentinel".to_owned()];
-            let mut server = RedisServer { child, port, tls_port: None, settings, dir, password: password.map(str::to_owned) };
-            if server.wait_ready() {
+            let mut server =
+                RedisServer { child, port, tls_port: None, settings, dir, password: password.map(str::to_owned) };
+            if server.wait_ready() && tls_port.is_none_or(|tls_port| server.wait_tls_ready(tls_port)) {
+                server.tls_port = tls_port;
                 return server;
             }
         }
@@ -602,43 +680,8 @@ impl TestCerts {
     }
 }
 
-/// The `openssl ca` configuration of [`TestCerts`]: one section of extensions per kind of
-/// certificate.
-const CA_CONFIG: &str = "\
-[ca]
-default_ca = test_ca
-
-[test_ca]
-dir = $DIR
-database = $DIR/db/index.txt
-serial = $DIR/db/serial
-new_certs_dir = $DIR/newcerts
-certificate = $DIR/ca.crt
-private_key = $DIR/ca.key
-default_md = sha256
-policy = any_name
-unique_subject = no
-
-[any_name]
-commonName = supplied
-
-[server]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth, clientAuth
-subjectAltName = DNS:localhost, IP:127.0.0.1
-
-[other_host]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth, clientAuth
-subjectAltName = DNS:other.example
-
-[client]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = clientAuth
-";
+/// The `openssl ca` configuration of [`TestCerts`], shared with the Python and Node launchers.
+const CA_CONFIG: &str = include_str!("../../../tests/support/test-ca.cnf");
 
 struct Openssl(Command);
 

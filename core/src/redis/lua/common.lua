@@ -1,8 +1,12 @@
--- Shared by every poto-sessions script (docs/redis-format.md). Never parses session JSON.
-local META_FORMAT = '\255f'
-local META_VERSION = '\255v'
-local META_SIZE = '\255s'
-local FORMAT = '1'
+-- Shared by every poto-sessions script (docs/redis-format.md, format 2). Never parses session
+-- JSON: a session value is a fixed-width ASCII header, then the session's JSON object text,
+--   'PS2 ' <version, 16 digits> ' ' <createdAt text length, 8 digits> ' ' <lastActivity ms, 13 digits>
+--   '{"lastActivity":"<24>","createdAt":' <createdAt text> [',' members] '}'
+-- and the scripts only cut and join that text at the offsets the header gives.
+local MAGIC = 'PS2 '
+local HEADER_LEN = 43
+local LA_AT = 30            -- 0-based offset of the lastActivity ms in the header
+local CREATED_AT = 98       -- 0-based offset of the createdAt value (header, 16, 26, 13 bytes)
 -- A write prunes on every PRUNE_EVERY-th version of its shard, up to PRUNE_BATCH entries: at
 -- least one entry per write on average, so the indexes stay bounded.
 local PRUNE_EVERY = 8
@@ -42,16 +46,34 @@ local function corrupt(msg)
   return redis.error_reply('POTOCORRUPT ' .. msg)
 end
 
--- Type and format of an existing session key; nil when it is a readable session.
-local function check_session(key, t)
-  if t ~= 'hash' then
-    return corrupt('key holds a ' .. t .. ', not a session hash')
+local MIGRATE = 'a format-1 session hash: this release stores format 2, run `poto-sessions-admin migrate`'
+
+-- The first `n` bytes of a session key: '' when absent; an error reply when the key is not a
+-- format-2 session (a format-1 hash, another type, another text).
+local function head_of(key, n)
+  local ok, head = pcall(redis.call, 'GETRANGE', key, 0, n - 1)
+  if not ok then
+    if redis.call('TYPE', key).ok == 'hash' then return nil, corrupt(MIGRATE) end
+    return nil, corrupt('key holds a ' .. redis.call('TYPE', key).ok .. ', not a session')
   end
-  local f = redis.call('HGET', key, META_FORMAT)
-  if f ~= FORMAT then
-    return corrupt('unknown session format ' .. tostring(f))
+  if head ~= '' and (#head < HEADER_LEN or string.sub(head, 1, 4) ~= MAGIC) then
+    return nil, corrupt('not a poto-sessions format-2 session')
   end
-  return nil
+  return head, nil
+end
+
+-- The version text (16 digits) of a header.
+local function version_of(head)
+  return string.sub(head, 5, 20)
+end
+
+-- The stored createdAt JSON text of a session whose first bytes are `head`.
+local function created_of(key, head)
+  local len = tonumber(string.sub(head, 22, 29))
+  if CREATED_AT + len <= #head then
+    return string.sub(head, CREATED_AT + 1, CREATED_AT + len)
+  end
+  return redis.call('GETRANGE', key, CREATED_AT, CREATED_AT + len - 1)
 end
 
 -- Forgets index entries of sessions Redis has already expired.
@@ -64,10 +86,9 @@ local function prune(exp, act, now, limit)
   return #gone
 end
 
--- Restarts the TTL and indexes the session, in the caller's step. `version` is the write's
--- new version (nil for a touch, which adds no index entry and so does not prune).
-local function index(key, exp, act, member, ttl, now, version)
-  redis.call('PEXPIRE', key, ttl)
+-- Indexes the session, in the caller's step. `version` is the write's new version (nil for a
+-- touch, which adds no index entry and so does not prune).
+local function index(exp, act, member, ttl, now, version)
   redis.call('ZADD', exp, int(now + ttl), member)
   redis.call('ZADD', act, int(now), member)
   if version and version % PRUNE_EVERY == 0 then
@@ -75,55 +96,16 @@ local function index(key, exp, act, member, ttl, now, version)
   end
 end
 
--- Stamps lastActivity and indexes the session.
-local function stamp(key, exp, act, member, ttl, now)
-  redis.call('HSET', key, 'lastActivity', iso(now))
-  index(key, exp, act, member, ttl, now, nil)
-end
-
--- `cmd` of key and items[from..] in chunks of 1000 (Lua's unpack has a stack limit).
-local function in_chunks(cmd, key, items, from)
-  local i = from
-  while i <= #items do
-    local last = math.min(i + 999, #items)
-    redis.call(cmd, key, unpack(items, i, last))
-    i = last + 1
+-- Writes the whole value of a session with its TTL: header, the JSON's timestamps, then `tail`
+-- (the other members and the closing brace, as the client sent them). A large tail is appended
+-- by Redis instead of joined in Lua, which copies it twice more (see docs: Measurements).
+local function put_value(key, version, created, now, tail, ttl)
+  local head = string.format('PS2 %016d %08d %013d{"lastActivity":', version, #created, now)
+    .. iso(now) .. ',"createdAt":' .. created
+  if #tail > 4096 then
+    redis.call('SET', key, head, 'PX', ttl)
+    redis.call('APPEND', key, tail)
+  else
+    redis.call('SET', key, head .. tail, 'PX', ttl)
   end
-end
-
--- Replaces the session by the pairs of ARGV[fields_from..], with its meta fields, lastActivity
--- and (unless given) createdAt: the stored createdAt when there is one, else the stamp. Fields
--- are overwritten in place, which costs less than deleting the hash and building it again; only
--- when the hash then holds more fields than the new session are the others removed.
--- A key of another type is replaced. Does not index the session.
-local function write_fields(key, seq, fields_from, has_created, size, now)
-  local version = redis.call('INCR', seq)
-  local stamp_text = iso(now)
-  local fields = {META_FORMAT, FORMAT, META_VERSION, int(version), META_SIZE, size, 'lastActivity', stamp_text}
-  local count = 4 + (#ARGV - fields_from + 1) / 2
-  for i = fields_from, #ARGV do
-    fields[#fields + 1] = ARGV[i]
-  end
-  local first = math.min(#fields, 1000)
-  if type(redis.pcall('HSET', key, unpack(fields, 1, first))) == 'table' then
-    redis.call('DEL', key) -- WRONGTYPE: not a hash
-    redis.call('HSET', key, unpack(fields, 1, first))
-  end
-  in_chunks('HSET', key, fields, first + 1)
-  if has_created ~= '1' then
-    redis.call('HSETNX', key, 'createdAt', stamp_text)
-    count = count + 1
-  end
-  if redis.call('HLEN', key) > count then
-    local keep = {[META_FORMAT] = true, [META_VERSION] = true, [META_SIZE] = true, lastActivity = true, createdAt = true}
-    for i = fields_from, #ARGV, 2 do
-      keep[ARGV[i]] = true
-    end
-    local stale = {}
-    for _, name in ipairs(redis.call('HKEYS', key)) do
-      if not keep[name] then stale[#stale + 1] = name end
-    end
-    in_chunks('HDEL', key, stale, 1)
-  end
-  return version
 end

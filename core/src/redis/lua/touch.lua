@@ -1,16 +1,18 @@
--- Touch. KEYS: session, exp index, activity index. ARGV: member, ttl_ms[, touch_after_ms].
--- With touch_after_ms (a lazy touch), a session whose last activity (its activity index score)
--- is more recent than that by the server's clock is left as is.
--- Returns 0 when absent, 1 when touched, 2 when left as is.
+-- Touch. KEYS: session, exp index, activity index. ARGV: member, ttl_ms, mode ('touch'),
+-- touch_after_ms: touch only when the stored lastActivity is at least that old by this server's
+-- clock ('0' = always; a lazy touch passes the module's touch_after).
+-- Returns 0 absent, 1 touched, 2 fresh (nothing written).
 local key, exp, act = KEYS[1], KEYS[2], KEYS[3]
-local t = redis.call('TYPE', key).ok
-if t == 'none' then return 0 end
-local bad = check_session(key, t)
+local ttl, after = tonumber(ARGV[2]), tonumber(ARGV[4] or '0')
+local head, bad = head_of(key, HEADER_LEN)
 if bad then return bad end
+if head == '' then return 0 end
+local last = tonumber(string.sub(head, LA_AT + 1, HEADER_LEN))
+if not last then return corrupt('not a poto-sessions format-2 session') end
 local now = now_ms()
-if ARGV[3] then
-  local last = redis.call('ZSCORE', act, ARGV[1])
-  if last and now - tonumber(last) < tonumber(ARGV[3]) then return 2 end
-end
-stamp(key, exp, act, ARGV[1], tonumber(ARGV[2]), now)
+if after > 0 and now - last < after then return 2 end
+-- One SETRANGE stamps the header's ms and the JSON's lastActivity, which follow each other.
+redis.call('SETRANGE', key, LA_AT, string.format('%013d{"lastActivity":', now) .. iso(now))
+redis.call('PEXPIRE', key, ttl)
+index(exp, act, ARGV[1], ttl, now, nil)
 return 1
