@@ -14,7 +14,7 @@ redis-py's GET/SET of the same JSON.
 
     python benches/python/adapters.py [--rounds 3] [--seconds 5] [--connections 8] [--only flask,django,asgi]
 
-Needs: gunicorn, uvicorn, Flask, Flask-Session, Django, Starlette, starsessions, redis (hiredis).
+Needs the packages of benches/python/requirements-adapters.txt (pip install -r it, and poto-sessions).
 """
 
 from __future__ import annotations
