@@ -7,8 +7,8 @@ Each side runs as the same server with the same worker count (Flask and Django: 
 gthread with 4 threads; Starlette: uvicorn, 1 worker), the apps of adapter_apps.py. The load comes
 from a separate process (this script with --loadgen: asyncio, raw HTTP/1.1 keep-alive, one session
 per connection, created by a request before the clock starts). Rounds are interleaved (every
-server of a round before the next round); medians of the rounds are printed, with each side's
-ratios (throughput, p99, and the server's CPU per request, which other load on the machine
+server of a round before the next round); medians of the rounds are printed, and for each pair the
+median of its per-round ratios (throughput, p99, and the server's CPU per request; a round's sides
 disturbs least). Redis's CPU per request is printed too. Plus a store-level microbenchmark: one session get/set through the provider beside
 redis-py's GET/SET of the same JSON.
 
@@ -301,27 +301,30 @@ def main() -> None:
         if not args.no_micro:
             micro(url, args.rounds)
 
-    print(f"\nMedians of {args.rounds} interleaved rounds, {args.seconds:g} s each, {args.connections} connections, one session each:")
-    print("  (server CPU: the server process and its threads, µs per request; Redis CPU: redis-server's, µs per request)")
-    print(f"  {'side':52} {'route':6} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'srv µs':>7} {'redis µs':>8}   vs baseline: req/s, p99, server CPU")
+    print(f"\nMedians of {args.rounds} interleaved rounds, {args.seconds:g} s each, {args.connections} connections, one session each")
+    print("(server CPU: the server process with its threads, µs per request; Redis CPU: redis-server's, µs per request):")
+    print(f"  {'side':52} {'route':6} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'srv µs':>7} {'redis µs':>8}")
     for framework, impl, option, label in sides:
         for route in ROUTES:
             runs = results[(framework, impl, option, route)]
-            rps = statistics.median(r["rps"] for r in runs)
-            p50 = statistics.median(r["p50_ms"] for r in runs)
-            p99 = statistics.median(r["p99_ms"] for r in runs)
-            srv = statistics.median(r["server_us"] for r in runs)
-            rcpu = statistics.median(r["redis_us"] for r in runs)
-            versus = ""
-            if impl == "poto":
-                for f2, i2, o2, l2 in sides:
-                    if f2 == framework and i2 == "baseline":
-                        base = results[(f2, i2, o2, route)]
-                        brps = statistics.median(r["rps"] for r in base)
-                        bp99 = statistics.median(r["p99_ms"] for r in base)
-                        bsrv = statistics.median(r["server_us"] for r in base)
-                        versus += f"  {rps / brps:4.2f}x {bp99 / p99:4.2f}x {bsrv / srv:4.2f}x vs {l2[:24]};"
-            print(f"  {label:52} {route:6} {rps:8.0f} {p50:7.2f} {p99:7.2f} {srv:7.0f} {rcpu:8.1f} {versus}")
+            print(f"  {label:52} {route:6} {statistics.median(r['rps'] for r in runs):8.0f} {statistics.median(r['p50_ms'] for r in runs):7.2f}"
+                  f" {statistics.median(r['p99_ms'] for r in runs):7.2f} {statistics.median(r['server_us'] for r in runs):7.0f}"
+                  f" {statistics.median(r['redis_us'] for r in runs):8.1f}")
+    print("\npoto-sessions against each baseline: medians of the per-round ratios (sides of one round ran back to back;")
+    print("above 1.00x is better for poto-sessions: more req/s, lower p99, less server CPU per request):")
+    for framework, impl, option, label in sides:
+        if impl != "poto":
+            continue
+        for f2, i2, o2, l2 in sides:
+            if f2 != framework or i2 != "baseline":
+                continue
+            for route in ROUTES:
+                mine, base = results[(framework, impl, option, route)], results[(f2, i2, o2, route)]
+                rps = [m["rps"] / b["rps"] for m, b in zip(mine, base)]
+                p99 = [b["p99_ms"] / m["p99_ms"] for m, b in zip(mine, base)]
+                cpu = [b["server_us"] / m["server_us"] for m, b in zip(mine, base)]
+                print(f"  {label} vs {l2}, {route}: req/s {statistics.median(rps):.2f}x (rounds {min(rps):.2f}-{max(rps):.2f}),"
+                      f" p99 {statistics.median(p99):.2f}x, server CPU {statistics.median(cpu):.2f}x")
 
 
 if __name__ == "__main__":
