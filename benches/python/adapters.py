@@ -8,8 +8,9 @@ gthread with 4 threads; Starlette: uvicorn, 1 worker), the apps of adapter_apps.
 from a separate process (this script with --loadgen: asyncio, raw HTTP/1.1 keep-alive, one session
 per connection, created by a request before the clock starts). Rounds are interleaved (every
 server of a round before the next round); medians of the rounds are printed, and for each pair the
-median of its per-round ratios (throughput, p99, and the server's CPU per request; a round's sides
-disturbs least). Redis's CPU per request is printed too. Plus a store-level microbenchmark: one session get/set through the provider beside
+median of its per-round ratios (throughput, p99, and the server's CPU per request): a round's sides
+run back to back, so other load on the machine shifts both alike. Redis's CPU per request is
+printed too. Plus a store-level microbenchmark: one session get/set through the provider beside
 redis-py's GET/SET of the same JSON.
 
     python benches/python/adapters.py [--rounds 3] [--seconds 5] [--connections 8] [--only flask,django,asgi]
