@@ -250,7 +250,9 @@ async fn write_on_a_dropped_connection_is_not_resent(url: String, servers: &[&Re
     let provider = Arc::new(RedisSessionProvider::connect(options).await.unwrap());
     let session = |v: Value| v.as_object().unwrap().clone();
     provider.set_session("u", session(json!({"n": 0})), None).await.unwrap();
-    servers.iter().for_each(|s| assert_eq!(s.cli(&["CLIENT", "PAUSE", "1500", "WRITE"]).trim(), "OK"));
+    // Paused far longer than any wait below (a loaded machine must not see the pause end
+    // before the write is caught in it); unpaused once the connection is gone.
+    servers.iter().for_each(|s| assert_eq!(s.cli(&["CLIENT", "PAUSE", "60000", "WRITE"]).trim(), "OK"));
     let writer = provider.clone();
     let write = tokio::spawn(async move { writer.set_session("u", session(json!({"n": 1})), None).await });
     // The write waits in the server as a blocked client.
@@ -266,6 +268,7 @@ async fn write_on_a_dropped_connection_is_not_resent(url: String, servers: &[&Re
         s.cli(&["CLIENT", "KILL", "TYPE", "normal"]);
     });
     let err = tokio::time::timeout(HANG, write).await.expect("write hung").unwrap().unwrap_err();
+    servers.iter().for_each(|s| assert_eq!(s.cli(&["CLIENT", "UNPAUSE"]).trim(), "OK"));
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
 }
 
