@@ -63,9 +63,9 @@ async function exercise(provider) {
     // The TTL comes from the cookie: an expired cookie destroys, a short one expires.
     await cb((done) => store.set('expired', { cookie: { expires: new Date(Date.now() - 1000) }, views: 1 }, done));
     assert.equal(await cb((done) => store.get('expired', done)), null);
-    await cb((done) => store.set('short', { cookie: { maxAge: 150 }, views: 1 }, done));
+    await cb((done) => store.set('short', { cookie: { maxAge: 1000 }, views: 1 }, done));
     assert.equal((await cb((done) => store.get('short', done))).views, 1);
-    await new Promise((r) => setTimeout(r, 600));
+    await new Promise((r) => setTimeout(r, 1500));
     assert.equal(await cb((done) => store.get('short', done)), null);
 
     await cb((done) => store.clear(done));
