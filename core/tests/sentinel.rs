@@ -67,6 +67,15 @@ fn sentinel_urls() {
         assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{url}: {err}");
         assert!(!err.to_string().contains("hunter2"), "{err}");
     }
+    // Sentinel credentials on a URL that names no Sentinel would be ignored: refused instead.
+    for plain in ["redis://:hunter2@h:1", "rediss://h:1", "redis+cluster://h:1,h:2"] {
+        let err = RedisSessionProvider::new(options(plain.into()).sentinel_username("s").sentinel_password("p"))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{plain}: {err}");
+        let message = err.to_string();
+        assert!(message.contains("sentinel_username, sentinel_password given, but the url"), "{message}");
+        assert!(message.contains("is not a Sentinel url: use redis+sentinel://") && !message.contains("hunter2"));
+    }
     let debug = format!("{:?}", options("redis+sentinel://h/m".into()).sentinel_password("hunter3"));
     assert!(!debug.contains("hunter3"), "{debug}");
 }

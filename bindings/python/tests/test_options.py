@@ -39,9 +39,9 @@ MAKERS: Dict[str, Callable[..., Any]] = {
 
 
 def texts(certs: Any) -> Dict[str, str]:
-    """A valid value of each text option (TLS ones need a rediss:// URL and real PEM files)."""
+    """A valid value of each text option (TLS and Sentinel ones need a rediss+sentinel:// URL, TLS ones real PEM files)."""
     return {
-        "url": "rediss://127.0.0.1:1",
+        "url": "rediss+sentinel://127.0.0.1:1/mymaster",
         "prefix": "opt:",
         "default_model": "m",
         "tls_ca_file": certs.path("ca.crt"),

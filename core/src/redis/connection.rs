@@ -156,6 +156,21 @@ impl Target {
                 None => Err(invalid_url(&url, "not a sentinel url")),
             };
         }
+        // As TLS options on a plain-text URL: an option that would be ignored is a mistake.
+        let sentinel_set: Vec<&str> = [
+            ("sentinel_username", options.sentinel_username.is_some()),
+            ("sentinel_password", options.sentinel_password.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
+        if !sentinel_set.is_empty() {
+            return Err(SessionError::InvalidArgument(format!(
+                "{} given, but the url {} is not a Sentinel url: use redis+sentinel:// (or rediss+sentinel://)",
+                sentinel_set.join(", "),
+                redact_url(&url)
+            )));
+        }
         let seeds = match (cluster_seeds(&url), options.cluster) {
             (Some(seeds), _) => Some(seeds),
             (None, true) => Some(url.split(',').map(str::to_owned).collect()),
