@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use poto_sessions::update::{update_session, Change, RetryPolicy};
 use poto_sessions::{NumberModel, PotoModule, RedisSessionProvider, SessionData, SessionProvider};
@@ -14,6 +15,13 @@ use crate::raw::RawBaseline;
 use crate::report::{group, Row};
 use crate::session::{bump_counter, err, session_template, user};
 use crate::USERS;
+
+/// The module read with a `touch_after` short enough that ≥ 10% of reads find the session stale
+/// and touch it (each of the 10,000 users is read several times a second; the server statistics
+/// in the row's note give the share of reads that ran the touch script).
+pub(crate) const MODULE_STALE_MIX: &str = "PotoModule::get_user_session_for, touch_after 500 ms";
+/// The module read touching on every call.
+pub(crate) const MODULE_TOUCH_ALWAYS: &str = "PotoModule::get_user_session_for, touch_after 0";
 
 pub(crate) async fn populate<P: SessionProvider + ?Sized>(provider: &Arc<P>, template: &SessionData, n: usize) {
     let next = Arc::new(AtomicUsize::new(0));
@@ -36,7 +44,7 @@ pub(crate) async fn populate<P: SessionProvider + ?Sized>(provider: &Arc<P>, tem
 }
 
 /// get_session, set_session, update_session (+1 on a counter) and PotoModule::get_user_session_for
-/// at each flight size. `fresh` makes a provider on a new, populated namespace for each measurement.
+/// (touch_after 60 s, 500 ms and 0) at each flight size. `fresh` makes a provider on a new, populated namespace for each measurement.
 pub(crate) async fn run<P, MK, MF>(cfg: &Config, label: &str, fresh: MK, mut raw: Option<&mut RawBaseline>) -> Vec<Row>
 where
     P: SessionProvider,
@@ -46,7 +54,15 @@ where
     let template = Arc::new(session_template());
     let users: Arc<Vec<String>> = Arc::new((0..USERS).map(user).collect());
     let mut rows = Vec::new();
-    for op in ["get_session", "set_session", "update_session (+1)", "PotoModule::get_user_session_for"] {
+    let ops = [
+        "get_session",
+        "set_session",
+        "update_session (+1)",
+        "PotoModule::get_user_session_for",
+        MODULE_STALE_MIX,
+        MODULE_TOUCH_ALWAYS,
+    ];
+    for op in ops {
         if cfg.op.as_deref().is_some_and(|f| !op.contains(f)) {
             continue;
         }
@@ -92,7 +108,14 @@ where
                     .await
                 }
                 _ => {
-                    let module = Arc::new(PotoModule::new().with_provider(p as Arc<dyn SessionProvider>));
+                    let touch_after = match op {
+                        MODULE_STALE_MIX => Duration::from_millis(500),
+                        MODULE_TOUCH_ALWAYS => Duration::ZERO,
+                        _ => poto_sessions::DEFAULT_TOUCH_AFTER,
+                    };
+                    let module = Arc::new(
+                        PotoModule::new().with_provider(p as Arc<dyn SessionProvider>).with_touch_after(touch_after),
+                    );
                     measure(cfg, in_flight, USERS, move |_, i| {
                         let (m, u) = (module.clone(), u.clone());
                         async move { m.get_user_session_for(&u[i]).await.map(|_| ()).map_err(err) }
