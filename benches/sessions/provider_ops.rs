@@ -111,7 +111,7 @@ where
                     let touch_after = match op {
                         MODULE_STALE_MIX => Duration::from_millis(500),
                         MODULE_TOUCH_ALWAYS => Duration::ZERO,
-                        _ => poto_sessions::DEFAULT_TOUCH_AFTER,
+                        _ => poto_sessions::touch::DEFAULT_TOUCH_AFTER,
                     };
                     let module = Arc::new(
                         PotoModule::new().with_provider(p as Arc<dyn SessionProvider>).with_touch_after(touch_after),
