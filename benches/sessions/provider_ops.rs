@@ -16,10 +16,11 @@ use crate::report::{group, Row};
 use crate::session::{bump_counter, err, session_template, user};
 use crate::USERS;
 
-/// The module read with a `touch_after` short enough that ≥ 10% of reads find the session stale
-/// and touch it (each of the 10,000 users is read several times a second; the server statistics
-/// in the row's note give the share of reads that ran the touch script).
-pub(crate) const MODULE_STALE_MIX: &str = "PotoModule::get_user_session_for, touch_after 500 ms";
+/// The module read with `touch_after` set so that about one read in nine finds the session stale
+/// and touches it: the time `get_session` took, in the same run, to read each user 8 times. The
+/// row's note gives that `touch_after` and, in the server statistics, the share of reads that
+/// ran the touch script (`evalsha ×`).
+pub(crate) const MODULE_STALE_MIX: &str = "PotoModule::get_user_session_for, ~10% stale";
 /// The module read touching on every call.
 pub(crate) const MODULE_TOUCH_ALWAYS: &str = "PotoModule::get_user_session_for, touch_after 0";
 
@@ -44,7 +45,7 @@ pub(crate) async fn populate<P: SessionProvider + ?Sized>(provider: &Arc<P>, tem
 }
 
 /// get_session, set_session, update_session (+1 on a counter) and PotoModule::get_user_session_for
-/// (touch_after 60 s, 500 ms and 0) at each flight size. `fresh` makes a provider on a new, populated namespace for each measurement.
+/// (touch_after 60 s, ~10% stale, 0) at each flight size. `fresh` makes a provider on a new, populated namespace for each measurement.
 pub(crate) async fn run<P, MK, MF>(cfg: &Config, label: &str, fresh: MK, mut raw: Option<&mut RawBaseline>) -> Vec<Row>
 where
     P: SessionProvider,
@@ -54,6 +55,9 @@ where
     let template = Arc::new(session_template());
     let users: Arc<Vec<String>> = Arc::new((0..USERS).map(user).collect());
     let mut rows = Vec::new();
+    // get_session's rate at each flight size, which sets the stale mix's touch_after.
+    let mut get_rates = Vec::new();
+    let mut touch_note = String::new();
     let ops = [
         "get_session",
         "set_session",
@@ -109,10 +113,15 @@ where
                 }
                 _ => {
                     let touch_after = match op {
-                        MODULE_STALE_MIX => Duration::from_millis(500),
+                        MODULE_STALE_MIX => {
+                            let get_rate =
+                                get_rates.iter().find(|(f, _)| *f == in_flight).map_or(10_000.0, |(_, r)| *r);
+                            Duration::from_secs_f64(8.0 * USERS as f64 / get_rate)
+                        }
                         MODULE_TOUCH_ALWAYS => Duration::ZERO,
                         _ => poto_sessions::touch::DEFAULT_TOUCH_AFTER,
                     };
+                    touch_note = format!("touch_after {} ms", touch_after.as_millis());
                     let module = Arc::new(
                         PotoModule::new().with_provider(p as Arc<dyn SessionProvider>).with_touch_after(touch_after),
                     );
@@ -123,7 +132,13 @@ where
                     .await
                 }
             };
+            if op == "get_session" {
+                get_rates.push((in_flight, m.rate()));
+            }
             let mut row = Row::from(format!("{label} {op}"), in_flight, &m);
+            if !touch_note.is_empty() {
+                row = row.note(std::mem::take(&mut touch_note));
+            }
             // The same commands from raw redis-rs on one multiplexed connection, same keys.
             if let (Some(raw), Some(redis)) = (raw.as_deref_mut(), as_redis(&provider)) {
                 let raw_m = match op {
