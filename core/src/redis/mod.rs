@@ -158,7 +158,7 @@ impl RedisSessionProvider {
 
     /// The second the server's clock is estimated to be in, as `<unix seconds> <ISO text to the
     /// second>`: the scripts stamp lastActivity from it when their `TIME` falls in that second,
-    /// instead of doing the calendar arithmetic in Lua (docs/redis-format.md §7).
+    /// instead of doing the calendar arithmetic in Lua (docs/redis-format.md §4).
     fn clock_hint(&self) -> String {
         let secs = self.link.server_now_ms().div_euclid(1000);
         let iso = crate::data::format_timestamp(secs * 1000);

@@ -12,8 +12,8 @@ local CREATED_AT = 98       -- 0-based offset of the createdAt value (header, 16
 local PRUNE_EVERY = 8
 local PRUNE_BATCH = 16
 -- A write re-indexes a session (two ZADDs, the key's TTL restarted) only when its indexed
--- activity or deadline would move by at least min(INDEX_SLACK, ttl / 16) ms; the ZADDs are most
--- of a write's cost (docs: Measurements). The header keeps the indexed activity.
+-- activity or deadline would move by at least min(INDEX_SLACK, ttl / 16) ms: the ZADDs are the
+-- costliest commands of a write (docs: Measurements). The header keeps the indexed activity.
 local INDEX_SLACK = 60000
 local floor = math.floor
 
@@ -112,12 +112,13 @@ local function index(exp, act, member, ttl, now, version)
 end
 
 -- Writes the whole value of a session: header (with `indexed`, the activity index's score),
--- the JSON's timestamps (`stamped`: lastActivity's text), then `tail` (the other members and the closing brace, as the client
--- sent them). `ttl` (ms, as text) restarts the key's TTL; nil keeps it. A large tail is appended by Redis
--- instead of joined in Lua, which copies it twice more (see docs: Measurements).
+-- the JSON's timestamps (`stamped`: lastActivity's text), then `tail` (the other members and
+-- the closing brace, as the client sent them). `ttl` (ms, as text) restarts the key's TTL; nil
+-- keeps it. A large tail is appended by Redis instead of joined in Lua, which copies it twice
+-- more (see docs: Measurements).
 local function put_value(key, version, created, indexed, stamped, tail, ttl)
-  local head = string.format('PS2 %016d %08d %013d{"lastActivity":%s,"createdAt":', version, #created, indexed,
-    stamped) .. created
+  local head = string.format('PS2 %016d %08d %013d{"lastActivity":%s,"createdAt":', version,
+    #created, indexed, stamped) .. created
   local big = #tail > 4096
   if not big then head = head .. tail end
   if ttl then

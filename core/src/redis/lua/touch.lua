@@ -13,7 +13,8 @@ if not last then return corrupt('not a poto-sessions format-2 session') end
 local now = now_ms()
 if after > 0 and now - last < after then return 2 end
 -- One SETRANGE stamps the header's ms and the JSON's lastActivity, which follow each other.
-redis.call('SETRANGE', key, LA_AT, string.format('%013d{"lastActivity":%s', now, stamp(now, ARGV[5])))
+local stamped = stamp(now, ARGV[5])
+redis.call('SETRANGE', key, LA_AT, string.format('%013d{"lastActivity":%s', now, stamped))
 redis.call('PEXPIRE', key, ttl)
 index(exp, act, ARGV[1], ttl, now, nil)
 return 1
