@@ -136,11 +136,12 @@ fn main() {
         println!("\n- private redis-server on 127.0.0.1:{} ({})", server.port(), server::version());
 
         // 3a. redis-benchmark, on the idle server.
-        let bench_get_p1 = if cfg.wants("redis-benchmark") { redis_benchmark::run(&cfg, server.port()) } else { None };
+        let plain =
+            if cfg.wants("redis-benchmark") { redis_benchmark::run(&cfg, server.port()) } else { Default::default() };
 
         // 2 + 3b. Provider beside raw redis-rs.
         if cfg.wants("redis") {
-            raw::compare(&rt, &cfg, &url, bench_get_p1, &mut verdicts);
+            raw::compare(&rt, &cfg, &url, plain, &mut verdicts);
         }
 
         // 4. Compare-and-set contention, two instances (two connections).

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use poto_sessions::update::{update_session, Change, RetryPolicy};
 use poto_sessions::{NumberModel, PotoModule, RedisSessionProvider, SessionData, SessionProvider};
@@ -14,6 +15,15 @@ use crate::raw::RawBaseline;
 use crate::report::{group, Row};
 use crate::session::{bump_counter, err, session_template, user};
 use crate::USERS;
+
+/// The module read with `touch_after` set so that at least one read in ten finds the session
+/// stale and touches it: the time `get_session` took, in the same run, to read each user 4 times
+/// (one read in five when the module reads as fast; the module's own rate varies). The
+/// row's note gives that `touch_after` and, in the server statistics, the share of reads that
+/// ran the touch script (`evalsha ×`).
+pub(crate) const MODULE_STALE_MIX: &str = "PotoModule::get_user_session_for, ~10% stale";
+/// The module read touching on every call.
+pub(crate) const MODULE_TOUCH_ALWAYS: &str = "PotoModule::get_user_session_for, touch_after 0";
 
 pub(crate) async fn populate<P: SessionProvider + ?Sized>(provider: &Arc<P>, template: &SessionData, n: usize) {
     let next = Arc::new(AtomicUsize::new(0));
@@ -36,7 +46,7 @@ pub(crate) async fn populate<P: SessionProvider + ?Sized>(provider: &Arc<P>, tem
 }
 
 /// get_session, set_session, update_session (+1 on a counter) and PotoModule::get_user_session_for
-/// at each flight size. `fresh` makes a provider on a new, populated namespace for each measurement.
+/// (touch_after 60 s, ~10% stale, 0) at each flight size. `fresh` makes a provider on a new, populated namespace for each measurement.
 pub(crate) async fn run<P, MK, MF>(cfg: &Config, label: &str, fresh: MK, mut raw: Option<&mut RawBaseline>) -> Vec<Row>
 where
     P: SessionProvider,
@@ -46,7 +56,18 @@ where
     let template = Arc::new(session_template());
     let users: Arc<Vec<String>> = Arc::new((0..USERS).map(user).collect());
     let mut rows = Vec::new();
-    for op in ["get_session", "set_session", "update_session (+1)", "PotoModule::get_user_session_for"] {
+    // get_session's rate at each flight size, which sets the stale mix's touch_after.
+    let mut get_rates = Vec::new();
+    let mut touch_note = String::new();
+    let ops = [
+        "get_session",
+        "set_session",
+        "update_session (+1)",
+        "PotoModule::get_user_session_for",
+        MODULE_STALE_MIX,
+        MODULE_TOUCH_ALWAYS,
+    ];
+    for op in ops {
         if cfg.op.as_deref().is_some_and(|f| !op.contains(f)) {
             continue;
         }
@@ -92,7 +113,19 @@ where
                     .await
                 }
                 _ => {
-                    let module = Arc::new(PotoModule::new().with_provider(p as Arc<dyn SessionProvider>));
+                    let touch_after = match op {
+                        MODULE_STALE_MIX => {
+                            let get_rate =
+                                get_rates.iter().find(|(f, _)| *f == in_flight).map_or(10_000.0, |(_, r)| *r);
+                            Duration::from_secs_f64(4.0 * USERS as f64 / get_rate)
+                        }
+                        MODULE_TOUCH_ALWAYS => Duration::ZERO,
+                        _ => poto_sessions::touch::DEFAULT_TOUCH_AFTER,
+                    };
+                    touch_note = format!("touch_after {} ms", touch_after.as_millis());
+                    let module = Arc::new(
+                        PotoModule::new().with_provider(p as Arc<dyn SessionProvider>).with_touch_after(touch_after),
+                    );
                     measure(cfg, in_flight, USERS, move |_, i| {
                         let (m, u) = (module.clone(), u.clone());
                         async move { m.get_user_session_for(&u[i]).await.map(|_| ()).map_err(err) }
@@ -100,7 +133,13 @@ where
                     .await
                 }
             };
+            if op == "get_session" {
+                get_rates.push((in_flight, m.rate()));
+            }
             let mut row = Row::from(format!("{label} {op}"), in_flight, &m);
+            if !touch_note.is_empty() {
+                row = row.note(std::mem::take(&mut touch_note));
+            }
             // The same commands from raw redis-rs on one multiplexed connection, same keys.
             if let (Some(raw), Some(redis)) = (raw.as_deref_mut(), as_redis(&provider)) {
                 let raw_m = match op {

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::measure::{measure, Measured};
+use crate::redis_benchmark::PlainRates;
 use crate::report::{group, print_table, Verdicts};
 use crate::server::redis_provider;
 use crate::session::{err, session_template, user};
@@ -21,13 +22,14 @@ const WRITE_LUA: &str =
 /// The provider's default TTL (24 h) in ms, as the write script receives it.
 const TTL_MS: u64 = 24 * 60 * 60 * 1000;
 
-/// The Redis provider's operations beside raw redis-rs, and their targets: ≥ 80% of raw at 64
-/// in flight, and `get_session` ≥ 1.2× `redis-benchmark GET -P 1` (`bench_get_p1`) when that ran.
+/// The Redis provider's operations beside raw redis-rs, and their targets at 64 in flight: ≥ 80%
+/// of raw; `get_session` ≥ 1.2× and `set_session` ≥ 0.7× `redis-benchmark GET`/`SET -P 1`
+/// (`plain`) when that ran; the module read with ≥ 10% stale sessions ≥ 90% of `get_session`.
 pub(crate) fn compare(
     rt: &tokio::runtime::Runtime,
     cfg: &Config,
     url: &str,
-    bench_get_p1: Option<f64>,
+    plain: PlainRates,
     verdicts: &mut Verdicts,
 ) {
     let mut raw = rt.block_on(RawBaseline::new(url, cfg.raw_connections));
@@ -62,19 +64,38 @@ pub(crate) fn compare(
                 group(*raw_rate)
             ),
         );
-        if op == "get_session" {
-            if let Some(b) = bench_get_p1 {
-                verdicts.check(
-                    *provider_rate >= 1.2 * b,
-                    format!(
-                        "redis get_session, 64 in flight: {} ops/s = {:.2}× redis-benchmark GET -P 1 {} (target ≥ 1.2×)",
-                        group(*provider_rate),
-                        provider_rate / b,
-                        group(b)
-                    ),
-                );
-            }
+        let (plain_rate, command, target) = match op.as_str() {
+            "get_session" => (plain.get_p1, "GET", 1.2),
+            "set_session" => (plain.set_p1, "SET", 0.7),
+            _ => (None, "", 0.0),
+        };
+        if let Some(b) = plain_rate {
+            verdicts.check(
+                *provider_rate >= target * b,
+                format!(
+                    "redis {op}, 64 in flight: {} ops/s = {:.2}× redis-benchmark {command} -P 1 {} (target ≥ {target}×)",
+                    group(*provider_rate),
+                    provider_rate / b,
+                    group(b)
+                ),
+            );
         }
+    }
+    let rate = |op: &str| rows.iter().find(|r| r.in_flight == "64" && r.what == format!("redis {op}")).map(|r| r.rate);
+    if let (Some(get), Some(stale), Some(always)) =
+        (rate("get_session"), rate(provider_ops::MODULE_STALE_MIX), rate(provider_ops::MODULE_TOUCH_ALWAYS))
+    {
+        verdicts.check(
+            stale >= 0.9 * get,
+            format!(
+                "redis {}, 64 in flight: {} ops/s = {:.0}% of get_session {} (target ≥ 90%; touch_after 0: {:.0}%)",
+                provider_ops::MODULE_STALE_MIX,
+                group(stale),
+                stale / get * 100.0,
+                group(get),
+                always / get * 100.0
+            ),
+        );
     }
 }
 
@@ -153,7 +174,7 @@ impl RawBaseline {
         .await
     }
 
-    /// `EVALSHA <write script> 4 <session> <exp> <act> <seq> <user> <ttl> set 0 '' <members…>`,
+    /// `EVALSHA <write script> 4 <session> <exp> <act> <seq> <user> <ttl> set 0 '' <members…> <hint>`,
     /// as `set_session` sends it.
     pub(crate) async fn set(&mut self, cfg: &Config, provider: &RedisSessionProvider, in_flight: usize) -> Measured {
         let prefix = Arc::new(Self::prefix_of(provider));
@@ -203,7 +224,10 @@ fn raw_set_cmd(script: &redis::Script, prefix: &str, user_id: &str, fields: &[(S
     tail.push('}');
     let mut cmd = redis::cmd("EVALSHA");
     cmd.arg(script.get_hash()).arg(4).arg(&keys.session).arg(&keys.exp).arg(&keys.act).arg(&keys.seq);
-    // member, ttl_ms, mode, expected version, createdAt ('': stamp), the other members.
-    cmd.arg(user_id).arg(TTL_MS).arg("set").arg(0).arg("").arg(tail);
+    // member, ttl_ms, mode, expected version, createdAt ('': stamp), the other members, and the
+    // clock hint (this process shares the server's clock).
+    let secs = poto_sessions::data::now_unix_ms().div_euclid(1000);
+    let hint = format!("{secs} {}", &poto_sessions::data::format_timestamp(secs * 1000)[..19]);
+    cmd.arg(user_id).arg(TTL_MS).arg("set").arg(0).arg("").arg(tail).arg(hint);
     cmd
 }

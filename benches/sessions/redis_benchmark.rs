@@ -7,11 +7,18 @@ use crate::config::Config;
 use crate::cpu::{cpu_snapshot, cpu_used};
 use crate::report::{print_table, Row};
 
+/// Rates of redis-benchmark without pipelining, the targets' yardsticks.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct PlainRates {
+    pub(crate) get_p1: Option<f64>,
+    pub(crate) set_p1: Option<f64>,
+}
+
 /// Runs redis-benchmark with pipelines of 1 and 16 on the idle server and prints its table;
-/// returns its GET rate without pipelining.
-pub(crate) fn run(cfg: &Config, port: u16) -> Option<f64> {
+/// returns its GET and SET rates without pipelining.
+pub(crate) fn run(cfg: &Config, port: u16) -> PlainRates {
     let requests = if cfg.quick { 20_000 } else { 200_000 };
-    let mut bench_get_p1 = None;
+    let mut plain = PlainRates::default();
     let mut rows = Vec::new();
     for pipeline in [1, 16] {
         let before = cpu_snapshot();
@@ -20,8 +27,10 @@ pub(crate) fn run(cfg: &Config, port: u16) -> Option<f64> {
             Ok(b) => {
                 let (_, server_cpu, other) = cpu_used(before, cpu_snapshot(), started.elapsed().as_secs_f64());
                 for (name, rps, p50) in &b.results {
-                    if name == "GET" && b.pipeline == 1 {
-                        bench_get_p1 = Some(*rps);
+                    match (name.as_str(), b.pipeline) {
+                        ("GET", 1) => plain.get_p1 = Some(*rps),
+                        ("SET", 1) => plain.set_p1 = Some(*rps),
+                        _ => {}
                     }
                     rows.push(Row {
                         what: format!("redis-benchmark {name} -P {} (-c 50 -d 500 -n {})", b.pipeline, b.requests),
@@ -41,7 +50,7 @@ pub(crate) fn run(cfg: &Config, port: u16) -> Option<f64> {
         }
     }
     print_table("redis-benchmark (same server, 50 connections)", &rows);
-    bench_get_p1
+    plain
 }
 
 struct RedisBenchmark {

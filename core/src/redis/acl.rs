@@ -25,6 +25,7 @@ pub const REDIS_COMMANDS: &[&str] = &[
     "del",
     "incr",
     "pexpire",
+    "pttl",
     "zadd",
     "zrem",
     "zcount",

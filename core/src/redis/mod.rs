@@ -130,7 +130,7 @@ impl RedisSessionProvider {
     ) -> Result<Option<bool>> {
         validate_user_id(user_id)?;
         let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
-        cmd.arg("touch").arg(touch_after.as_millis().min(u128::from(u64::MAX)) as u64);
+        cmd.arg("touch").arg(touch_after.as_millis().min(u128::from(u64::MAX)) as u64).arg(self.clock_hint());
         let done: i64 = self.link.query(&cmd, Access::Write, Some(user_id)).await?;
         Ok(match done {
             0 => None,
@@ -152,7 +152,17 @@ impl RedisSessionProvider {
         let mut cmd = self.session_cmd(&scripts::WRITE, user_id, self.ttl_ms(ttl)?);
         cmd.arg(mode).arg(expected.unwrap_or(0));
         self.push_session(&mut cmd, user_id, data)?;
+        cmd.arg(self.clock_hint());
         self.link.write(&cmd, Some(user_id), write_applied).await
+    }
+
+    /// The second the server's clock is estimated to be in, as `<unix seconds> <ISO text to the
+    /// second>`: the scripts stamp lastActivity from it when their `TIME` falls in that second,
+    /// instead of doing the calendar arithmetic in Lua (docs/redis-format.md §4).
+    fn clock_hint(&self) -> String {
+        let secs = self.link.server_now_ms().div_euclid(1000);
+        let iso = crate::data::format_timestamp(secs * 1000);
+        format!("{secs} {}", &iso[..iso.len().min(19)])
     }
 
     /// Runs the per-shard script in `mode` over every shard, in batches until none has more.
@@ -287,7 +297,7 @@ impl SessionProvider for RedisSessionProvider {
     async fn touch(&self, user_id: &str, ttl: Option<Duration>) -> Result<bool> {
         validate_user_id(user_id)?;
         let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
-        cmd.arg("touch").arg(0);
+        cmd.arg("touch").arg(0).arg(self.clock_hint());
         let touched: i64 = self.link.write(&cmd, Some(user_id), |reply| matches!(reply, Reply::Int(1))).await?;
         Ok(touched != 0)
     }

@@ -1,6 +1,7 @@
 -- Touch. KEYS: session, exp index, activity index. ARGV: member, ttl_ms, mode ('touch'),
 -- touch_after_ms: touch only when the stored lastActivity is at least that old by this server's
--- clock ('0' = always; a lazy touch passes the module's touch_after).
+-- clock ('0' = always; a lazy touch passes the module's touch_after), the clock hint of `stamp`
+-- (optional).
 -- Returns 0 absent, 1 touched, 2 fresh (nothing written).
 local key, exp, act = KEYS[1], KEYS[2], KEYS[3]
 local ttl, after = tonumber(ARGV[2]), tonumber(ARGV[4] or '0')
@@ -12,7 +13,8 @@ if not last then return corrupt('not a poto-sessions format-2 session') end
 local now = now_ms()
 if after > 0 and now - last < after then return 2 end
 -- One SETRANGE stamps the header's ms and the JSON's lastActivity, which follow each other.
-redis.call('SETRANGE', key, LA_AT, string.format('%013d{"lastActivity":', now) .. iso(now))
+local stamped = stamp(now, ARGV[5])
+redis.call('SETRANGE', key, LA_AT, string.format('%013d{"lastActivity":%s', now, stamped))
 redis.call('PEXPIRE', key, ttl)
 index(exp, act, ARGV[1], ttl, now, nil)
 return 1
