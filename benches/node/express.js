@@ -10,7 +10,8 @@
 //
 // Run: bash benches/node/run.sh --express [--rounds N] [--seconds S] [--commands]   (release build;
 //      --commands prints the Redis commands each request cost, from INFO commandstats)
-//      node benches/node/express.js --smoke   (1 round of 0.5 s: checks the script still works)
+//      node benches/node/express.js --smoke   (1 round of 0.2 s, 50 users: checks the script still
+//      works; test/bench-smoke.test.js runs it)
 // The package and its devDependencies resolve from bindings/node.
 const { fork } = require('node:child_process');
 const fs = require('node:fs');
@@ -21,7 +22,6 @@ const { createRequire } = require('node:module');
 const nodePackage = path.join(__dirname, '..', '..', 'bindings', 'node');
 const requireFromPackage = createRequire(path.join(nodePackage, 'package.json'));
 
-const USERS = 500;
 const CONNECTIONS = 64;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -106,7 +106,7 @@ function load({ port, route, cookies, seconds }) {
         {
           method: 'GET',
           path: `/${route}`,
-          // Each request carries the next user's cookie: 500 users spread over 64 connections.
+          // Each request carries the next user's cookie: the users spread over 64 connections.
           setupRequest: (req) => ({ ...req, headers: { cookie: cookies[next++ % cookies.length] } }),
         },
       ],
@@ -183,19 +183,19 @@ async function runLoad(port, route, cookies, seconds) {
   return out;
 }
 
-/** One store's turn in a round: fresh server, 500 logins, warm-up, then each route. */
+/** One store's turn in a round: fresh server, the users' logins, warm-up, then each route. */
 async function turn(kind, redis, client, opts) {
   await client.flushAll();
   const server = child(['--serve', kind, redis.url]);
   try {
     const { port } = await message(server);
     const cookies = [];
-    for (let i = 0; i < USERS; i++) {
+    for (let i = 0; i < opts.users; i++) {
       const res = await fetch(`http://127.0.0.1:${port}/login?u=${i}`);
       if (res.status !== 200) throw new Error(`${kind}: login answered ${res.status}`);
       cookies.push(res.headers.get('set-cookie').split(';')[0]);
     }
-    await runLoad(port, 'change', cookies, opts.warmup);
+    if (opts.warmup > 0) await runLoad(port, 'change', cookies, opts.warmup);
     const out = {};
     for (const route of ROUTES) {
       const [cpu0, redis0, stats0] = [cpuOf(server.pid), await redisCpu(client), await commandStats(client)];
@@ -229,14 +229,14 @@ async function main() {
   };
   const smoke = argv.includes('--smoke');
   const opts = smoke
-    ? { rounds: 1, seconds: 0.5, warmup: 0.2 }
-    : { rounds: flag('--rounds', 3), seconds: flag('--seconds', 5), warmup: flag('--warmup', 1) };
+    ? { rounds: 1, seconds: 0.2, warmup: 0, users: 50 }
+    : { rounds: flag('--rounds', 3), seconds: flag('--seconds', 5), warmup: flag('--warmup', 1), users: 500 };
   opts.commands = argv.includes('--commands');
   const { startRedis } = require(path.join(nodePackage, 'test', 'helpers.js'));
   const { createClient } = requireFromPackage('redis');
   const kinds = Object.keys(STORES);
   console.log(
-    `node ${process.version}, ${USERS} users, ${CONNECTIONS} connections, ${opts.rounds} rounds of ${opts.seconds} s per route; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `node ${process.version}, ${opts.users} users, ${CONNECTIONS} connections, ${opts.rounds} rounds of ${opts.seconds} s per route; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
   );
   const redis = await startRedis();
   const client = createClient({ url: redis.url });
