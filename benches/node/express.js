@@ -11,7 +11,7 @@
 // Run: bash benches/node/run.sh --express [--rounds N] [--seconds S] [--commands]   (release build;
 //      --commands prints the Redis commands each request cost, from INFO commandstats)
 //      node benches/node/express.js --smoke   (1 round of 0.2 s, 50 users: checks the script still
-//      works; test/bench-smoke.test.js runs it)
+//      works)
 // The package and its devDependencies resolve from bindings/node.
 const { fork } = require('node:child_process');
 const fs = require('node:fs');
@@ -93,6 +93,7 @@ async function serve(kind, redisUrl) {
 
 // ---------------------------------------------------------------- load process
 
+/** One load run of `route` for `seconds`; answers the parent with its figures. */
 function load({ port, route, cookies, seconds }) {
   const autocannon = requireFromPackage('autocannon');
   let next = 0;
@@ -174,11 +175,10 @@ async function redisCpu(client) {
   return get('used_cpu_user') + get('used_cpu_sys');
 }
 
-async function runLoad(port, route, cookies, seconds) {
-  const proc = child(['--load']);
+/** Runs `route` for `seconds` from load process `proc` (one per turn, run after run). */
+async function runLoad(proc, port, route, cookies, seconds) {
   proc.send({ port, route, cookies, seconds });
   const out = await message(proc);
-  await new Promise((r) => (proc.exitCode === null ? proc.once('exit', r) : r()));
   if (out.bad > 0 || out.requests === 0) throw new Error(`${route}: ${out.bad} failed requests of ${out.requests}`);
   return out;
 }
@@ -187,6 +187,7 @@ async function runLoad(port, route, cookies, seconds) {
 async function turn(kind, redis, client, opts) {
   await client.flushAll();
   const server = child(['--serve', kind, redis.url]);
+  const loader = child(['--load']);
   try {
     const { port } = await message(server);
     const cookies = [];
@@ -195,11 +196,11 @@ async function turn(kind, redis, client, opts) {
       if (res.status !== 200) throw new Error(`${kind}: login answered ${res.status}`);
       cookies.push(res.headers.get('set-cookie').split(';')[0]);
     }
-    if (opts.warmup > 0) await runLoad(port, 'change', cookies, opts.warmup);
+    if (opts.warmup > 0) await runLoad(loader, port, 'change', cookies, opts.warmup);
     const out = {};
     for (const route of ROUTES) {
       const [cpu0, redis0, stats0] = [cpuOf(server.pid), await redisCpu(client), await commandStats(client)];
-      const r = await runLoad(port, route, cookies, opts.seconds);
+      const r = await runLoad(loader, port, route, cookies, opts.seconds);
       const [cpu1, redis1, stats1] = [cpuOf(server.pid), await redisCpu(client), await commandStats(client)];
       out[route] = {
         ...r,
@@ -210,8 +211,10 @@ async function turn(kind, redis, client, opts) {
     }
     return out;
   } finally {
-    server.send('stop');
-    await new Promise((r) => (server.exitCode === null ? server.once('exit', r) : r()));
+    for (const proc of [loader, server]) {
+      if (proc.exitCode === null) proc.send('stop');
+      await new Promise((r) => (proc.exitCode === null ? proc.once('exit', r) : r()));
+    }
   }
 }
 
@@ -287,7 +290,7 @@ if (role === '--serve') {
     process.exit(1);
   });
 } else if (role === '--load') {
-  process.once('message', load);
+  process.on('message', (m) => (m === 'stop' ? process.exit(0) : load(m)));
 } else {
   main().catch((e) => {
     console.error(e);
