@@ -8,8 +8,9 @@
 // req/s and p99 and the median of the per-round paired ratios (above 1.00x is ours better), with
 // the server's and Redis's CPU per request beside them.
 //
-// Run: bash benches/node/run.sh --express [--rounds N] [--seconds S] [--commands]   (release build;
-//      --commands prints the Redis commands each request cost, from INFO commandstats)
+// Run: bash benches/node/run.sh --express [--rounds N] [--seconds S] [--commands] [--stores a,b]
+//      (release build; --commands prints the Redis commands each request cost, from INFO
+//      commandstats; --stores runs only those of STORES below)
 //      node benches/node/express.js --smoke   (1 round of 0.2 s, 50 users: checks the script still
 //      works)
 // The package and its devDependencies resolve from bindings/node.
@@ -237,7 +238,9 @@ async function main() {
   opts.commands = argv.includes('--commands');
   const { startRedis } = require(path.join(nodePackage, 'test', 'helpers.js'));
   const { createClient } = requireFromPackage('redis');
-  const kinds = Object.keys(STORES);
+  // --stores a,b: only these stores (and the rows that pair them), e.g. to profile one of them.
+  const only = argv.includes('--stores') ? argv[argv.indexOf('--stores') + 1].split(',') : null;
+  const kinds = Object.keys(STORES).filter((k) => !only || only.includes(k));
   console.log(
     `node ${process.version}, ${opts.users} users, ${CONNECTIONS} connections, ${opts.rounds} rounds of ${opts.seconds} s per route; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
   );
@@ -268,7 +271,7 @@ async function main() {
   console.log('medians; ratios are medians of per-round paired ratios, ours / theirs (req/s: above 1 is ours faster; p99: below 1 is ours faster)');
   console.log('| ours | theirs | route | ours req/s | theirs req/s | req/s ratio | ours p99 ms | theirs p99 ms | p99 ratio | server CPU µs/req ours / theirs | Redis CPU µs/req ours / theirs |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const [ours, theirs] of PAIRS) {
+  for (const [ours, theirs] of PAIRS.filter((pair) => pair.every((k) => kinds.includes(k)))) {
     for (const route of ROUTES) {
       const a = results[ours].map((r) => r[route]);
       const b = results[theirs].map((r) => r[route]);
