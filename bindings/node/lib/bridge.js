@@ -96,8 +96,20 @@ function run(invoke, parse = JSON.parse, mapError = undefined, callsJs = true) {
   return settled(outcome, parse, mapError);
 }
 
+// Operations that did not finish at once wait in the addon until flush(): once per event-loop
+// iteration, so the calls of one iteration reach the runtime (and Redis) together.
+let flushQueued = false;
+function flush() {
+  flushQueued = false;
+  native.flush();
+}
+
 /** A promise of operation `op`, settled by onComplete. */
 function waitFor(op, parse, mapError = undefined) {
+  if (!flushQueued) {
+    flushQueued = true;
+    setImmediate(flush);
+  }
   if (pending.size === 0) keepAlive.ref();
   return new Promise((resolve, reject) => pending.set(op, { resolve, reject, parse, mapError }));
 }

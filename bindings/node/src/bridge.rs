@@ -5,10 +5,11 @@
 //! outcome is queued. The first completion queued wakes the JS thread through one threadsafe
 //! function, which hands JS every completion queued by then (one wake-up for a burst).
 //!
-//! Submissions are batched the same way: operations started while a batch is not yet picked up
-//! join it, and one runtime task drives the whole batch. So a burst of calls from one JS turn
-//! costs one task and one wake-up of the runtime, and their commands reach the Redis connection
-//! together (one write to the socket, one read of the replies) instead of one by one.
+//! Submissions are batched the same way: operations that do not finish at once are queued, and
+//! JS calls [`flush`] once per event-loop iteration (lib/bridge.js, from `setImmediate`), which
+//! hands the whole queue to one runtime task. So the calls of one iteration (e.g. the store reads
+//! of every request that arrived) cost one task and one wake-up of the runtime, and their commands
+//! reach the Redis connection together (one write to the socket, one read of the replies).
 //!
 //! Requests: Rust code that needs JS (a custom provider's method, an update function, a defaults
 //! factory) queues a request the same way and awaits the reply JS sends with `reply()` (JSON
@@ -204,24 +205,25 @@ where
     }
 }
 
-/// Hands operation `id` to the runtime: it joins the batch not yet picked up, or starts one.
+/// Queues operation `id` for the runtime; the next [`flush`] hands it over.
 fn spawn_op<F>(id: u32, future: F)
 where
     F: Future<Output = Outcome> + Send + 'static,
 {
     let Ok(bridge) = bridge() else { return };
-    let first = {
-        let mut queue = lock(&bridge.submitted);
-        queue.push((id, Box::pin(future)));
-        queue.len() == 1
-    };
-    if first {
+    lock(&bridge.submitted).push((id, Box::pin(future)));
+}
+
+/// Hands every queued operation to one runtime task.
+pub fn flush() {
+    let Ok(bridge) = bridge() else { return };
+    if !lock(&bridge.submitted).is_empty() {
         runtime::spawn(drive_batch(bridge));
     }
 }
 
-/// Drives every operation submitted so far to its end, in one task: each is polled in turn, so
-/// the commands they send are all queued on the connection before it next writes.
+/// Drives every operation queued so far to its end, in one task: each is polled in turn, so the
+/// commands they send are all queued on the connection before it next writes.
 async fn drive_batch(bridge: &'static Bridge) {
     let batch = std::mem::take(&mut *lock(&bridge.submitted));
     let mut running: FuturesUnordered<_> = batch
