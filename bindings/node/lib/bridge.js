@@ -27,11 +27,14 @@ keepAlive.unref();
 // stores (request ids, tracing) rather than those of whoever loaded this package.
 const opContexts = new Map();
 
-/** A new operation id; remembers the caller's async context for the callbacks it may need. */
-function startOp() {
+/**
+ * A new operation id. With `callsJs` (the operation may call back into JS) it remembers the
+ * caller's async context; operations of the built-in providers never do, and skip that cost.
+ */
+function startOp(callsJs = true) {
   const op = nextOp;
   nextOp = nextOp >= 0xfffffff0 ? 1 : nextOp + 1;
-  opContexts.set(op, new AsyncResource('poto-sessions'));
+  if (callsJs) opContexts.set(op, new AsyncResource('poto-sessions'));
   return op;
 }
 
@@ -77,10 +80,10 @@ function settled(outcome, parse, mapError) {
 
 /**
  * Runs `invoke(op)` (a native call) and returns a promise of its outcome, parsed by `parse`;
- * `mapError` may replace the error a failure rejects with.
+ * `mapError` may replace the error a failure rejects with; `callsJs` as for startOp.
  */
-function run(invoke, parse = JSON.parse, mapError = undefined) {
-  const op = startOp();
+function run(invoke, parse = JSON.parse, mapError = undefined, callsJs = true) {
+  const op = startOp(callsJs);
   let outcome;
   try {
     outcome = invoke(op);
@@ -93,8 +96,20 @@ function run(invoke, parse = JSON.parse, mapError = undefined) {
   return settled(outcome, parse, mapError);
 }
 
+// Operations that did not finish at once wait in the addon until flush(): once per event-loop
+// iteration, so the calls of one iteration reach the runtime (and Redis) together.
+let flushQueued = false;
+function flush() {
+  flushQueued = false;
+  native.flush();
+}
+
 /** A promise of operation `op`, settled by onComplete. */
 function waitFor(op, parse, mapError = undefined) {
+  if (!flushQueued) {
+    flushQueued = true;
+    setImmediate(flush);
+  }
   if (pending.size === 0) keepAlive.ref();
   return new Promise((resolve, reject) => pending.set(op, { resolve, reject, parse, mapError }));
 }

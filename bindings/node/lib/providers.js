@@ -25,6 +25,11 @@ function toNative(provider, options) {
 
 /** Methods of every provider this package builds (the seed's UserSessionProvider). */
 class SessionProviderBase {
+  /** Runs native call `invoke(op)` (bridge.run), with the caller's async context when it may call JS. */
+  _run(invoke) {
+    return run(invoke, JSON.parse, undefined, this._callsJs);
+  }
+
   getSession(userId) {
     // The hot path, written out: an in-memory read is ready at once and never leaves this thread.
     if (typeof userId !== 'string' || !wellFormed(userId)) return guarded(() => checkId(userId));
@@ -32,7 +37,7 @@ class SessionProviderBase {
       const now = this._native.getSessionNow(userId);
       return typeof now === 'string' ? Promise.resolve(JSON.parse(now)) : Promise.reject(now);
     }
-    const op = startOp();
+    const op = startOp(this._callsJs);
     const ready = this._native.getSession(op, userId);
     if (ready === null) return waitFor(op, parseSession);
     endOp(op);
@@ -44,7 +49,7 @@ class SessionProviderBase {
       checkId(userId);
       const text = sessionText(sessionData, 'session data');
       const ttl = checkMs(ttlMs, 'ttlMs');
-      return run((op) => this._native.setSession(op, userId, text, ttl));
+      return this._run((op) => this._native.setSession(op, userId, text, ttl));
     });
   }
 
@@ -61,33 +66,33 @@ class SessionProviderBase {
     return guarded(() => {
       checkId(userId);
       const ttl = checkMs(ttlMs, 'ttlMs');
-      return run((op) => this._native.touch(op, userId, ttl));
+      return this._run((op) => this._native.touch(op, userId, ttl));
     });
   }
 
   cleanupOldSessions(maxAgeMs) {
     return guarded(() => {
       const ms = checkMs(maxAgeMs, 'maxAgeMs', false);
-      return run((op) => this._native.cleanupOldSessions(op, ms));
+      return this._run((op) => this._native.cleanupOldSessions(op, ms));
     });
   }
 
   getActiveSessions() {
-    return run((op) => this._native.getActiveSessions(op));
+    return this._run((op) => this._native.getActiveSessions(op));
   }
 
   getStats() {
-    return run((op) => this._native.getStats(op));
+    return this._run((op) => this._native.getStats(op));
   }
 
   /** Number of live sessions, without listing them. */
   count() {
-    return run((op) => this._native.count(op));
+    return this._run((op) => this._native.count(op));
   }
 
   /** Removes every session of this provider (its prefix only); resolves with how many. */
   clear() {
-    return run((op) => this._native.clear(op));
+    return this._run((op) => this._native.clear(op));
   }
 }
 
@@ -101,6 +106,7 @@ class InMemorySessionProvider extends SessionProviderBase {
     super();
     this._native = native.NativeProvider.memory(builtInOptions(options, 'InMemorySessionProvider options'));
     this._memory = true;
+    this._callsJs = false;
   }
 }
 
@@ -121,6 +127,7 @@ class RedisSessionProvider extends SessionProviderBase {
       opts.url = url;
     }
     this._native = native.NativeProvider.redis(optionsText(opts, 'RedisSessionProvider options'));
+    this._callsJs = false;
   }
 
   /** Creates the provider and checks now that Redis answers. */
@@ -143,6 +150,7 @@ function asProvider(provider, options) {
   }
   const wrapped = Object.create(SessionProviderBase.prototype);
   wrapped._native = toNative(provider, options);
+  wrapped._callsJs = true;
   return wrapped;
 }
 

@@ -5,6 +5,12 @@
 //! outcome is queued. The first completion queued wakes the JS thread through one threadsafe
 //! function, which hands JS every completion queued by then (one wake-up for a burst).
 //!
+//! Submissions are batched the same way: operations that do not finish at once are queued, and
+//! JS calls [`flush`] once per event-loop iteration (lib/bridge.js, from `setImmediate`), which
+//! hands the whole queue to one runtime task. So the calls of one iteration (e.g. the store reads
+//! of every request that arrived) cost one task and one wake-up of the runtime, and their commands
+//! reach the Redis connection together (one write to the socket, one read of the replies).
+//!
 //! Requests: Rust code that needs JS (a custom provider's method, an update function, a defaults
 //! factory) queues a request the same way and awaits the reply JS sends with `reply()` (JSON
 //! text) or `replyError()` (a code and a message).
@@ -14,10 +20,12 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::task::{Context, Poll};
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use napi::bindgen_prelude::{FnArgs, Function, ToNapiValue, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{sys, JsValue, Status};
@@ -45,11 +53,14 @@ type RequestArgs = FnArgs<(Vec<u32>, Vec<u32>, Vec<u32>, Vec<String>, Vec<String
 /// A call into JS: (request id, operation it serves, target, method, arguments as JSON).
 type Request = (u32, u32, u32, &'static str, String);
 type Tsfn<Args> = ThreadsafeFunction<(), Unknown<'static>, Args, Status, false, true, 0>;
+type OpFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
 struct Bridge {
     /// The JS thread the bridge delivers to.
     thread: std::thread::ThreadId,
     done: Mutex<Vec<(u32, Outcome)>>,
+    /// Operations started but not yet picked up by a runtime task.
+    submitted: Mutex<Vec<(u32, OpFuture)>>,
     done_tsfn: Tsfn<CompletionArgs>,
     requests: Mutex<Vec<Request>>,
     request_tsfn: Tsfn<RequestArgs>,
@@ -115,6 +126,7 @@ pub fn init(
     let _ = BRIDGE.set(Bridge {
         thread: std::thread::current().id(),
         done: Mutex::new(Vec::new()),
+        submitted: Mutex::new(Vec::new()),
         done_tsfn,
         requests: Mutex::new(Vec::new()),
         request_tsfn,
@@ -193,16 +205,37 @@ where
     }
 }
 
+/// Queues operation `id` for the runtime; the next [`flush`] hands it over.
 fn spawn_op<F>(id: u32, future: F)
 where
     F: Future<Output = Outcome> + Send + 'static,
 {
-    runtime::spawn(async move {
-        let mut guard = Completion { id, done: false };
-        let outcome = future.await;
-        guard.done = true;
-        complete(id, outcome);
-    });
+    let Ok(bridge) = bridge() else { return };
+    lock(&bridge.submitted).push((id, Box::pin(future)));
+}
+
+/// Hands every queued operation to one runtime task.
+pub fn flush() {
+    let Ok(bridge) = bridge() else { return };
+    if !lock(&bridge.submitted).is_empty() {
+        runtime::spawn(drive_batch(bridge));
+    }
+}
+
+/// Drives every operation queued so far to its end, in one task: each is polled in turn, so the
+/// commands they send are all queued on the connection before it next writes.
+async fn drive_batch(bridge: &'static Bridge) {
+    let batch = std::mem::take(&mut *lock(&bridge.submitted));
+    let mut running: FuturesUnordered<_> = batch
+        .into_iter()
+        .map(|(id, future)| async move {
+            let mut guard = Completion { id, done: false };
+            let outcome = future.await;
+            guard.done = true;
+            complete(id, outcome);
+        })
+        .collect();
+    while running.next().await.is_some() {}
 }
 
 /// Asks JS to run `method` of callback `target` with `args` (JSON), and awaits its reply.

@@ -38,6 +38,13 @@ pub fn init(
     bridge::init(on_complete, on_request, session_error)
 }
 
+/// Hands the operations started since the last call to the runtime (lib/bridge.js calls it once
+/// per event-loop iteration in which an operation did not finish at once).
+#[napi]
+pub fn flush() {
+    bridge::flush()
+}
+
 /// The answer of JS to callback request `id`: the result's JSON text.
 #[napi]
 pub fn reply(id: u32, text: String) {
