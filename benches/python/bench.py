@@ -50,20 +50,18 @@ SESSION: Dict[str, Any] = {
     "limits": {"daily": 500, "burst": 20},
     "lastPrompt": "Summarise the meeting notes from Tuesday and list the action items with owners.",
 }
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def thread_cpu() -> Dict[str, float]:
-    """CPU seconds of this process's threads, summed by thread name."""
+    """CPU seconds of this process's threads (schedstat: nanoseconds), summed by thread name."""
     by_name: Dict[str, float] = {}
     for tid in os.listdir("/proc/self/task"):
         try:
-            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+            name = Path(f"/proc/self/task/{tid}/comm").read_text().strip()
+            ns = int(Path(f"/proc/self/task/{tid}/schedstat").read_text().split()[0])
         except OSError:
             continue  # the thread ended
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        by_name[name] = by_name.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICK
+        by_name[name] = by_name.get(name, 0.0) + ns / 1e9
     return by_name
 
 
