@@ -7,8 +7,9 @@
 //! the start of the next turn: one wake of a runtime thread per turn rather than one per call.
 //!
 //! Cancelling the asyncio future of a call aborts the runtime task that serves it: the Rust
-//! future is dropped at its next await (or never polled, if the batch has not run yet), so a call cancelled before its write is sent writes
-//! nothing, and no host callback runs for it once it is cancelled (see [`Call::cancelled`]).
+//! future is dropped at its next await (or before its first poll, if its turn's batch has not
+//! gone yet), so a call cancelled before its write is sent writes nothing, and no host callback
+//! runs for it once it is cancelled (see [`Call::cancelled`]).
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -229,9 +230,12 @@ where
     );
     let first = {
         let mut outgoing = lock(&queue_of_loop.outgoing);
-        outgoing.push((call.clone(), Box::pin(async move {
-            let _ = task.await;
-        })));
+        outgoing.push((
+            call.clone(),
+            Box::pin(async move {
+                let _ = task.await;
+            }),
+        ));
         outgoing.len() == 1
     };
     if first {

@@ -236,7 +236,11 @@ impl NativeModule {
         conversation_id: Text,
     ) -> PyResult<Bound<'py, PyAny>> {
         let llm = self.llm()?;
-        awaitable(py, self.inline(), async move { llm.set_current_conversation_id_for(&user_id, &conversation_id).await })
+        awaitable(
+            py,
+            self.inline(),
+            async move { llm.set_current_conversation_id_for(&user_id, &conversation_id).await },
+        )
     }
 
     fn set_current_conversation_id_sync(&self, py: Python<'_>, user_id: Text, conversation_id: Text) -> PyResult<()> {
