@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Python wheel once (debug, abi3) with maturin, installs it in a test venv and runs the
-# pytest suite (which also installs the same wheel in a fresh venv and type-checks the stubs).
+# pytest suite (which also installs the same wheel in a fresh venv, type-checks the stubs, and
+# runs the framework-adapter tests on CPython 3.13 with Django 6 in a venv cached under the target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"

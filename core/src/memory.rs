@@ -247,6 +247,10 @@ impl SessionProvider for InMemorySessionProvider {
         Some(self)
     }
 
+    fn completes_inline(&self) -> bool {
+        true
+    }
+
     async fn touch(&self, user_id: &str, ttl: Option<Duration>) -> Result<bool> {
         validate_user_id(user_id)?;
         let ttl = self.ttl_or_default(ttl)?;

@@ -101,6 +101,13 @@ pub trait SessionProvider: Send + Sync + 'static {
         RetryPolicy::default()
     }
 
+    /// Whether this provider's operations finish without waiting for I/O or other threads, so
+    /// a binding may poll them once on the caller's thread instead of handing them to the
+    /// runtime (polling a Redis call there would wake a runtime thread per call).
+    fn completes_inline(&self) -> bool {
+        false
+    }
+
     // Fast paths: stores override them where one step or no copy pays (BENCHMARKS.md).
 
     /// [`Self::get_session`] without copying where the provider holds sessions in memory: the

@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use futures_util::FutureExt;
@@ -13,8 +13,16 @@ use tokio::runtime::{Builder, Runtime};
 
 use crate::error::{Result, SessionError};
 
-/// Worker threads of the hidden runtime unless `POTO_WORKER_THREADS` says otherwise.
+/// Worker threads of the hidden runtime unless `POTO_WORKER_THREADS` or a binding
+/// ([`set_default_worker_threads`]) says otherwise.
 pub const DEFAULT_WORKER_THREADS: usize = 2;
+static DEFAULT_WORKERS: AtomicUsize = AtomicUsize::new(DEFAULT_WORKER_THREADS);
+
+/// The worker count a binding prefers for its processes, used when the runtime is built (also
+/// after a fork) unless `POTO_WORKER_THREADS` is set. A runtime already built keeps its count.
+pub fn set_default_worker_threads(workers: usize) {
+    DEFAULT_WORKERS.store(workers.max(1), Ordering::Relaxed);
+}
 /// Threads for host callbacks that may block (C functions, sync Python) unless
 /// `POTO_BLOCKING_THREADS` says otherwise; further callbacks wait for a free one.
 pub const DEFAULT_BLOCKING_THREADS: usize = 64;
@@ -58,7 +66,7 @@ pub fn runtime() -> &'static Runtime {
     let _build = BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if RUNTIME_GENERATION.load(Ordering::Acquire) != generation {
         let runtime = Builder::new_multi_thread()
-            .worker_threads(threads_from_env("POTO_WORKER_THREADS", DEFAULT_WORKER_THREADS))
+            .worker_threads(threads_from_env("POTO_WORKER_THREADS", DEFAULT_WORKERS.load(Ordering::Relaxed)))
             .max_blocking_threads(threads_from_env("POTO_BLOCKING_THREADS", DEFAULT_BLOCKING_THREADS))
             .thread_name("poto-sessions")
             .enable_all()

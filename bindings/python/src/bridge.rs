@@ -3,15 +3,21 @@
 //! queued future in one pass. (Taking the GIL on a worker for each completion would wait for the event
 //! loop's thread to release it, which costs milliseconds under load.)
 //!
+//! The other way, calls made during one turn of the event loop go to the runtime together at
+//! the start of the next turn: one wake of a runtime thread per turn rather than one per call.
+//!
 //! Cancelling the asyncio future of a call aborts the runtime task that serves it: the Rust
-//! future is dropped at its next await, so a call cancelled before its write is sent writes
-//! nothing, and no host callback runs for it once it is cancelled (see [`Call::cancelled`]).
+//! future is dropped at its next await (or before its first poll, if its turn's batch has not
+//! gone yet), so a call cancelled before its write is sent writes nothing, and no host callback
+//! runs for it once it is cancelled (see [`Call::cancelled`]).
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use pyo3::intern;
 use pyo3::prelude::*;
+
+use futures_util::future::{AbortHandle, Abortable};
 
 use crate::waker::Waker;
 
@@ -25,9 +31,15 @@ enum Job {
     Call(Box<dyn FnOnce(Python<'_>) + Send>),
 }
 
+type Outgoing = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 pub struct Queue {
     waker: Waker,
     pending: Mutex<Vec<Job>>,
+    /// Calls made during this turn of the loop, not yet handed to the runtime.
+    outgoing: Mutex<Vec<(Arc<Call>, Outgoing)>>,
+    /// `Completions.send` of this queue, scheduled when `outgoing` stops being empty.
+    send: OnceLock<Py<PyAny>>,
 }
 
 /// The Python call a runtime task serves, as host callbacks see it.
@@ -82,9 +94,13 @@ pub fn run_on_loop<J: FnOnce(Python<'_>) + Send + 'static>(job: J) -> Result<(),
     }
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Queue {
     fn push(&self, job: Job) {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending = lock(&self.pending);
         pending.push(job);
         if pending.len() == 1 {
             self.waker.wake();
@@ -100,9 +116,24 @@ pub struct Completions {
 
 #[pymethods]
 impl Completions {
+    /// Hands the calls of the last turn to the runtime: one spawn from this thread, which
+    /// spawns each call from a runtime thread. A call cancelled meanwhile is dropped here (its
+    /// done callback, which would abort it, runs after this).
+    fn send(&self, py: Python<'_>) {
+        let mut batch = std::mem::take(&mut *lock(&self.queue.outgoing));
+        batch.retain(|(call, _)| !call.cancelled(py));
+        if !batch.is_empty() {
+            poto_sessions::runtime::spawn(async move {
+                for (_, call) in batch {
+                    tokio::spawn(call);
+                }
+            });
+        }
+    }
+
     fn drain(&self, py: Python<'_>) -> PyResult<()> {
         self.queue.waker.clear();
-        let ready = std::mem::take(&mut *self.queue.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        let ready = std::mem::take(&mut *lock(&self.queue.pending));
         for job in ready {
             let (call, make) = match job {
                 Job::Resolve(call, make) => (call, make),
@@ -143,16 +174,22 @@ pub fn queue_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Arc<
     }
     let waker = Waker::new()?;
     let fd = waker.fileno();
-    let queue = Arc::new(Queue { waker, pending: Mutex::new(Vec::new()) });
+    let queue = Arc::new(Queue {
+        waker,
+        pending: Mutex::new(Vec::new()),
+        outgoing: Mutex::new(Vec::new()),
+        send: OnceLock::new(),
+    });
     let receiver = Bound::new(py, Completions { queue: queue.clone() })?;
     event_loop.call_method1("add_reader", (fd, receiver.getattr("drain")?))?;
+    let _ = queue.send.set(receiver.getattr("send")?.unbind());
     CURRENT.with(|c| *c.borrow_mut() = Some((event_loop.clone().unbind(), queue.clone())));
     Ok(queue)
 }
 
 /// Aborts a runtime task when its asyncio future is cancelled (a done callback).
 #[pyclass(frozen, module = "poto_sessions._native")]
-struct AbortOnCancel(tokio::task::AbortHandle);
+struct AbortOnCancel(AbortHandle);
 
 #[pymethods]
 impl AbortOnCancel {
@@ -165,7 +202,8 @@ impl AbortOnCancel {
 }
 
 /// An asyncio future of `event_loop` (whose queue is `queue`) that `fut`'s result will resolve;
-/// cancelling it aborts `fut`, which serves `call`.
+/// `fut` reaches the runtime with this turn's other calls; cancelling the future aborts it,
+/// and it serves `call`.
 pub fn spawn_for_loop<'py, F, T>(
     event_loop: &Bound<'py, PyAny>,
     queue: Arc<Queue>,
@@ -180,13 +218,33 @@ where
     let py = event_loop.py();
     let future = event_loop.call_method0(intern!(py, "create_future"))?;
     let _ = call.future.set(future.clone().unbind());
+    let queue_of_loop = queue.clone();
     let resolves = call.clone();
-    let task = poto_sessions::runtime::spawn(async move {
-        let result = fut.await;
-        queue.push(Job::Resolve(resolves, Box::new(move |py| result.and_then(|value| value.into_py_any(py)))));
-    });
+    let (abort, registration) = AbortHandle::new_pair();
+    let task = Abortable::new(
+        async move {
+            let result = fut.await;
+            queue.push(Job::Resolve(resolves, Box::new(move |py| result.and_then(|value| value.into_py_any(py)))));
+        },
+        registration,
+    );
+    let first = {
+        let mut outgoing = lock(&queue_of_loop.outgoing);
+        outgoing.push((
+            call.clone(),
+            Box::pin(async move {
+                let _ = task.await;
+            }),
+        ));
+        outgoing.len() == 1
+    };
+    if first {
+        if let Some(send) = queue_of_loop.send.get() {
+            event_loop.call_method1(intern!(py, "call_soon"), (send,))?;
+        }
+    }
     // Set before this thread (the loop's) can drain the call's result.
-    let on_cancel = Bound::new(py, AbortOnCancel(task.abort_handle()))?;
+    let on_cancel = Bound::new(py, AbortOnCancel(abort))?;
     future.call_method1(intern!(py, "add_done_callback"), (&on_cancel,))?;
     let _ = call.on_cancel.set(on_cancel.into_any().unbind());
     Ok(future)

@@ -133,6 +133,36 @@ impl<'py> IntoPyObject<'py> for Session {
     }
 }
 
+/// A session shared with the provider (the in-memory snapshot), crossing into Python as a `dict`.
+pub struct SharedSession(pub std::sync::Arc<SessionData>);
+
+impl<'py> IntoPyObject<'py> for SharedSession {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        Ok(session_to_py(py, &self.0)?.into_any())
+    }
+}
+
+static JSON_LOADS: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+
+/// Session text the provider validated (`SessionProvider::get_session_json`: an object with
+/// the reserved keys as strings and this user's `userId`), parsed by Python's own `json.loads`
+/// into a `dict`: the same values as a conversion from a parsed tree (exact ints, floats), with
+/// no tree in between.
+pub struct SessionText(pub String);
+
+impl<'py> IntoPyObject<'py> for SessionText {
+    type Target = PyAny;
+    type Output = Bound<'py, PyAny>;
+    type Error = PyErr;
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        let loads = JSON_LOADS.get_or_try_init(py, || py.import("json")?.getattr("loads").map(Bound::unbind))?;
+        loads.bind(py).call1((PyString::new(py, &self.0),))
+    }
+}
+
 /// Any JSON value crossing into Python.
 pub struct Json(pub Value);
 

@@ -74,9 +74,15 @@ fn _arm_failpoint(name: &str, times: Option<u32>) -> PyResult<()> {
     Ok(())
 }
 
+/// Runtime workers of a Python process unless `POTO_WORKER_THREADS` says otherwise.
+const PYTHON_WORKER_THREADS: usize = 1;
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     waker::init().map_err(pyo3::exceptions::PyValueError::new_err)?;
+    // One event-loop or GIL-bound thread issues the calls here; a second worker mostly adds
+    // wake-ups (BENCHMARKS.md, session 5: runtime CPU per call about halves with one).
+    poto_sessions::runtime::set_default_worker_threads(PYTHON_WORKER_THREADS);
     m.add("DEFAULT_MODEL", poto_sessions::llm::DEFAULT_MODEL)?;
     m.add_class::<providers::NativeProvider>()?;
     m.add_class::<providers::InMemorySessionProvider>()?;

@@ -45,6 +45,11 @@ pub struct NativeModule {
 }
 
 impl NativeModule {
+    /// Whether the module's provider completes without I/O (see `runtime::awaitable`).
+    fn inline(&self) -> bool {
+        self.module.provider().completes_inline()
+    }
+
     fn llm(&self) -> PyResult<LLMPotoModule> {
         LLMPotoModule::of(&self.module).map_err(to_py)
     }
@@ -102,7 +107,7 @@ impl NativeModule {
 
     fn get_user_session<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
         let m = self.module.clone();
-        awaitable(py, async move { m.get_user_session_for(&user_id).await.map(Session) })
+        awaitable(py, self.inline(), async move { m.get_user_session_for(&user_id).await.map(Session) })
     }
 
     fn get_user_session_sync<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyDict>> {
@@ -115,7 +120,7 @@ impl NativeModule {
         user_id: Text,
         apply: Py<PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        awaitable_py(py, update(self.module.clone(), user_id.0, Host::new(apply)))
+        awaitable_py(py, self.inline(), update(self.module.clone(), user_id.0, Host::new(apply)))
     }
 
     fn update_user_session_sync<'py>(
@@ -130,7 +135,7 @@ impl NativeModule {
 
     fn delete_user_session<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
         let m = self.module.clone();
-        awaitable(py, async move { m.delete_user_session_for(&user_id).await })
+        awaitable(py, self.inline(), async move { m.delete_user_session_for(&user_id).await })
     }
 
     fn delete_user_session_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<()> {
@@ -139,7 +144,7 @@ impl NativeModule {
 
     fn get_session_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let m = self.module.clone();
-        awaitable(py, async move { m.get_session_stats().await.map(SessionStats::from) })
+        awaitable(py, self.inline(), async move { m.get_session_stats().await.map(SessionStats::from) })
     }
 
     fn get_session_stats_sync(&self, py: Python<'_>) -> PyResult<SessionStats> {
@@ -154,7 +159,7 @@ impl NativeModule {
         value: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (m, value) = (self.module.clone(), to_json(value).map_err(to_py)?);
-        awaitable(py, async move { m.set_session_value_for(&user_id, &key, value).await })
+        awaitable(py, self.inline(), async move { m.set_session_value_for(&user_id, &key, value).await })
     }
 
     fn set_session_value_sync(
@@ -170,7 +175,7 @@ impl NativeModule {
 
     fn get_session_value<'py>(&self, py: Python<'py>, user_id: Text, key: Text) -> PyResult<Bound<'py, PyAny>> {
         let m = self.module.clone();
-        awaitable(py, async move { Ok(m.get_session_value_for(&user_id, &key).await?.map(Json)) })
+        awaitable(py, self.inline(), async move { Ok(m.get_session_value_for(&user_id, &key).await?.map(Json)) })
     }
 
     fn get_session_value_sync<'py>(
@@ -186,7 +191,7 @@ impl NativeModule {
 
     fn update_user_model<'py>(&self, py: Python<'py>, user_id: Text, model: Text) -> PyResult<Bound<'py, PyAny>> {
         let llm = self.llm()?;
-        awaitable(py, async move { llm.update_user_model_for(&user_id, &model).await })
+        awaitable(py, self.inline(), async move { llm.update_user_model_for(&user_id, &model).await })
     }
 
     fn update_user_model_sync(&self, py: Python<'_>, user_id: Text, model: Text) -> PyResult<()> {
@@ -196,7 +201,7 @@ impl NativeModule {
 
     fn get_user_model<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
         let llm = self.llm()?;
-        awaitable(py, async move { llm.get_user_model_for(&user_id).await })
+        awaitable(py, self.inline(), async move { llm.get_user_model_for(&user_id).await })
     }
 
     fn get_user_model_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<String> {
@@ -206,7 +211,7 @@ impl NativeModule {
 
     fn set_system_prompt<'py>(&self, py: Python<'py>, user_id: Text, prompt: Text) -> PyResult<Bound<'py, PyAny>> {
         let llm = self.llm()?;
-        awaitable(py, async move { llm.set_system_prompt_for(&user_id, &prompt).await })
+        awaitable(py, self.inline(), async move { llm.set_system_prompt_for(&user_id, &prompt).await })
     }
 
     fn set_system_prompt_sync(&self, py: Python<'_>, user_id: Text, prompt: Text) -> PyResult<()> {
@@ -216,7 +221,7 @@ impl NativeModule {
 
     fn get_system_prompt<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
         let llm = self.llm()?;
-        awaitable(py, async move { llm.get_system_prompt_for(&user_id).await })
+        awaitable(py, self.inline(), async move { llm.get_system_prompt_for(&user_id).await })
     }
 
     fn get_system_prompt_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<Option<String>> {
@@ -231,7 +236,11 @@ impl NativeModule {
         conversation_id: Text,
     ) -> PyResult<Bound<'py, PyAny>> {
         let llm = self.llm()?;
-        awaitable(py, async move { llm.set_current_conversation_id_for(&user_id, &conversation_id).await })
+        awaitable(
+            py,
+            self.inline(),
+            async move { llm.set_current_conversation_id_for(&user_id, &conversation_id).await },
+        )
     }
 
     fn set_current_conversation_id_sync(&self, py: Python<'_>, user_id: Text, conversation_id: Text) -> PyResult<()> {
@@ -241,7 +250,7 @@ impl NativeModule {
 
     fn get_current_conversation_id<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
         let llm = self.llm()?;
-        awaitable(py, async move { llm.get_current_conversation_id_for(&user_id).await })
+        awaitable(py, self.inline(), async move { llm.get_current_conversation_id_for(&user_id).await })
     }
 
     fn get_current_conversation_id_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<Option<String>> {

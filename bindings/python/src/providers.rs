@@ -8,7 +8,7 @@ use poto_sessions::{CustomOptions, MemoryOptions, RedisOptions, SessionError, Se
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{session_to_py, to_session, Session, Text};
+use crate::convert::{to_session, SessionText, SharedSession, Text};
 use crate::errors::to_py;
 use crate::options::{from_kwargs, optional_seconds, seconds};
 use crate::runtime::{awaitable, blocking};
@@ -48,6 +48,12 @@ pub fn provider_of(object: &Bound<'_, PyAny>) -> PyResult<Arc<dyn SessionProvide
     crate::custom::adapter_for(object, None).map_err(to_py)
 }
 
+impl NativeProvider {
+    fn inline(&self) -> bool {
+        self.inner.completes_inline()
+    }
+}
+
 #[pymethods]
 impl NativeProvider {
     /// Wraps a custom provider object (any object with the provider methods) with the custom
@@ -69,13 +75,25 @@ impl NativeProvider {
         Ok(NativeProvider { inner: crate::custom::adapter_for(provider, Some(options)).map_err(to_py)? })
     }
 
+    /// Sessions of an in-memory store are converted from its snapshot; any other provider's
+    /// reach Python as validated text for `json.loads` (Redis: the stored text as it is).
     fn get_session<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
         let p = self.inner.clone();
-        awaitable(py, async move { Ok(p.get_session(&user_id).await?.map(Session)) })
+        if self.inline() {
+            awaitable(py, true, async move { Ok(p.get_session_shared(&user_id).await?.map(SharedSession)) })
+        } else {
+            awaitable(py, false, async move { Ok(p.get_session_json(&user_id).await?.map(SessionText)) })
+        }
     }
 
-    fn get_session_sync<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Option<Bound<'py, PyDict>>> {
-        blocking(py, self.inner.get_session(&user_id))?.map(|s| session_to_py(py, &s)).transpose()
+    fn get_session_sync<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if self.inline() {
+            blocking(py, self.inner.get_session_shared(&user_id))?
+                .map(|s| SharedSession(s).into_pyobject(py))
+                .transpose()
+        } else {
+            blocking(py, self.inner.get_session_json(&user_id))?.map(|s| SessionText(s).into_pyobject(py)).transpose()
+        }
     }
 
     #[pyo3(signature = (user_id, data, ttl=None))]
@@ -87,7 +105,7 @@ impl NativeProvider {
         ttl: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (p, data, ttl) = (self.inner.clone(), to_session(data).map_err(to_py)?, optional_seconds(ttl, "ttl")?);
-        awaitable(py, async move { p.set_session(&user_id, data, ttl).await })
+        awaitable(py, self.inline(), async move { p.set_session(&user_id, data, ttl).await })
     }
 
     #[pyo3(signature = (user_id, data, ttl=None))]
@@ -104,7 +122,7 @@ impl NativeProvider {
 
     fn delete_session<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
         let p = self.inner.clone();
-        awaitable(py, async move { p.delete_session(&user_id).await })
+        awaitable(py, self.inline(), async move { p.delete_session(&user_id).await })
     }
 
     fn delete_session_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<()> {
@@ -113,7 +131,7 @@ impl NativeProvider {
 
     fn has_session<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
         let p = self.inner.clone();
-        awaitable(py, async move { p.has_session(&user_id).await })
+        awaitable(py, self.inline(), async move { p.has_session(&user_id).await })
     }
 
     fn has_session_sync(&self, py: Python<'_>, user_id: Text) -> PyResult<bool> {
@@ -128,7 +146,7 @@ impl NativeProvider {
         ttl: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (p, ttl) = (self.inner.clone(), optional_seconds(ttl, "ttl")?);
-        awaitable(py, async move { p.touch(&user_id, ttl).await })
+        awaitable(py, self.inline(), async move { p.touch(&user_id, ttl).await })
     }
 
     #[pyo3(signature = (user_id, ttl=None))]
@@ -139,7 +157,7 @@ impl NativeProvider {
 
     fn cleanup_old_sessions<'py>(&self, py: Python<'py>, max_age: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let (p, max_age) = (self.inner.clone(), seconds(max_age, "max_age")?);
-        awaitable(py, async move { p.cleanup_old_sessions(max_age).await })
+        awaitable(py, self.inline(), async move { p.cleanup_old_sessions(max_age).await })
     }
 
     fn cleanup_old_sessions_sync(&self, py: Python<'_>, max_age: &Bound<'_, PyAny>) -> PyResult<u64> {
@@ -149,7 +167,7 @@ impl NativeProvider {
 
     fn get_active_sessions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let p = self.inner.clone();
-        awaitable(py, async move { p.get_active_sessions().await })
+        awaitable(py, self.inline(), async move { p.get_active_sessions().await })
     }
 
     fn get_active_sessions_sync(&self, py: Python<'_>) -> PyResult<Vec<String>> {
@@ -158,7 +176,7 @@ impl NativeProvider {
 
     fn get_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let p = self.inner.clone();
-        awaitable(py, async move { p.get_stats().await.map(SessionStats::from) })
+        awaitable(py, self.inline(), async move { p.get_stats().await.map(SessionStats::from) })
     }
 
     fn get_stats_sync(&self, py: Python<'_>) -> PyResult<SessionStats> {
@@ -167,7 +185,7 @@ impl NativeProvider {
 
     fn count<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let p = self.inner.clone();
-        awaitable(py, async move { p.count().await })
+        awaitable(py, self.inline(), async move { p.count().await })
     }
 
     fn count_sync(&self, py: Python<'_>) -> PyResult<u64> {
@@ -176,7 +194,7 @@ impl NativeProvider {
 
     fn clear<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let p = self.inner.clone();
-        awaitable(py, async move { p.clear().await })
+        awaitable(py, self.inline(), async move { p.clear().await })
     }
 
     fn clear_sync(&self, py: Python<'_>) -> PyResult<u64> {

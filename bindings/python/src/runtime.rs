@@ -81,21 +81,22 @@ pub fn task_locals() -> Option<TaskLocals> {
 }
 
 /// A Python awaitable resolving to `fut`'s result; Python values are made under the GIL at the end.
-pub fn awaitable<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
+/// `inline`: the provider completes without I/O (`SessionProvider::completes_inline`).
+pub fn awaitable<'py, F, T>(py: Python<'py>, inline: bool, fut: F) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = poto_sessions::Result<T>> + Send + 'static,
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    awaitable_py(py, crate::errors::with_causes(fut))
+    awaitable_py(py, inline, crate::errors::with_causes(fut))
 }
 
 /// [`awaitable`] for a future that makes its own Python exceptions.
 ///
-/// The future is polled once right away, on the calling thread: a result that is ready (the
-/// in-memory provider) is returned without leaving the event loop's thread. Otherwise the
-/// runtime finishes it and the event loop is woken with the result; cancelling the awaitable
-/// drops the future (see `bridge`).
-pub fn awaitable_py<'py, F, T>(py: Python<'py>, fut: F) -> PyResult<Bound<'py, PyAny>>
+/// An `inline` future is polled once right away, on the calling thread: a result that is ready
+/// (the in-memory provider) is returned without waking a runtime thread. Any other future goes
+/// to the runtime with the others of this event-loop turn (see `bridge`): polling a Redis call
+/// here would wake a runtime thread for each. Cancelling the awaitable drops the future.
+pub fn awaitable_py<'py, F, T>(py: Python<'py>, inline: bool, fut: F) -> PyResult<Bound<'py, PyAny>>
 where
     F: Future<Output = PyResult<T>> + Send + 'static,
     T: for<'a> IntoPyObject<'a> + Send + 'static,
@@ -106,17 +107,17 @@ where
     let queue = crate::bridge::queue_for(py, &event_loop)?;
     let call = std::sync::Arc::new(crate::bridge::Call::default());
     let mut fut = Box::pin(crate::bridge::scope(queue.clone(), call.clone(), TASK_LOCALS.scope(locals, fut)));
-    let polled = {
-        let _runtime = runtime::runtime().enter();
-        fut.as_mut().poll(&mut Context::from_waker(std::task::Waker::noop()))
-    };
-    match polled {
-        Poll::Ready(result) => {
+    if inline {
+        let polled = {
+            let _runtime = runtime::runtime().enter();
+            fut.as_mut().poll(&mut Context::from_waker(std::task::Waker::noop()))
+        };
+        if let Poll::Ready(result) = polled {
             let result = result.and_then(|value| value.into_py_any(py));
-            Ok(Bound::new(py, Ready { result: Some(result) })?.into_any())
+            return Ok(Bound::new(py, Ready { result: Some(result) })?.into_any());
         }
-        Poll::Pending => crate::bridge::spawn_for_loop(&event_loop, queue, &call, fut),
     }
+    crate::bridge::spawn_for_loop(&event_loop, queue, &call, fut)
 }
 
 /// `fut`, ending with the internal error (`InternalError`) if it panics, so no panic leaves an
@@ -154,6 +155,19 @@ impl Ready {
     }
 }
 
+static RUNNING_LOOP: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+static COPY_CONTEXT: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+
+/// `module.name`, looked up once (every blocking call uses two such functions).
+fn cached<'py>(
+    py: Python<'py>,
+    cell: &'static pyo3::sync::PyOnceLock<Py<PyAny>>,
+    module: &str,
+    name: &str,
+) -> PyResult<&'py Bound<'py, PyAny>> {
+    Ok(cell.get_or_try_init(py, || py.import(module)?.getattr(name).map(Bound::unbind))?.bind(py))
+}
+
 /// Runs `fut` to completion with the GIL released (the blocking form).
 pub fn blocking<F, T>(py: Python<'_>, fut: F) -> PyResult<T>
 where
@@ -170,11 +184,11 @@ where
     F: Future<Output = PyResult<T>> + Send,
     T: Send,
 {
-    if !py.import("asyncio")?.call_method0("_get_running_loop")?.is_none() {
+    if !cached(py, &RUNNING_LOOP, "asyncio", "_get_running_loop")?.call0()?.is_none() {
         return Err(to_py(poto_sessions::SessionError::InvalidArgument(
             "a _sync method was called inside a running event loop; await the async form instead".into(),
         )));
     }
-    let context = std::sync::Arc::new(py.import("contextvars")?.call_method0("copy_context")?.unbind());
+    let context = std::sync::Arc::new(cached(py, &COPY_CONTEXT, "contextvars", "copy_context")?.call0()?.unbind());
     py.detach(|| runtime::block_on(CALLER_CONTEXT.scope(context, guard_py(fut)))).map_err(to_py)?
 }

@@ -5,6 +5,7 @@ custom Python provider."""
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from typing import Any, Iterator
 
@@ -253,10 +254,21 @@ def test_due_touch_restarts_the_lifetime(store: Store) -> None:
 
 
 def test_websocket_reads_and_saves(store: Store) -> None:
-    with TestClient(starlette_app(store.provider)) as client:
+    app = starlette_app(store.provider)
+    finished = threading.Event()
+
+    async def app_then_signal(scope: Any, receive: Any, send: Any) -> None:
+        await app(scope, receive, send)
+        if scope["type"] == "websocket":
+            finished.set()
+
+    with TestClient(app_then_signal) as client:
         client.get("/count")
         with client.websocket_connect("/ws") as socket:
             assert socket.receive_json() == {"n": 1}
+            # The middleware saves after the handler returns; leaving this block cancels the
+            # application (the test client's way to end a session), so wait for it here.
+            assert finished.wait(60)
         assert store.stored(sid_of(client))["sess"] == {"n": 1, "ws": 1}
 
 

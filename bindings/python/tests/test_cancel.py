@@ -171,3 +171,40 @@ async def test_calls_after_cancellations_work() -> None:
         await asyncio.gather(task, return_exceptions=True)
     await module.update_user_session(lambda s: s.update(done=True), user_id="u")
     assert (await module.get_user_session(user_id="u"))["done"] is True
+
+
+async def test_call_cancelled_in_the_turn_it_was_made_sends_nothing(redis_server, prefix) -> None:
+    """Calls reach the runtime together at the next turn of the loop: one cancelled before
+    then is never sent (Redis runs no write for it), and the calls beside it run as usual."""
+    from .adapters_support import Store
+
+    store = Store("redis", redis_server, prefix)
+    p = store.provider
+    await p.set_session("kept", {"n": 0})
+    writes = store.writes()
+    cancelled = asyncio.ensure_future(p.set_session("dropped", {"n": 1}))
+    kept = asyncio.ensure_future(p.set_session("kept", {"n": 2}))
+    cancelled.cancel()
+    await asyncio.gather(cancelled, kept, return_exceptions=True)
+    assert cancelled.cancelled()
+    assert store.writes() == writes + 1
+    assert await p.has_session("dropped") is False
+    assert (await p.get_session("kept") or {})["n"] == 2
+
+
+async def test_in_memory_calls_are_ready_at_once() -> None:
+    """The in-memory provider's calls complete on the calling thread: the awaitable holds the
+    result (or the error) before the loop runs again, and no call waits for the runtime."""
+    from poto_sessions import InvalidArgumentError, _native
+
+    p = InMemorySessionProvider()
+    made = p.set_session("a", {"n": 1})
+    assert isinstance(made, _native.Ready)
+    await made
+    got = p.get_session("a")
+    assert isinstance(got, _native.Ready)
+    assert (await got or {})["n"] == 1
+    failing = p.get_session("")
+    assert isinstance(failing, _native.Ready)
+    with pytest.raises(InvalidArgumentError):
+        await failing
