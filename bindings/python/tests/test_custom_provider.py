@@ -97,15 +97,16 @@ async def test_touch_restarts_the_ttl_and_stamps(kind: str, redis_server, prefix
         "async custom": lambda: SessionProvider.wrap(AsyncDictStore()),
     }[kind]()
     assert await provider.touch("nobody") is False
-    await provider.set_session("u", {"a": 1}, ttl=0.4)
+    # A TTL a loaded machine cannot outrun before the touch, then a wait past it.
+    await provider.set_session("u", {"a": 1}, ttl=1.5)
     before = await provider.get_session("u")
     assert before is not None
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(0.05)
     assert await provider.touch("u", ttl=10) is True
     after = await provider.get_session("u")
     assert after is not None and after["a"] == 1 and after["lastActivity"] > before["lastActivity"]
     assert after["createdAt"] == before["createdAt"]
-    await asyncio.sleep(0.25)  # past the first TTL
+    await asyncio.sleep(1.6)  # past the first TTL
     assert await provider.has_session("u")
     assert await asyncio.to_thread(provider.touch_sync, "u") is True
     assert await asyncio.to_thread(provider.touch_sync, "nobody") is False
