@@ -179,12 +179,12 @@ def python_tests(stack: ExitStack, tmp: Path, redis_url: str) -> None:
         cmd = [str(venv / "bin" / "pip"), "install", "--index-url", index, f"poto-sessions=={v}"]
         build_env = dict(env)
         if source_build:
-            cmd[3:3] = ["--no-binary", "poto-sessions"]
+            cmd[2:2] = ["--no-binary", "poto-sessions"]
             # Cargo's cache of compiled dependencies, kept between runs (not the sources: those
             # come from the sdist).
             build_env["CARGO_TARGET_DIR"] = str(TARGET / "install-sdist-build")
         else:
-            cmd[3:3] = ["--only-binary", "poto-sessions"]
+            cmd[2:2] = ["--only-binary", "poto-sessions"]
         r = check_run(f"{name}: pip install poto-sessions", cmd, env=build_env)
         if r.returncode:
             return
