@@ -112,6 +112,14 @@ def dist_files() -> dict[str, str]:
     return sums
 
 
+# The text of every failpoint panic (core/src/failpoint.rs): test builds only, never in dist/.
+FAILPOINT_MARKER = b"poto-sessions failpoint"
+
+
+def check_no_failpoints(name: str, data: bytes) -> None:
+    checks(f"{name} has no failpoints", len(data) > 0 and FAILPOINT_MARKER not in data)
+
+
 def one(pattern: str) -> Path:
     found = sorted(DIST.glob(pattern))
     if len(found) != 1:
@@ -149,6 +157,7 @@ def python_tests(stack: ExitStack, tmp: Path, redis_url: str) -> None:
     with zipfile.ZipFile(wheel) as z:
         native_name = next(n for n in z.namelist() if n.startswith("poto_sessions/_native") and n.endswith(".so"))
         wheel_native = sha256(z.read(native_name))
+        check_no_failpoints(f"the wheel's {native_name}", z.read(native_name))
 
     tools = TOOLS / "pypiserver"
     if not (tools / "bin" / "pypi-server").exists():
@@ -217,7 +226,9 @@ def node_tests(stack: ExitStack, tmp: Path, redis_url: str) -> None:
     v = version()
     main_tgz, plat_tgz = one(f"poto-sessions-{v}.tgz"), one(f"poto-sessions-linux-x64-gnu-{v}.tgz")
     with tarfile.open(plat_tgz) as t:
-        addon_digest = sha256(t.extractfile("package/poto-sessions.linux-x64-gnu.node").read())
+        addon = t.extractfile("package/poto-sessions.linux-x64-gnu.node").read()
+    addon_digest = sha256(addon)
+    check_no_failpoints("the npm addon", addon)
     npm_cache = tmp / "npm-cache"  # a fresh cache: nothing installed comes from an earlier run
     base_env = {**os.environ, "npm_config_cache": str(npm_cache), "npm_config_update_notifier": "false",
                 "npm_config_audit": "false", "npm_config_fund": "false"}
@@ -344,6 +355,8 @@ def c_tests(stack: ExitStack, tmp: Path, redis_url: str) -> None:
     checks("C prefix: soname libpoto_sessions.so.MAJOR", f"SONAME               libpoto_sessions.so.{major}" in soname)
     installed = {str(p.relative_to(tmp / "c-prefix")): sha256(p.read_bytes()) for p in prefix.rglob("*") if p.is_file() and not p.is_symlink()}
     checks("C prefix: the installed files are the tarball's in dist/", installed == shipped, f"{sorted(installed)} vs {sorted(shipped)}")
+    for shipped_lib in (f"libpoto_sessions.so.{v}", "libpoto_sessions.a"):
+        check_no_failpoints(f"C prefix: {shipped_lib}", (prefix / "lib" / shipped_lib).read_bytes())
     check_run("C prefix: bin/poto-sessions-admin --version", [str(prefix / "bin" / "poto-sessions-admin"), "--version"], [f"poto-sessions-admin {v}"])
 
     valgrind = ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=definite,indirect",
