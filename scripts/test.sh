@@ -3,7 +3,8 @@
 # starts its own redis-server on a free loopback port; the C programs run under valgrind), the
 # README's examples, benchmark smoke runs (benches/: a bench binary run by `cargo test` does a
 # short pass), the Python and Node packages' suites, and the cross-language test (one process per
-# language on one redis-server), and the programs of docs/deployment.md.
+# language on one redis-server), the programs of docs/deployment.md, and the packages: built into
+# dist/ once (scripts/dist.sh) and installed from there as users do (tests/install/run.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -16,3 +17,5 @@ bash scripts/test-node.sh
 python3 tests/cross_language/run.py   # C, Python, Node and Rust processes on one Redis
 python3 tests/failover/run.py         # the same four under load through a Redis Sentinel failover
 python3 tests/docs/run.py             # the programs of docs/deployment.md, in memory, on Redis and on a cluster
+bash scripts/dist.sh                  # every package into dist/, once (release, glibc 2.17)
+python3 tests/install/run.py          # pip, npm and a C prefix install them from local servers and run them

@@ -77,6 +77,14 @@ fn _arm_failpoint(name: &str, times: Option<u32>) -> PyResult<()> {
 /// Runtime workers of a Python process unless `POTO_WORKER_THREADS` says otherwise.
 const PYTHON_WORKER_THREADS: usize = 1;
 
+/// The `poto-sessions-admin` console script (poto_sessions/_admin.py): the admin tool's own code
+/// (cli/), so a wheel or an sdist build carries it without a second binary. The GIL is released
+/// while it talks to Redis.
+#[pyfunction]
+fn _admin_main(py: Python<'_>, argv: Vec<String>) -> u8 {
+    py.detach(|| poto_sessions_admin::main_with_args(argv))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     waker::init().map_err(pyo3::exceptions::PyValueError::new_err)?;
@@ -94,6 +102,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_session_provider, m)?)?;
     m.add_function(wrap_pyfunction!(run_conformance_sync, m)?)?;
     m.add_function(wrap_pyfunction!(_waker_kind, m)?)?;
+    m.add_function(wrap_pyfunction!(_admin_main, m)?)?;
     m.add_function(wrap_pyfunction!(options::_option_schema, m)?)?;
     #[cfg(feature = "failpoints")]
     m.add_function(wrap_pyfunction!(_arm_failpoint, m)?)?;
