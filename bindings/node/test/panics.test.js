@@ -16,6 +16,9 @@ const { startRedis, uniquePrefix, mapProvider } = require('./helpers.js');
 const LOST_MS = 120000; // far beyond any call here: reaching it means the call was left waiting
 const armed = typeof native.armFailpoint === 'function';
 const skip = armed ? false : 'an addon built without failpoints (node scripts/build.js --failpoints)';
+if (!armed && process.env.POTO_FAILPOINTS_REQUIRED) {
+  throw new Error('POTO_FAILPOINTS_REQUIRED is set, but this addon has no failpoints: nothing here would run');
+}
 
 function settles(promise) {
   let timer;

@@ -121,27 +121,16 @@ pub fn session_to_py<'py>(py: Python<'py>, map: &SessionData) -> PyResult<Bound<
     Ok(dict)
 }
 
-/// Session data crossing into Python as a `dict` when the awaitable resolves.
-pub struct Session(pub SessionData);
+/// Session data crossing into Python as a `dict` when the awaitable resolves: owned, or shared
+/// with the provider (the in-memory snapshot, an `Arc`).
+pub struct Session<D = SessionData>(pub D);
 
-impl<'py> IntoPyObject<'py> for Session {
+impl<'py, D: std::borrow::Borrow<SessionData>> IntoPyObject<'py> for Session<D> {
     type Target = PyAny;
     type Output = Bound<'py, PyAny>;
     type Error = PyErr;
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        Ok(session_to_py(py, &self.0)?.into_any())
-    }
-}
-
-/// A session shared with the provider (the in-memory snapshot), crossing into Python as a `dict`.
-pub struct SharedSession(pub std::sync::Arc<SessionData>);
-
-impl<'py> IntoPyObject<'py> for SharedSession {
-    type Target = PyAny;
-    type Output = Bound<'py, PyAny>;
-    type Error = PyErr;
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        Ok(session_to_py(py, &self.0)?.into_any())
+        Ok(session_to_py(py, self.0.borrow())?.into_any())
     }
 }
 

@@ -8,7 +8,7 @@ use poto_sessions::{CustomOptions, MemoryOptions, RedisOptions, SessionError, Se
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{to_session, SessionText, SharedSession, Text};
+use crate::convert::{to_session, Session, SessionText, Text};
 use crate::errors::to_py;
 use crate::options::{from_kwargs, optional_seconds, seconds};
 use crate::runtime::{awaitable, blocking};
@@ -80,7 +80,7 @@ impl NativeProvider {
     fn get_session<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Bound<'py, PyAny>> {
         let p = self.inner.clone();
         if self.inline() {
-            awaitable(py, true, async move { Ok(p.get_session_shared(&user_id).await?.map(SharedSession)) })
+            awaitable(py, true, async move { Ok(p.get_session_shared(&user_id).await?.map(Session)) })
         } else {
             awaitable(py, false, async move { Ok(p.get_session_json(&user_id).await?.map(SessionText)) })
         }
@@ -89,7 +89,7 @@ impl NativeProvider {
     fn get_session_sync<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Option<Bound<'py, PyAny>>> {
         if self.inline() {
             blocking(py, self.inner.get_session_shared(&user_id))?
-                .map(|s| SharedSession(s).into_pyobject(py))
+                .map(|s| Session(s).into_pyobject(py))
                 .transpose()
         } else {
             blocking(py, self.inner.get_session_json(&user_id))?.map(|s| SessionText(s).into_pyobject(py)).transpose()

@@ -1,5 +1,5 @@
-"""The built wheel installed in a fresh venv runs the seed's example; the type stubs match what
-a typed program uses (mypy --strict)."""
+"""The wheel of dist/ (what users install) installed in a fresh venv runs the seed's example;
+the type stubs match what a typed program uses (mypy --strict)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def wheel() -> str:
-    found = os.environ.get("POTO_WHEEL") or next(iter(sorted(glob.glob(str(ROOT / "../../target/wheels/poto_sessions-*.whl")))), None)
+    found = os.environ.get("POTO_WHEEL") or next(iter(sorted(glob.glob(str(ROOT / "../../dist/poto_sessions-*.whl")))), None)
     if not found:
-        pytest.fail("no wheel built: run scripts/test-python.sh (maturin build) first")
+        pytest.fail("no wheel in dist/: run scripts/dist.sh (scripts/test-python.sh does) first")
     return found
 
 

@@ -25,6 +25,8 @@ LOST = 120.0  # far beyond any call here: reaching it means the call was left wa
 
 arm: Callable[..., None] = getattr(_native, "_arm_failpoint", None)  # type: ignore[assignment]
 needs_failpoints = pytest.mark.skipif(arm is None, reason="a wheel built without failpoints (scripts/test-python.sh builds with)")
+if arm is None and os.environ.get("POTO_FAILPOINTS_REQUIRED"):
+    raise RuntimeError("POTO_FAILPOINTS_REQUIRED is set, but this wheel has no failpoints: nothing here would run")
 POINTS = ["memory.get", "memory.set", "redis.read", "redis.write", "module.update", "host.call", "host.task"]
 
 

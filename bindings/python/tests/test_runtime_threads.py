@@ -15,8 +15,15 @@ from poto_sessions import RedisSessionProvider
 p = RedisSessionProvider(sys.argv[1], prefix=sys.argv[2])
 p.set_session_sync("u", {"n": 1})
 assert p.get_session_sync("u")["n"] == 1
-names = [open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task")]
-print(sum(name.startswith("poto-sessions") for name in names))
+import time
+def count():
+    names = [open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task")]
+    return sum(name.startswith("poto-sessions") for name in names)
+# A worker takes its name once it runs: wait (bounded) for as many as expected, then report.
+deadline = time.monotonic() + 30
+while count() < int(sys.argv[3]) and time.monotonic() < deadline:
+    time.sleep(0.01)
+print(count())
 """
 
 
@@ -26,5 +33,5 @@ def test_runtime_workers(setting, workers, redis_server, prefix) -> None:
     env = {k: v for k, v in os.environ.items() if k != "POTO_WORKER_THREADS"}
     if setting is not None:
         env["POTO_WORKER_THREADS"] = setting
-    out = subprocess.run([sys.executable, "-c", COUNT_WORKERS, redis_server.url, prefix], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", COUNT_WORKERS, redis_server.url, prefix, str(workers)], env=env, capture_output=True, text=True, check=True)
     assert int(out.stdout) == workers
