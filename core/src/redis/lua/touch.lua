@@ -9,7 +9,7 @@ local head, bad = head_of(key, HEADER_LEN)
 if bad then return bad end
 if head == '' then return 0 end
 local last = tonumber(string.sub(head, LA_AT + 1, HEADER_LEN))
-if not last then return corrupt('not a poto-sessions format-2 session') end
+if not last then return redis.error_reply('POTOCORRUPT not a poto-sessions format-2 session') end
 local now = now_ms()
 if after > 0 and now - last < after then return 2 end
 -- One SETRANGE stamps the header's ms and the JSON's lastActivity, which follow each other.
