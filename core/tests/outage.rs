@@ -30,7 +30,9 @@ const WRITERS: usize = 4;
 const STOPPING: u8 = 1;
 /// The server process has exited and has not been started again.
 const DOWN: u8 = 2;
-const RESTARTED: u8 = 3;
+/// Being started again (or resumed): a call may succeed from here on.
+const RESTARTING: u8 = 3;
+const RESTARTED: u8 = 4;
 
 #[derive(Default)]
 struct Load {
@@ -180,6 +182,7 @@ async fn outage(outage: Outage) {
     });
     load.phase.store(DOWN, Ordering::SeqCst);
     wait_until("calls fail while redis is down", || load.failed_while_down.load(Ordering::SeqCst) >= 20).await;
+    load.phase.store(RESTARTING, Ordering::SeqCst);
     tokio::task::block_in_place(|| match outage {
         Outage::Freeze => server.signal(libc::SIGCONT),
         Outage::Crash | Outage::Shutdown => server.restart(),

@@ -175,7 +175,13 @@ async fn cleanup_sees_the_indexed_activity_within_the_slack() {
 async fn the_stamp_is_the_servers_with_a_wrong_or_missing_clock_hint() {
     let server = RedisServer::start();
     let p = provider(&server, "k:").await;
-    let script = concat!(include_str!("../src/redis/lua/format.lua"), include_str!("../src/redis/lua/clock.lua"), include_str!("../src/redis/lua/head.lua"), include_str!("../src/redis/lua/index.lua"), include_str!("../src/redis/lua/write.lua"));
+    let script = concat!(
+        include_str!("../src/redis/lua/format.lua"),
+        include_str!("../src/redis/lua/clock.lua"),
+        include_str!("../src/redis/lua/head.lua"),
+        include_str!("../src/redis/lua/index.lua"),
+        include_str!("../src/redis/lua/write.lua")
+    );
     let key = p.session_key("u");
     let base = key[..key.len() - "s:u".len()].to_owned();
     let (exp, act, seq) = (format!("{base}i:exp"), format!("{base}i:act"), format!("{base}i:seq"));

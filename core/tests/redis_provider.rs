@@ -213,6 +213,39 @@ async fn timestamps_come_from_the_server_clock() {
     assert_eq!(data["lastActivity"].as_str().unwrap(), poto_sessions::data::format_timestamp(stamped));
 }
 
+/// A due lazy touch is queued on the connection, not awaited (the read returns after one round
+/// trip), yet the process's next request already finds it done; after the server lost its
+/// scripts, it is done once they are loaded again.
+#[tokio::test]
+async fn a_due_touch_is_queued_ahead_of_the_next_request() {
+    let server = RedisServer::start();
+    let p = std::sync::Arc::new(provider(&server, "queued:").await);
+    let module = poto_sessions::PotoModule::new().with_provider(p.clone()).with_touch_after(Duration::ZERO);
+    for round in 0..3 {
+        p.set_session("q", obj(json!({"round": round})), Some(Duration::from_secs(60))).await.unwrap();
+        assert_eq!(server.cli(&["PEXPIRE", &p.session_key("q"), "30000"]).trim(), "1");
+        if round == 2 {
+            assert_eq!(server.cli(&["SCRIPT", "FLUSH"]).trim(), "OK");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let read = module.get_user_session_for("q").await.unwrap();
+        let mut now = p.get_session("q").await.unwrap().unwrap();
+        if round == 2 {
+            // The script was lost: the touch is resent once it is loaded again, behind the read.
+            for _ in 0..250 {
+                if now["lastActivity"] != read["lastActivity"] {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                now = p.get_session("q").await.unwrap().unwrap();
+            }
+        }
+        assert_ne!(now["lastActivity"], read["lastActivity"], "round {round}: the touch had not run");
+        let ttl: u64 = server.cli(&["PTTL", &p.session_key("q")]).trim().parse().unwrap();
+        assert!(ttl > 50_000, "round {round}: the touch did not restart the TTL ({ttl} ms left)");
+    }
+}
+
 #[tokio::test]
 async fn stored_text_is_byte_exact() {
     let server = RedisServer::start();

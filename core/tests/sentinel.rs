@@ -69,8 +69,8 @@ fn sentinel_urls() {
     }
     // Sentinel credentials on a URL that names no Sentinel would be ignored: refused instead.
     for plain in ["redis://:hunter2@h:1", "rediss://h:1", "redis+cluster://h:1,h:2"] {
-        let err = RedisSessionProvider::new(options(plain.into()).sentinel_username("s").sentinel_password("p"))
-            .unwrap_err();
+        let err =
+            RedisSessionProvider::new(options(plain.into()).sentinel_username("s").sentinel_password("p")).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{plain}: {err}");
         let message = err.to_string();
         assert!(message.contains("sentinel_username, sentinel_password given, but the url"), "{message}");

@@ -18,6 +18,7 @@
 //! ([`WAIT_LANES`], taken in turn, reopened with the main connection): reads never queue behind
 //! a `WAIT`, and writes queue behind one another's only when more than that are in flight.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -81,12 +82,15 @@ pub struct Link {
     /// The connections of writes followed by `WAIT`, opened on the first one, with the fork
     /// generation and the id of the main connection they were opened with (they are reopened
     /// with it, e.g. after a Sentinel failover), and the next to use.
-    lanes: RwLock<Option<(u64, u64, Arc<[Conn]>)>>,
+    lanes: RwLock<Option<Lanes>>,
     next_lane: AtomicUsize,
 }
 
 /// Connections for writes followed by `WAIT`.
 const WAIT_LANES: usize = 4;
+
+/// The `WAIT` lanes: fork generation, id of the main connection they were opened with, lanes.
+type Lanes = (u64, u64, Arc<[Conn]>);
 
 struct Wait {
     replicas: usize,
@@ -407,6 +411,32 @@ impl Link {
             Reply::ServerError(e) => Err(shortfall(format!("WAIT failed ({e})"))),
             other => Err(shortfall(format!("WAIT answered {other:?}"))),
         }
+    }
+
+    /// Queues the write `cmd` on this process's connection, behind everything sent before it and
+    /// ahead of everything sent after, and returns without waiting for its reply; its outcome is
+    /// dropped. For a lazy touch, which must not make the read that asked for it wait (DESIGN
+    /// §4.10: a failed touch never fails the read); a later request of this process on the
+    /// connection sees it done, unless the server had lost the script: then it is loaded and the
+    /// command resent once, behind what was queued meanwhile.
+    pub async fn send_unawaited(&self, cmd: Cmd) -> Result<()> {
+        let (_, mut conn) = self.current().await?;
+        let mut sending = Box::pin(async move {
+            let sent = cmd.query_async::<Reply>(&mut conn).await;
+            if matches!(&sent, Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)) {
+                for script in scripts::all() {
+                    if script.load_async(&mut conn).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = cmd.query_async::<Reply>(&mut conn).await;
+            }
+        });
+        // The first poll puts the command in the connection's queue; the reply is awaited apart.
+        if std::future::poll_fn(|cx| std::task::Poll::Ready(Future::poll(sending.as_mut(), cx))).await.is_pending() {
+            runtime::spawn(sending);
+        }
+        Ok(())
     }
 
     async fn send<T, F, Fut>(&self, access: Access, user_id: Option<&str>, request: F) -> Result<T>

@@ -129,14 +129,20 @@ impl RedisSessionProvider {
         touch_after: Duration,
     ) -> Result<Option<bool>> {
         validate_user_id(user_id)?;
-        let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
-        cmd.arg("touch").arg(touch_after.as_millis().min(u128::from(u64::MAX)) as u64).arg(self.clock_hint());
+        let cmd = self.touch_cmd(user_id, ttl, touch_after)?;
         let done: i64 = self.link.query(&cmd, Access::Write, Some(user_id)).await?;
         Ok(match done {
             0 => None,
             1 => Some(true),
             _ => Some(false),
         })
+    }
+
+    /// `touch.lua` for `user_id`, touching only a session at least `touch_after` old.
+    fn touch_cmd(&self, user_id: &str, ttl: Option<Duration>, touch_after: Duration) -> Result<Cmd> {
+        let mut cmd = self.session_cmd(&scripts::TOUCH, user_id, self.ttl_ms(ttl)?);
+        cmd.arg("touch").arg(touch_after.as_millis().min(u128::from(u64::MAX)) as u64).arg(self.clock_hint());
+        Ok(cmd)
     }
 
     /// A whole-session write in `mode` (set, cas, nx).
@@ -315,7 +321,8 @@ impl SessionProvider for RedisSessionProvider {
         let Some(data) = self.get_session(user_id).await? else { return Ok(None) };
         let touch_after = touch::capped(touch_after, Some(Duration::from_millis(self.ttl_ms(ttl)?)));
         if touch::due(touch::last_activity_ms(&data), self.link.server_now_ms(), touch_after) {
-            let _ = self.touch_if_older(user_id, ttl, touch_after).await;
+            // Queued, not awaited: a stale read costs the reader one round trip, like a fresh one.
+            let _ = self.link.send_unawaited(self.touch_cmd(user_id, ttl, touch_after)?).await;
         }
         Ok(Some(data))
     }
