@@ -17,8 +17,13 @@ use crate::session::{err, session_template, user};
 use crate::{provider_ops, USERS};
 
 /// The session write script exactly as the provider sends it (same text, so the same SHA1).
-const WRITE_LUA: &str =
-    concat!(include_str!("../../core/src/redis/lua/format.lua"), include_str!("../../core/src/redis/lua/clock.lua"), include_str!("../../core/src/redis/lua/head.lua"), include_str!("../../core/src/redis/lua/index.lua"), include_str!("../../core/src/redis/lua/write.lua"));
+const WRITE_LUA: &str = concat!(
+    include_str!("../../core/src/redis/lua/format.lua"),
+    include_str!("../../core/src/redis/lua/clock.lua"),
+    include_str!("../../core/src/redis/lua/head.lua"),
+    include_str!("../../core/src/redis/lua/index.lua"),
+    include_str!("../../core/src/redis/lua/write.lua")
+);
 /// The provider's default TTL (24 h) in ms, as the write script receives it.
 const TTL_MS: u64 = 24 * 60 * 60 * 1000;
 
