@@ -88,9 +88,7 @@ impl NativeProvider {
 
     fn get_session_sync<'py>(&self, py: Python<'py>, user_id: Text) -> PyResult<Option<Bound<'py, PyAny>>> {
         if self.inline() {
-            blocking(py, self.inner.get_session_shared(&user_id))?
-                .map(|s| Session(s).into_pyobject(py))
-                .transpose()
+            blocking(py, self.inner.get_session_shared(&user_id))?.map(|s| Session(s).into_pyobject(py)).transpose()
         } else {
             blocking(py, self.inner.get_session_json(&user_id))?.map(|s| SessionText(s).into_pyobject(py)).transpose()
         }
