@@ -39,7 +39,6 @@ struct Member {
 }
 
 /// A plain session prepared for a whole write as [`crate::data::prepare_session`] prepares it.
-#[derive(Debug, PartialEq)]
 pub struct Prepared<'a> {
     /// The createdAt value's JSON text, when the session has one.
     pub created_at: Option<&'a str>,
