@@ -19,6 +19,7 @@ pub mod options;
 pub mod provider;
 pub mod redis;
 pub mod runtime;
+pub mod session_text;
 pub mod touch;
 pub mod update;
 pub mod value;
@@ -34,4 +35,5 @@ pub use module::{defaults_fn, session_provider, set_session_provider, PotoModule
 pub use options::{CustomOptions, MemoryOptions, ModuleOptions, OptionValue, Options};
 pub use provider::{CasOutcome, SessionProvider, SessionStats, Versioned, VersionedProvider};
 pub use redis::{RedisOptions, RedisSessionProvider};
+pub use session_text::SessionText;
 pub use update::RetryPolicy;

@@ -11,11 +11,12 @@ use serde_json::Value;
 
 use crate::data::{
     encode_fields, format_timestamp, now_unix_ms, prepare_session, validate_field, validate_ttl, validate_user_id,
-    SessionData, CREATED_AT_KEY, DEFAULT_MAX_SESSION_BYTES, LAST_ACTIVITY_KEY,
+    SessionData, CREATED_AT_KEY, DEFAULT_MAX_SESSION_BYTES, LAST_ACTIVITY_KEY, USER_ID_KEY,
 };
 use crate::error::Result;
 use crate::options::MemoryOptions;
 use crate::provider::{CasOutcome, SessionProvider, Versioned, VersionedProvider};
+use crate::session_text::SessionText;
 use crate::touch;
 use crate::value::{check_size, entry_size};
 
@@ -121,8 +122,19 @@ impl InMemorySessionProvider {
     ) -> Result<std::result::Result<u64, Option<Versioned>>> {
         crate::failpoint!("memory.set");
         let ttl = self.ttl_or_default(ttl)?;
-        let mut data = prepare_session(user_id, data)?;
+        let data = prepare_session(user_id, data)?;
         encode_fields(&data, self.max_session_bytes)?;
+        self.store(user_id, data, ttl, expected)
+    }
+
+    /// [`Self::write`] of a session already prepared and within the size limit.
+    fn store(
+        &self,
+        user_id: &str,
+        mut data: SessionData,
+        ttl: Duration,
+        expected: Option<Option<u64>>,
+    ) -> Result<std::result::Result<u64, Option<Versioned>>> {
         let now = Instant::now();
         let mut slot = self.sessions.entry(user_id.to_owned());
         let existing = match &mut slot {
@@ -196,6 +208,20 @@ impl SessionProvider for InMemorySessionProvider {
 
     async fn set_session(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<()> {
         self.write(user_id, data, ttl, None).map(|_| ())
+    }
+
+    /// A plain text is checked from its members (no value serialised to count its size), then
+    /// built into values once, to be stored.
+    async fn set_session_text(&self, user_id: &str, session: SessionText, ttl: Option<Duration>) -> Result<()> {
+        if validate_user_id(user_id).is_err() || session.prepare(user_id, self.max_session_bytes).is_none() {
+            return self.set_session(user_id, session.into_data()?, ttl).await;
+        }
+        crate::failpoint!("memory.set");
+        let ttl = self.ttl_or_default(ttl)?;
+        let mut data = session.into_data()?;
+        data.remove(LAST_ACTIVITY_KEY);
+        data.entry(USER_ID_KEY).or_insert_with(|| Value::String(user_id.to_owned()));
+        self.store(user_id, data, ttl, None).map(|_| ())
     }
 
     async fn delete_session(&self, user_id: &str) -> Result<()> {
@@ -386,5 +412,32 @@ mod text_tests {
         p.touch("u", None).await.unwrap();
         same(&p).await;
         assert!(p.get_session_text("").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_write_from_text_stores_what_a_write_of_values_stores() {
+        let p = InMemorySessionProvider::new().with_max_session_bytes(40);
+        let from_text = |text: &str| SessionText::parse(text.to_owned(), "session").unwrap();
+        let without_activity = |mut data: SessionData| {
+            data.remove(LAST_ACTIVITY_KEY);
+            data
+        };
+        let text = r#"{"n":1.50,"m":{"y":[1],"x":null},"createdAt":"c","lastActivity":"l"}"#;
+        p.set_session("tree", serde_json::from_str(text).unwrap(), None).await.unwrap();
+        p.set_session_text("text", from_text(text), None).await.unwrap();
+        let mut tree = without_activity(p.get_session("tree").await.unwrap().unwrap());
+        tree.insert(USER_ID_KEY.into(), "text".into());
+        assert_eq!(without_activity(p.get_session("text").await.unwrap().unwrap()), tree);
+        p.set_session_text("text", from_text(r#"{"a":1}"#), None).await.unwrap();
+        assert_eq!(p.get_session("text").await.unwrap().unwrap()["createdAt"], "c", "a stored createdAt is kept");
+        for (text, error) in [
+            (r#"{"userId":"other"}"#, "belongs to \"text\""),
+            (r#"{"a":"0123456789012345678901234567890"}"#, "the limit is 40"),
+            (r#"{"a":1e400}"#, "overflows"),
+        ] {
+            let err = p.set_session_text("text", from_text(text), None).await.unwrap_err();
+            assert!(err.to_string().contains(error), "{err}");
+        }
+        assert_eq!(p.get_session("text").await.unwrap().unwrap()["a"], 1);
     }
 }

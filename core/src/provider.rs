@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::carry::NumberModel;
 use crate::data::SessionData;
 use crate::error::Result;
+use crate::session_text::SessionText;
 use crate::touch;
 use crate::update::{self, Change, RetryPolicy};
 
@@ -120,6 +121,12 @@ pub trait SessionProvider: Send + Sync + 'static {
     /// (C, Node); providers that hold text return it without re-serialising.
     async fn get_session_json(&self, user_id: &str) -> Result<Option<String>> {
         Ok(self.get_session(user_id).await?.map(|data| Value::Object(data).to_string()))
+    }
+
+    /// [`Self::set_session`] of a session handed over as JSON text (C, Node): providers that
+    /// store text write it without building values.
+    async fn set_session_text(&self, user_id: &str, session: SessionText, ttl: Option<Duration>) -> Result<()> {
+        self.set_session(user_id, session.into_data()?, ttl).await
     }
 
     /// The session, touched only when its `lastActivity` is older than `touch_after` (capped at

@@ -20,7 +20,11 @@ pub const MAX_DEPTH: usize = 100;
 /// Checks one number: a 64-bit integer, or a float that is finite and not a non-zero number
 /// rounded to zero.
 pub fn check_number(n: &Number) -> Result<()> {
-    let text = n.as_str();
+    check_number_text(n.as_str())
+}
+
+/// [`check_number`] on a number's JSON text (the text path checks numbers it never parses).
+pub fn check_number_text(text: &str) -> Result<()> {
     let exponent = text.contains(['e', 'E']);
     // Fast paths (every write walks its numbers): up to 18 digits is a 64-bit integer, and a
     // decimal without exponent shorter than 300 characters can neither overflow nor underflow.
@@ -28,7 +32,7 @@ pub fn check_number(n: &Number) -> Result<()> {
         return Ok(());
     }
     if !text.contains('.') && !exponent {
-        if n.as_i64().is_none() && n.as_u64().is_none() {
+        if text.parse::<i64>().is_err() && text.parse::<u64>().is_err() {
             return Err(SessionError::invalid(format!("integer {text} is outside the 64-bit range")));
         }
         return Ok(());

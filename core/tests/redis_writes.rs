@@ -5,7 +5,7 @@ mod support;
 
 use std::sync::Arc;
 
-use poto_sessions::{PotoModule, RedisOptions, RedisSessionProvider, SessionData, SessionProvider};
+use poto_sessions::{PotoModule, RedisOptions, RedisSessionProvider, SessionData, SessionProvider, SessionText};
 use serde_json::{json, Value};
 use support::RedisServer;
 
@@ -146,4 +146,37 @@ async fn an_update_to_an_equal_number_of_other_text_is_written() {
         .unwrap();
     let text = p.get_session_json("z").await.unwrap().unwrap();
     assert!(text.contains(r#""x":-0.0"#) && text.contains(r#""list":[-0.0]"#), "{text}");
+}
+
+#[tokio::test]
+async fn a_write_from_text_stores_what_a_write_of_values_stores() {
+    let server = RedisServer::start();
+    let p = provider(&server).await;
+    let created = "2020-01-02T03:04:05.006Z";
+    let text =
+        format!(r#"{{"b":[1.50,-0.0],"a":{{"y":1,"x":"é\n"}},"createdAt":"{created}","n":18446744073709551615}}"#);
+    let member_text =
+        |user: &str| server.cli(&["GET", &p.session_key(user)]).trim_end()[98 + created.len() + 2..].to_owned();
+    p.set_session("tree", serde_json::from_str(&text).unwrap(), None).await.unwrap();
+    p.set_session_text("text", SessionText::parse(text.clone(), "session").unwrap(), None).await.unwrap();
+    // The same members, but for the owner; nested names as written (serde_json sorts them).
+    assert_eq!(
+        member_text("text"),
+        member_text("tree").replace(r#""x":"é\n","y":1"#, r#""y":1,"x":"é\n""#).replace("tree", "text")
+    );
+    let got = p.get_session("text").await.unwrap().unwrap();
+    assert_eq!((got["createdAt"].as_str(), got["userId"].as_str()), (Some(created), Some("text")));
+    assert_eq!(serde_json::to_string(&got["b"]).unwrap(), "[1.50,-0.0]");
+    // A stored createdAt is kept, the user's id checked, the size limited, as for values.
+    p.set_session_text("text", SessionText::parse(r#"{"a":1}"#.into(), "session").unwrap(), None).await.unwrap();
+    assert_eq!(p.get_session("text").await.unwrap().unwrap()["createdAt"], created);
+    let foreign = SessionText::parse(r#"{"userId":"other"}"#.into(), "session").unwrap();
+    let err = p.set_session_text("text", foreign, None).await.unwrap_err();
+    assert!(err.to_string().contains("belongs to \"text\""), "{err}");
+    let small = RedisSessionProvider::connect(RedisOptions::new().url(server.url()).prefix("w:").max_session_bytes(20))
+        .await
+        .unwrap();
+    let big = SessionText::parse(r#"{"a":"0123456789"}"#.into(), "session").unwrap();
+    assert_eq!(small.set_session_text("big", big, None).await.unwrap_err().kind(), poto_sessions::ErrorKind::TooLarge);
+    assert!(!small.has_session("big").await.unwrap());
 }

@@ -3,12 +3,14 @@
 use std::ffi::{c_char, c_void};
 use std::ptr::null_mut;
 
+use poto_sessions::SessionText;
+
 use crate::call::guard;
 use crate::callbacks::{poto_done_fn, spawn_done};
 use crate::handles::{duration_ms, poto_provider, provider_arg};
 use crate::render::{blocking, rendered, Json, Op};
 use crate::status::poto_status;
-use crate::strings::{out_arg, parse_session, str_arg, to_c};
+use crate::strings::{out_arg, str_arg, to_c};
 
 unsafe fn get_op(provider: *const poto_provider, user_id: *const c_char) -> Op<Option<Json>> {
     let (p, id) = (provider_arg(provider)?.inner.clone(), str_arg(user_id, "user_id")?.to_owned());
@@ -17,8 +19,8 @@ unsafe fn get_op(provider: *const poto_provider, user_id: *const c_char) -> Op<O
 
 unsafe fn set_op(provider: *const poto_provider, user_id: *const c_char, json: *const c_char, ttl_ms: u64) -> Op<()> {
     let (p, id) = (provider_arg(provider)?.inner.clone(), str_arg(user_id, "user_id")?.to_owned());
-    let data = parse_session(str_arg(json, "session_json")?, "session_json")?;
-    Ok(Box::pin(async move { p.set_session(&id, data, duration_ms(ttl_ms)).await }))
+    let session = SessionText::parse(str_arg(json, "session_json")?.to_owned(), "session_json")?;
+    Ok(Box::pin(async move { p.set_session_text(&id, session, duration_ms(ttl_ms)).await }))
 }
 
 unsafe fn delete_op(provider: *const poto_provider, user_id: *const c_char) -> Op<()> {

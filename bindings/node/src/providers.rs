@@ -9,10 +9,11 @@ use napi::{Env, JsValue};
 use napi_derive::napi;
 use poto_sessions::{
     CustomOptions, InMemorySessionProvider, MemoryOptions, RedisOptions, RedisSessionProvider, SessionProvider,
+    SessionText,
 };
 
 use crate::bridge::{start_with, JsOutcome};
-use crate::convert::{json_text, millis_arg, parse_session, stats_text};
+use crate::convert::{json_text, millis_arg, stats_text};
 use crate::custom::js_provider;
 use crate::errors::{invalid, throw, to_js};
 use crate::options::{from_js, node_terms};
@@ -97,8 +98,8 @@ impl NativeProvider {
         let p = self.inner.clone();
         start_with(op, self.inline, async move {
             let ttl = millis_arg("ttlMs", ttl_ms)?;
-            let data = parse_session(&data, "session")?;
-            p.set_session(&user_id, data, ttl).await.map(|_| "null".into())
+            let session = SessionText::parse(data, "session")?;
+            p.set_session_text(&user_id, session, ttl).await.map(|_| "null".into())
         })
     }
 

@@ -25,6 +25,7 @@ pub use options::{redact_url, RedisOptions, DEFAULT_PREFIX, DEFAULT_URL};
 use crate::data::{prepare_session, validate_ttl, validate_user_id, SessionData};
 use crate::error::{Result, SessionError};
 use crate::provider::{SessionProvider, VersionedProvider};
+use crate::session_text::SessionText;
 use crate::touch;
 use crate::update::RetryPolicy;
 use errors::Access;
@@ -95,14 +96,6 @@ impl RedisSessionProvider {
         cmd
     }
 
-    /// Appends `createdAt text, tail` (the other members and `}`) of a validated session to `cmd`.
-    fn push_session(&self, cmd: &mut Cmd, user_id: &str, data: SessionData) -> Result<()> {
-        let data = prepare_session(user_id, data)?;
-        let (created, members) = codec::encode_members(&data, self.options.max_session_bytes)?;
-        cmd.arg(created).arg(members);
-        Ok(())
-    }
-
     /// `GET` of the session's value (the one read of format 2).
     async fn read(&self, user_id: &str) -> Result<Reply> {
         validate_user_id(user_id)?;
@@ -155,10 +148,24 @@ impl RedisSessionProvider {
         expected: Option<u64>,
     ) -> Result<Reply> {
         validate_user_id(user_id)?;
-        let mut cmd = self.session_cmd(&scripts::WRITE, user_id, self.ttl_ms(ttl)?);
-        cmd.arg(mode).arg(expected.unwrap_or(0));
-        self.push_session(&mut cmd, user_id, data)?;
-        cmd.arg(self.clock_hint());
+        let ttl_ms = self.ttl_ms(ttl)?;
+        let data = prepare_session(user_id, data)?;
+        let members = codec::encode_members(&data, self.options.max_session_bytes)?;
+        self.send_write(user_id, ttl_ms, mode, expected, members).await
+    }
+
+    /// Runs the write script in `mode` with `members`: the createdAt text (empty: none) and the
+    /// tail (the other members and `}`) of a validated session.
+    async fn send_write(
+        &self,
+        user_id: &str,
+        ttl_ms: u64,
+        mode: &str,
+        expected: Option<u64>,
+        (created, tail): (String, String),
+    ) -> Result<Reply> {
+        let mut cmd = self.session_cmd(&scripts::WRITE, user_id, ttl_ms);
+        cmd.arg(mode).arg(expected.unwrap_or(0)).arg(created).arg(tail).arg(self.clock_hint());
         self.link.write(&cmd, Some(user_id), write_applied).await
     }
 
@@ -226,6 +233,14 @@ impl SessionProvider for RedisSessionProvider {
 
     async fn set_session(&self, user_id: &str, data: SessionData, ttl: Option<Duration>) -> Result<()> {
         self.write(user_id, data, ttl, "set", None).await.map(|_| ())
+    }
+
+    /// From the text's members, never built into values when the text is plain.
+    async fn set_session_text(&self, user_id: &str, session: SessionText, ttl: Option<Duration>) -> Result<()> {
+        validate_user_id(user_id)?;
+        let ttl_ms = self.ttl_ms(ttl)?;
+        let members = codec::encode_text(user_id, session, self.options.max_session_bytes)?;
+        self.send_write(user_id, ttl_ms, "set", None, members).await.map(|_| ())
     }
 
     async fn delete_session(&self, user_id: &str) -> Result<()> {
