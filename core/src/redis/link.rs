@@ -432,9 +432,14 @@ impl Link {
                 let _ = cmd.query_async::<Reply>(&mut conn).await;
             }
         });
-        // The first poll puts the command in the connection's queue; the reply is awaited apart.
+        // The first poll puts the command in the connection's queue; the reply is awaited apart,
+        // on the caller's runtime when there is one (waking another runtime's thread per touch
+        // would cost more than the touch).
         if std::future::poll_fn(|cx| std::task::Poll::Ready(Future::poll(sending.as_mut(), cx))).await.is_pending() {
-            runtime::spawn(sending);
+            match tokio::runtime::Handle::try_current() {
+                Ok(handle) => drop(handle.spawn(sending)),
+                Err(_) => drop(runtime::spawn(sending)),
+            }
         }
         Ok(())
     }
