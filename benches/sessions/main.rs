@@ -140,9 +140,7 @@ fn main() {
             if cfg.wants("redis-benchmark") { redis_benchmark::run(&cfg, server.port()) } else { Default::default() };
 
         // 2 + 3b. Provider beside raw redis-rs.
-        if cfg.wants("redis") {
-            raw::compare(&rt, &cfg, &url, plain, &mut verdicts);
-        }
+        let set_rate = if cfg.wants("redis") { raw::compare(&rt, &cfg, &url, plain, &mut verdicts) } else { None };
 
         // 4. Compare-and-set contention, two instances (two connections).
         if cfg.wants("cas") {
@@ -154,7 +152,7 @@ fn main() {
                 );
                 cas::contention(&cfg, "redis update_session, 100 hot keys (2 instances)", vec![a, b]).await
             });
-            cas_rows.push(cas::row(&redis_cas, Some(&mut verdicts)));
+            cas_rows.push(cas::row(&redis_cas, Some((&mut verdicts, set_rate))));
             let (row, ok) = rt.block_on(async {
                 let provider = Arc::new(redis_provider(&url, "hot").await);
                 cas::one_hot_user("redis, one user, 8 tasks × 500 updates", provider).await

@@ -27,16 +27,18 @@ const WRITE_LUA: &str = concat!(
 /// The provider's default TTL (24 h) in ms, as the write script receives it.
 const TTL_MS: u64 = 24 * 60 * 60 * 1000;
 
-/// The Redis provider's operations beside raw redis-rs, and their targets at 64 in flight: ≥ 80%
-/// of raw; `get_session` ≥ 1.2× and `set_session` ≥ 0.7× `redis-benchmark GET`/`SET -P 1`
-/// (`plain`) when that ran; the module read with ≥ 10% stale sessions ≥ 90% of `get_session`.
+/// The Redis provider's operations beside raw redis-rs, and their targets at 64 in flight:
+/// `get_session` ≥ 50% of raw `GET` (issue 12) and `set_session` ≥ 80% of raw; `get_session`
+/// ≥ 1.2× and `set_session` ≥ 0.7× `redis-benchmark GET`/`SET -P 1` (`plain`) when that ran;
+/// the module read with 10% of reads stale ≥ 90% of `get_session`. Returns `set_session`'s rate
+/// at 64 in flight, the yardstick of the compare-and-set target.
 pub(crate) fn compare(
     rt: &tokio::runtime::Runtime,
     cfg: &Config,
     url: &str,
     plain: PlainRates,
     verdicts: &mut Verdicts,
-) {
+) -> Option<f64> {
     let mut raw = rt.block_on(RawBaseline::new(url, cfg.raw_connections));
     let rows = rt.block_on(provider_ops::run(
         cfg,
@@ -60,13 +62,15 @@ pub(crate) fn compare(
             continue;
         }
         let ratio = provider_rate / raw_rate;
+        let least = if op == "get_session" { 0.5 } else { 0.8 };
         verdicts.check(
-            ratio >= 0.8,
+            ratio >= least,
             format!(
-                "redis {op}, 64 in flight: {} ops/s = {:.0}% of raw redis-rs {} (target ≥ 80%)",
+                "redis {op}, 64 in flight: {} ops/s = {:.0}% of raw redis-rs {} (target ≥ {:.0}%)",
                 group(*provider_rate),
                 ratio * 100.0,
-                group(*raw_rate)
+                group(*raw_rate),
+                least * 100.0
             ),
         );
         let (plain_rate, command, target) = match op.as_str() {
@@ -102,6 +106,7 @@ pub(crate) fn compare(
             ),
         );
     }
+    rate("set_session")
 }
 
 /// What `RedisSessionProvider` would send, built by hand: keys as `Layout` makes them.
