@@ -100,6 +100,34 @@ impl SessionText {
     }
 }
 
+impl Prepared<'_> {
+    /// The stored session's JSON text: these members with `createdAt` and `lastActivity` (JSON
+    /// texts) in their places by name, as serde_json writes the values the tree path stores.
+    pub fn object_text(&self, created_at: &str, last_activity: &str) -> String {
+        let len = self.members.iter().map(|(key, value)| key.len() + value.len() + 4).sum::<usize>();
+        let mut text = String::with_capacity(len + created_at.len() + last_activity.len() + 32);
+        let mut stamps = [(CREATED_AT_KEY, created_at), (LAST_ACTIVITY_KEY, last_activity)].into_iter().peekable();
+        let push = |text: &mut String, key: &str, value: &str| {
+            text.push(if text.is_empty() { '{' } else { ',' });
+            text.push('"');
+            text.push_str(key);
+            text.push_str("\":");
+            text.push_str(value);
+        };
+        for (key, value) in &self.members {
+            while let Some((stamp, stamp_value)) = stamps.next_if(|(stamp, _)| *stamp < *key) {
+                push(&mut text, stamp, stamp_value);
+            }
+            push(&mut text, key, value);
+        }
+        for (stamp, stamp_value) in stamps {
+            push(&mut text, stamp, stamp_value);
+        }
+        text.push('}');
+        text
+    }
+}
+
 /// The members of a plain session text (module doc), sorted by name; `None` for any other text.
 fn plain_members(text: &str) -> Option<Vec<Member>> {
     let mut de = serde_json::Deserializer::from_str(text);

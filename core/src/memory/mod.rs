@@ -2,7 +2,7 @@
 //! Not shared across processes and lost on restart (the seed's stated limits).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::data::{
     encode_fields, format_timestamp, now_unix_ms, prepare_session, validate_field, validate_ttl, validate_user_id,
-    SessionData, CREATED_AT_KEY, DEFAULT_MAX_SESSION_BYTES, LAST_ACTIVITY_KEY, USER_ID_KEY,
+    SessionData, CREATED_AT_KEY, DEFAULT_MAX_SESSION_BYTES, LAST_ACTIVITY_KEY,
 };
 use crate::error::Result;
 use crate::options::MemoryOptions;
@@ -20,26 +20,11 @@ use crate::session_text::SessionText;
 use crate::touch;
 use crate::value::{check_size, entry_size};
 
+mod entry;
+use entry::{created_at_of, created_at_value, Body, Entry};
+
 /// Default time a session lives after its last write or touch.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
-
-struct Entry {
-    /// Shared with readers of [`SessionProvider::get_session_shared`]; writes replace it (or
-    /// copy it first when a reader still holds it).
-    data: Arc<SessionData>,
-    version: u64,
-    expires_at: Instant,
-    last_activity_ms: i64,
-    /// `data` as JSON text, made on the first [`InMemorySessionProvider::get_session_text`]
-    /// after a change (bindings that hand sessions over as text read it without re-serialising).
-    text: OnceLock<Arc<str>>,
-}
-
-impl Entry {
-    fn live(&self, now: Instant) -> bool {
-        self.expires_at > now
-    }
-}
 
 /// In-memory [`SessionProvider`]: every capability, updates atomic within this process.
 pub struct InMemorySessionProvider {
@@ -135,6 +120,27 @@ impl InMemorySessionProvider {
         ttl: Duration,
         expected: Option<Option<u64>>,
     ) -> Result<std::result::Result<u64, Option<Versioned>>> {
+        self.put(user_id, ttl, expected, |existing, stamp| {
+            if !data.contains_key(CREATED_AT_KEY) {
+                let created =
+                    existing.map_or_else(|| Value::String(stamp.to_owned()), |e| created_at_value(e.created_at()));
+                data.insert(CREATED_AT_KEY.to_owned(), created);
+            }
+            data.insert(LAST_ACTIVITY_KEY.to_owned(), Value::String(stamp.to_owned()));
+            Ok((created_at_of(&data), Body::Data(data)))
+        })
+    }
+
+    /// Stores the entry `make(live entry, stamp)` gives (its createdAt text and body) unless
+    /// `expected` names another version than the live one (`None`: any; `Some(None)`: only if
+    /// absent); `Err(current)` then.
+    fn put(
+        &self,
+        user_id: &str,
+        ttl: Duration,
+        expected: Option<Option<u64>>,
+        make: impl FnOnce(Option<&Entry>, &str) -> Result<(Box<str>, Body)>,
+    ) -> Result<std::result::Result<u64, Option<Versioned>>> {
         let now = Instant::now();
         let mut slot = self.sessions.entry(user_id.to_owned());
         let existing = match &mut slot {
@@ -143,33 +149,26 @@ impl InMemorySessionProvider {
         };
         if let Some(expected) = expected {
             if existing.map(|e| e.version) != expected {
-                return Ok(Err(existing.map(|e| Versioned { data: (*e.data).clone(), version: e.version })));
+                return Ok(Err(existing.map(Self::versioned_of).transpose()?));
             }
         }
         let now_ms = now_unix_ms();
-        let stamp = format_timestamp(now_ms);
-        if !data.contains_key(CREATED_AT_KEY) {
-            let created = existing.and_then(|e| e.data.get(CREATED_AT_KEY).cloned());
-            data.insert(CREATED_AT_KEY.to_owned(), created.unwrap_or_else(|| Value::String(stamp.clone())));
-        }
-        data.insert(LAST_ACTIVITY_KEY.to_owned(), Value::String(stamp));
+        let (created_at, body) = make(existing, &format_timestamp(now_ms))?;
         let version = self.next_version.fetch_add(1, Ordering::Relaxed);
-        slot.insert(Entry {
-            data: Arc::new(data),
-            version,
-            expires_at: now + ttl,
-            last_activity_ms: now_ms,
-            text: OnceLock::new(),
-        });
+        slot.insert(Entry::new(body, created_at, version, now + ttl, now_ms));
         Ok(Ok(version))
     }
 
-    fn stamp(entry: &mut Entry, ttl: Duration) {
+    fn versioned_of(entry: &Entry) -> Result<Versioned> {
+        Ok(Versioned { data: (**entry.data()?).clone(), version: entry.version })
+    }
+
+    fn stamp(entry: &mut Entry, ttl: Duration) -> Result<()> {
         let now_ms = now_unix_ms();
-        Arc::make_mut(&mut entry.data).insert(LAST_ACTIVITY_KEY.to_owned(), Value::String(format_timestamp(now_ms)));
+        entry.data_mut()?.insert(LAST_ACTIVITY_KEY.to_owned(), Value::String(format_timestamp(now_ms)));
         entry.last_activity_ms = now_ms;
         entry.expires_at = Instant::now() + ttl;
-        entry.text = OnceLock::new();
+        Ok(())
     }
 
     /// The session as JSON text, or `None` when absent or expired: what
@@ -178,9 +177,7 @@ impl InMemorySessionProvider {
     /// the in-memory store never waits.
     pub fn get_session_text(&self, user_id: &str) -> Result<Option<Arc<str>>> {
         validate_user_id(user_id)?;
-        Ok(self
-            .live_entry(user_id)
-            .map(|e| e.text.get_or_init(|| Arc::from(serde_json::to_string(&*e.data).unwrap_or_default())).clone()))
+        self.live_entry(user_id).map(|e| e.text().cloned()).transpose()
     }
 
     /// Drops expired entries so that memory does not grow with sessions nobody reads again.
@@ -194,12 +191,12 @@ impl InMemorySessionProvider {
 impl SessionProvider for InMemorySessionProvider {
     async fn get_session(&self, user_id: &str) -> Result<Option<SessionData>> {
         validate_user_id(user_id)?;
-        Ok(self.live_entry(user_id).map(|e| (*e.data).clone()))
+        self.live_entry(user_id).map(|e| e.data().map(|d| (**d).clone())).transpose()
     }
 
     async fn get_session_shared(&self, user_id: &str) -> Result<Option<Arc<SessionData>>> {
         validate_user_id(user_id)?;
-        Ok(self.live_entry(user_id).map(|e| e.data.clone()))
+        self.live_entry(user_id).map(|e| e.data().cloned()).transpose()
     }
 
     async fn get_session_json(&self, user_id: &str) -> Result<Option<String>> {
@@ -210,18 +207,27 @@ impl SessionProvider for InMemorySessionProvider {
         self.write(user_id, data, ttl, None).map(|_| ())
     }
 
-    /// A plain text is checked from its members (no value serialised to count its size), then
-    /// built into values once, to be stored.
+    /// A plain text is checked from its members and stored as text, with no values built.
     async fn set_session_text(&self, user_id: &str, session: SessionText, ttl: Option<Duration>) -> Result<()> {
-        if validate_user_id(user_id).is_err() || session.prepare(user_id, self.max_session_bytes).is_none() {
+        let prepared = match validate_user_id(user_id) {
+            Ok(()) => session.prepare(user_id, self.max_session_bytes),
+            Err(_) => None,
+        };
+        let Some(prepared) = prepared else {
             return self.set_session(user_id, session.into_data()?, ttl).await;
-        }
+        };
         crate::failpoint!("memory.set");
         let ttl = self.ttl_or_default(ttl)?;
-        let mut data = session.into_data()?;
-        data.remove(LAST_ACTIVITY_KEY);
-        data.entry(USER_ID_KEY).or_insert_with(|| Value::String(user_id.to_owned()));
-        self.store(user_id, data, ttl, None).map(|_| ())
+        self.put(user_id, ttl, None, |existing, stamp| {
+            let stamp = format!("\"{stamp}\"");
+            let created_at: Box<str> = match (prepared.created_at, existing) {
+                (Some(sent), _) => sent.into(),
+                (None, Some(e)) => e.created_at().into(),
+                (None, None) => stamp.as_str().into(),
+            };
+            Ok((created_at.clone(), Body::Text(prepared.object_text(&created_at, &stamp))))
+        })
+        .map(|_| ())
     }
 
     async fn delete_session(&self, user_id: &str) -> Result<()> {
@@ -282,7 +288,7 @@ impl SessionProvider for InMemorySessionProvider {
         let ttl = self.ttl_or_default(ttl)?;
         match self.sessions.get_mut(user_id) {
             Some(mut entry) if entry.live(Instant::now()) => {
-                Self::stamp(&mut entry, ttl);
+                Self::stamp(&mut entry, ttl)?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -303,13 +309,13 @@ impl SessionProvider for InMemorySessionProvider {
         let now = Instant::now();
         if let Some(entry) = self.live_entry(user_id) {
             if !touch::due(Some(entry.last_activity_ms), now_unix_ms(), touch_after) {
-                return Ok(Some((*entry.data).clone()));
+                return Ok(Some((**entry.data()?).clone()));
             }
         }
         match self.sessions.get_mut(user_id) {
             Some(mut entry) if entry.live(now) => {
-                Self::stamp(&mut entry, ttl);
-                Ok(Some((*entry.data).clone()))
+                Self::stamp(&mut entry, ttl)?;
+                Ok(Some((**entry.data()?).clone()))
             }
             _ => Ok(None),
         }
@@ -323,7 +329,7 @@ impl SessionProvider for InMemorySessionProvider {
                 Err(None) => continue,
             }
             if let Some(entry) = self.live_entry(user_id) {
-                return Ok((*entry.data).clone());
+                return Ok((**entry.data()?).clone());
             }
         }
     }
@@ -345,16 +351,15 @@ impl SessionProvider for InMemorySessionProvider {
                 let now = Instant::now();
                 if let Some(mut entry) = self.sessions.get_mut(user_id).filter(|e| e.live(now)) {
                     let others: usize = entry
-                        .data
+                        .data()?
                         .iter()
                         .filter(|(k, _)| k.as_str() != key)
                         .map(|(k, v)| entry_size(k, &v.to_string()))
                         .sum();
                     check_size(others + entry_size(key, &value.to_string()), self.max_session_bytes)?;
-                    Arc::make_mut(&mut entry.data).insert(key.to_owned(), value);
-                    entry.text = OnceLock::new();
+                    entry.data_mut()?.insert(key.to_owned(), value);
                     entry.version = self.next_version.fetch_add(1, Ordering::Relaxed);
-                    Self::stamp(&mut entry, ttl);
+                    Self::stamp(&mut entry, ttl)?;
                     return Ok(true);
                 }
             }
@@ -372,7 +377,7 @@ impl SessionProvider for InMemorySessionProvider {
 impl VersionedProvider for InMemorySessionProvider {
     async fn get_versioned(&self, user_id: &str) -> Result<Option<Versioned>> {
         validate_user_id(user_id)?;
-        Ok(self.live_entry(user_id).map(|e| Versioned { data: (*e.data).clone(), version: e.version }))
+        self.live_entry(user_id).map(|e| Self::versioned_of(&e)).transpose()
     }
 
     async fn compare_and_set(
@@ -392,6 +397,7 @@ impl VersionedProvider for InMemorySessionProvider {
 #[cfg(test)]
 mod text_tests {
     use super::*;
+    use crate::data::USER_ID_KEY;
     use serde_json::json;
 
     #[tokio::test]
@@ -439,5 +445,45 @@ mod text_tests {
             assert!(err.to_string().contains(error), "{err}");
         }
         assert_eq!(p.get_session("text").await.unwrap().unwrap()["a"], 1);
+    }
+
+    #[tokio::test]
+    async fn a_session_written_as_text_reads_back_as_the_tree_path_writes_it() {
+        let p = InMemorySessionProvider::new();
+        let from_text = |text: &str| SessionText::parse(text.to_owned(), "session").unwrap();
+        // The text with the two stamps' digits masked.
+        let masked = |p: &InMemorySessionProvider, id: &str| {
+            let mut text = p.get_session_text(id).unwrap().unwrap().to_string();
+            for name in ["\"createdAt\":\"", "\"lastActivity\":\""] {
+                let at = text.find(name).unwrap() + name.len();
+                text.replace_range(at..at + 24, &"X".repeat(24));
+            }
+            text
+        };
+        // Stamps sort among the members: before, between and after them.
+        for text in [r#"{"a":1,"b":{"x":[],"y":"\u0001\n"}}"#, r#"{"d":1,"m":2,"z":{}}"#, r#"{"zz":true}"#, r#"{}"#] {
+            p.set_session("tree", serde_json::from_str(text).unwrap(), None).await.unwrap();
+            p.set_session_text("text", from_text(text), None).await.unwrap();
+            let tree = masked(&p, "tree").replace(r#""userId":"tree""#, r#""userId":"text""#);
+            assert_eq!(masked(&p, "text"), tree, "{text}");
+        }
+        // Nested names keep the writer's order in the text; values read back as the tree.
+        p.set_session_text("u", from_text(r#"{"m":{"y":1,"x":2},"createdAt":"c\"q"}"#), None).await.unwrap();
+        assert!(p.get_session_text("u").unwrap().unwrap().contains(r#""m":{"y":1,"x":2}"#));
+        let data = p.get_session("u").await.unwrap().unwrap();
+        assert_eq!((data["m"]["x"].clone(), data["createdAt"].clone()), (json!(2), json!("c\"q")));
+        // createdAt is kept across writes of either form, touches and field writes.
+        p.set_session("u", json!({"n": 1}).as_object().unwrap().clone(), None).await.unwrap();
+        p.set_session_text("u", from_text(r#"{"n":2}"#), None).await.unwrap();
+        assert!(p.touch("u", None).await.unwrap());
+        p.set_field("u", "k", json!("v"), None, None).await.unwrap();
+        p.set_session_text("u", from_text(r#"{"n":3}"#), None).await.unwrap();
+        let versioned = p.get_versioned("u").await.unwrap().unwrap();
+        assert_eq!((versioned.data["createdAt"].clone(), versioned.data["n"].clone()), (json!("c\"q"), json!(3)));
+        assert!(!versioned.data.contains_key("k"));
+        let applied = p.compare_and_set("u", Some(versioned.version), versioned.data.clone(), None).await.unwrap();
+        assert!(matches!(applied, CasOutcome::Applied(_)));
+        let shared = p.get_session_shared("u").await.unwrap().unwrap();
+        assert_eq!(shared["createdAt"], "c\"q");
     }
 }
