@@ -187,6 +187,10 @@ fn pkg_config_install_serves_shared_and_static_linking() {
         .status()
         .unwrap();
     assert!(status.success());
+    // The release tarball's layout (scripts/c-prefix.sh): soname links and the CMake package too.
+    for file in ["lib/libpoto_sessions.so.0", "lib/cmake/poto_sessions/poto_sessionsConfigVersion.cmake"] {
+        assert!(prefix.path().join(file).exists(), "{file} was not installed");
+    }
     let pkg_config = |args: &[&str]| {
         let out = Command::new("pkg-config")
             .args(args)
