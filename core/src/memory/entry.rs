@@ -5,6 +5,7 @@
 //! and reads text never builds values (most of a write's cost, issue 12), and Rust readers
 //! never re-parse.
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -18,25 +19,26 @@ pub(super) struct Entry {
     /// when a reader still holds it).
     data: OnceLock<Arc<SessionData>>,
     text: OnceLock<Arc<str>>,
-    /// The createdAt value as JSON text, for whole writes that do not send one.
-    created_at: Box<str>,
+    /// A session written as text: its createdAt value's JSON text, for later whole writes that
+    /// do not send one (a session written as values has it in `data`).
+    created_at: Option<Box<str>>,
     pub version: u64,
     pub expires_at: Instant,
     pub last_activity_ms: i64,
 }
 
-/// What a write stores: values, or the JSON text they serialise to.
+/// What a write stores: values, or the JSON text they serialise to with its createdAt value's
+/// JSON text.
 pub(super) enum Body {
     Data(SessionData),
-    Text(String),
+    Text { json: String, created_at: Box<str> },
 }
 
 impl Entry {
-    /// `created_at` is the JSON text of the createdAt value `body` holds.
-    pub fn new(body: Body, created_at: Box<str>, version: u64, expires_at: Instant, last_activity_ms: i64) -> Self {
-        let (data, text) = match body {
-            Body::Data(values) => (OnceLock::from(Arc::new(values)), OnceLock::new()),
-            Body::Text(json) => (OnceLock::new(), OnceLock::from(Arc::from(json))),
+    pub fn new(body: Body, version: u64, expires_at: Instant, last_activity_ms: i64) -> Self {
+        let (data, text, created_at) = match body {
+            Body::Data(values) => (OnceLock::from(Arc::new(values)), OnceLock::new(), None),
+            Body::Text { json, created_at } => (OnceLock::new(), OnceLock::from(Arc::from(json)), Some(created_at)),
         };
         Entry { data, text, created_at, version, expires_at, last_activity_ms }
     }
@@ -45,8 +47,23 @@ impl Entry {
         self.expires_at > now
     }
 
-    pub fn created_at(&self) -> &str {
-        &self.created_at
+    /// The createdAt value (every stored session has one).
+    pub fn created_at(&self) -> Result<Option<Value>> {
+        match (&self.created_at, self.data.get()) {
+            (_, Some(data)) => Ok(data.get(CREATED_AT_KEY).cloned()),
+            (Some(text), None) => serde_json::from_str(text)
+                .map(Some)
+                .map_err(|e| SessionError::Internal(format!("stored createdAt did not parse: {e}"))),
+            (None, None) => Err(SessionError::Internal("a stored session has no form".into())),
+        }
+    }
+
+    /// The createdAt value's JSON text.
+    pub fn created_at_text(&self) -> Result<Option<Cow<'_, str>>> {
+        match &self.created_at {
+            Some(text) => Ok(Some(Cow::Borrowed(text))),
+            None => Ok(self.data()?.get(CREATED_AT_KEY).map(|value| Cow::Owned(value.to_string()))),
+        }
     }
 
     /// The session as values, parsed from its text on first need.
@@ -77,14 +94,4 @@ impl Entry {
         let data = self.data.get_mut().ok_or_else(|| SessionError::Internal("session values vanished".into()))?;
         Ok(Arc::make_mut(data))
     }
-}
-
-/// The JSON text of `data`'s createdAt value (`"null"` when it has none, which writes prevent).
-pub(super) fn created_at_of(data: &SessionData) -> Box<str> {
-    data.get(CREATED_AT_KEY).map_or_else(|| "null".into(), |v| v.to_string().into())
-}
-
-/// The value of a createdAt JSON text kept by an entry.
-pub(super) fn created_at_value(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or(Value::Null)
 }

@@ -21,7 +21,7 @@ use crate::touch;
 use crate::value::{check_size, entry_size};
 
 mod entry;
-use entry::{created_at_of, created_at_value, Body, Entry};
+use entry::{Body, Entry};
 
 /// Default time a session lives after its last write or touch.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -122,16 +122,16 @@ impl InMemorySessionProvider {
     ) -> Result<std::result::Result<u64, Option<Versioned>>> {
         self.put(user_id, ttl, expected, |existing, stamp| {
             if !data.contains_key(CREATED_AT_KEY) {
-                let created =
-                    existing.map_or_else(|| Value::String(stamp.to_owned()), |e| created_at_value(e.created_at()));
+                let created = existing.map(Entry::created_at).transpose()?.flatten();
+                let created = created.unwrap_or_else(|| Value::String(stamp.to_owned()));
                 data.insert(CREATED_AT_KEY.to_owned(), created);
             }
             data.insert(LAST_ACTIVITY_KEY.to_owned(), Value::String(stamp.to_owned()));
-            Ok((created_at_of(&data), Body::Data(data)))
+            Ok(Body::Data(data))
         })
     }
 
-    /// Stores the entry `make(live entry, stamp)` gives (its createdAt text and body) unless
+    /// Stores what `make(live entry, stamp)` gives unless
     /// `expected` names another version than the live one (`None`: any; `Some(None)`: only if
     /// absent); `Err(current)` then.
     fn put(
@@ -139,7 +139,7 @@ impl InMemorySessionProvider {
         user_id: &str,
         ttl: Duration,
         expected: Option<Option<u64>>,
-        make: impl FnOnce(Option<&Entry>, &str) -> Result<(Box<str>, Body)>,
+        make: impl FnOnce(Option<&Entry>, &str) -> Result<Body>,
     ) -> Result<std::result::Result<u64, Option<Versioned>>> {
         let now = Instant::now();
         let mut slot = self.sessions.entry(user_id.to_owned());
@@ -153,9 +153,9 @@ impl InMemorySessionProvider {
             }
         }
         let now_ms = now_unix_ms();
-        let (created_at, body) = make(existing, &format_timestamp(now_ms))?;
+        let body = make(existing, &format_timestamp(now_ms))?;
         let version = self.next_version.fetch_add(1, Ordering::Relaxed);
-        slot.insert(Entry::new(body, created_at, version, now + ttl, now_ms));
+        slot.insert(Entry::new(body, version, now + ttl, now_ms));
         Ok(Ok(version))
     }
 
@@ -220,12 +220,12 @@ impl SessionProvider for InMemorySessionProvider {
         let ttl = self.ttl_or_default(ttl)?;
         self.put(user_id, ttl, None, |existing, stamp| {
             let stamp = format!("\"{stamp}\"");
-            let created_at: Box<str> = match (prepared.created_at, existing) {
-                (Some(sent), _) => sent.into(),
-                (None, Some(e)) => e.created_at().into(),
-                (None, None) => stamp.as_str().into(),
+            let kept = match (prepared.created_at, existing) {
+                (None, Some(e)) => e.created_at_text()?,
+                _ => None,
             };
-            Ok((created_at.clone(), Body::Text(prepared.object_text(&created_at, &stamp))))
+            let created_at: Box<str> = prepared.created_at.or(kept.as_deref()).unwrap_or(&stamp).into();
+            Ok(Body::Text { json: prepared.object_text(&created_at, &stamp), created_at })
         })
         .map(|_| ())
     }
