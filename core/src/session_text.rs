@@ -102,16 +102,21 @@ impl SessionText {
 
 impl Prepared<'_> {
     /// The stored session's JSON text: these members with `createdAt` and `lastActivity` (JSON
-    /// texts) in their places by name, as serde_json writes the values the tree path stores.
-    pub fn object_text(&self, created_at: &str, last_activity: &str) -> String {
+    /// texts) in their places by name, as serde_json writes the values the tree path stores;
+    /// and where in it the lastActivity value starts.
+    pub fn object_text(&self, created_at: &str, last_activity: &str) -> (String, usize) {
         let len = self.members.iter().map(|(key, value)| key.len() + value.len() + 4).sum::<usize>();
         let mut text = String::with_capacity(len + created_at.len() + last_activity.len() + 32);
         let mut stamps = [(CREATED_AT_KEY, created_at), (LAST_ACTIVITY_KEY, last_activity)].into_iter().peekable();
-        let push = |text: &mut String, key: &str, value: &str| {
+        let mut last_activity_at = 0;
+        let mut push = |text: &mut String, key: &str, value: &str| {
             text.push(if text.is_empty() { '{' } else { ',' });
             text.push('"');
             text.push_str(key);
             text.push_str("\":");
+            if key == LAST_ACTIVITY_KEY {
+                last_activity_at = text.len();
+            }
             text.push_str(value);
         };
         for (key, value) in &self.members {
@@ -124,7 +129,7 @@ impl Prepared<'_> {
             push(&mut text, stamp, stamp_value);
         }
         text.push('}');
-        text
+        (text, last_activity_at)
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::data::{SessionData, CREATED_AT_KEY};
+use crate::data::{SessionData, CREATED_AT_KEY, LAST_ACTIVITY_KEY};
 use crate::error::{Result, SessionError};
 
 pub(super) struct Entry {
@@ -22,6 +22,10 @@ pub(super) struct Entry {
     /// A session written as text: its createdAt value's JSON text, for later whole writes that
     /// do not send one (a session written as values has it in `data`).
     created_at: Option<Box<str>>,
+    /// Where the lastActivity value starts in `text`, while `text` is the text written (or
+    /// restamped): a touch then changes those bytes only, as on Redis, keeping the writer's
+    /// order of nested names.
+    last_activity_at: Option<usize>,
     pub version: u64,
     pub expires_at: Instant,
     pub last_activity_ms: i64,
@@ -31,16 +35,18 @@ pub(super) struct Entry {
 /// JSON text.
 pub(super) enum Body {
     Data(SessionData),
-    Text { json: String, created_at: Box<str> },
+    Text { json: String, created_at: Box<str>, last_activity_at: usize },
 }
 
 impl Entry {
     pub fn new(body: Body, version: u64, expires_at: Instant, last_activity_ms: i64) -> Self {
-        let (data, text, created_at) = match body {
-            Body::Data(values) => (OnceLock::from(Arc::new(values)), OnceLock::new(), None),
-            Body::Text { json, created_at } => (OnceLock::new(), OnceLock::from(Arc::from(json)), Some(created_at)),
+        let (data, text, created_at, last_activity_at) = match body {
+            Body::Data(values) => (OnceLock::from(Arc::new(values)), OnceLock::new(), None, None),
+            Body::Text { json, created_at, last_activity_at } => {
+                (OnceLock::new(), OnceLock::from(Arc::from(json)), Some(created_at), Some(last_activity_at))
+            }
         };
-        Entry { data, text, created_at, version, expires_at, last_activity_ms }
+        Entry { data, text, created_at, last_activity_at, version, expires_at, last_activity_ms }
     }
 
     pub fn live(&self, now: Instant) -> bool {
@@ -87,10 +93,37 @@ impl Entry {
         Ok(self.text.get_or_init(|| Arc::from(json)))
     }
 
+    /// Sets lastActivity to timestamp `stamp` in whichever forms the entry holds: in the text
+    /// in place, where it knows where (and the old stamp has the same length).
+    pub fn restamp(&mut self, stamp: &str) -> Result<()> {
+        let spliced = match (self.last_activity_at, self.text.get()) {
+            (Some(at), Some(text)) => {
+                let (open, close) = (at, at + 1 + stamp.len());
+                let fits = text.as_bytes().get(open) == Some(&b'"') && text.as_bytes().get(close) == Some(&b'"');
+                fits.then(|| [&text[..=open], stamp, &text[close..]].concat())
+            }
+            _ => None,
+        };
+        let value = Value::String(stamp.to_owned());
+        match spliced {
+            Some(text) => {
+                self.text = OnceLock::from(Arc::from(text));
+                if let Some(data) = self.data.get_mut() {
+                    Arc::make_mut(data).insert(LAST_ACTIVITY_KEY.to_owned(), value);
+                }
+            }
+            None => {
+                self.data_mut()?.insert(LAST_ACTIVITY_KEY.to_owned(), value);
+            }
+        }
+        Ok(())
+    }
+
     /// The values, to change in place; the text is made again when next asked for.
     pub fn data_mut(&mut self) -> Result<&mut SessionData> {
         self.data()?;
         self.text = OnceLock::new();
+        self.last_activity_at = None;
         let data = self.data.get_mut().ok_or_else(|| SessionError::Internal("session values vanished".into()))?;
         Ok(Arc::make_mut(data))
     }

@@ -165,7 +165,7 @@ impl InMemorySessionProvider {
 
     fn stamp(entry: &mut Entry, ttl: Duration) -> Result<()> {
         let now_ms = now_unix_ms();
-        entry.data_mut()?.insert(LAST_ACTIVITY_KEY.to_owned(), Value::String(format_timestamp(now_ms)));
+        entry.restamp(&format_timestamp(now_ms))?;
         entry.last_activity_ms = now_ms;
         entry.expires_at = Instant::now() + ttl;
         Ok(())
@@ -225,7 +225,8 @@ impl SessionProvider for InMemorySessionProvider {
                 _ => None,
             };
             let created_at: Box<str> = prepared.created_at.or(kept.as_deref()).unwrap_or(&stamp).into();
-            Ok(Body::Text { json: prepared.object_text(&created_at, &stamp), created_at })
+            let (json, last_activity_at) = prepared.object_text(&created_at, &stamp);
+            Ok(Body::Text { json, created_at, last_activity_at })
         })
         .map(|_| ())
     }
@@ -485,5 +486,34 @@ mod text_tests {
         assert!(matches!(applied, CasOutcome::Applied(_)));
         let shared = p.get_session_shared("u").await.unwrap().unwrap();
         assert_eq!(shared["createdAt"], "c\"q");
+    }
+
+    #[tokio::test]
+    async fn a_touch_of_a_session_written_as_text_changes_its_stamp_only() {
+        let p = InMemorySessionProvider::new();
+        let text = r#"{"m":{"y":1,"x":[2.50]},"z":"\u0001"}"#;
+        p.set_session_text("u", SessionText::parse(text.into(), "session").unwrap(), None).await.unwrap();
+        let stamp_of = |text: &str| text.split("\"lastActivity\":").nth(1).unwrap()[..26].to_owned();
+        let unstamped = |text: &str| text.replace(&format!("\"lastActivity\":{}", stamp_of(text)), "");
+        let before = p.get_session_text("u").unwrap().unwrap();
+        for read_values_first in [false, true] {
+            tokio::time::sleep(Duration::from_millis(3)).await;
+            if read_values_first {
+                p.get_session_shared("u").await.unwrap();
+            }
+            let old = p.get_session_text("u").unwrap().unwrap();
+            assert!(p.touch("u", None).await.unwrap());
+            let after = p.get_session_text("u").unwrap().unwrap();
+            assert_ne!(stamp_of(&after), stamp_of(&old));
+            assert_eq!(unstamped(&after), unstamped(&before), "only the stamp");
+            let data = p.get_session("u").await.unwrap().unwrap();
+            assert_eq!(serde_json::to_string(&data["lastActivity"]).unwrap(), stamp_of(&after));
+        }
+        // A field write rewrites the text from values (nested names sorted), as on Redis.
+        p.set_field("u", "k", json!(1), None, None).await.unwrap();
+        let text = p.get_session_text("u").unwrap().unwrap();
+        assert!(text.contains(r#""m":{"x":[2.50],"y":1}"#) && text.contains(r#""k":1"#), "{text}");
+        assert!(p.touch("u", None).await.unwrap());
+        assert_eq!(serde_json::from_str::<Value>(&p.get_session_text("u").unwrap().unwrap()).unwrap()["k"], 1);
     }
 }
