@@ -5,6 +5,7 @@ use crate::error::{Result, SessionError};
 
 /// Number of index shards; part of the format version.
 pub const SHARDS: u32 = 64;
+const _: () = assert!(SHARDS <= 100, "shard tags are two digits");
 /// The stored format version (also in each session value's header and the prefix's meta key).
 pub const FORMAT: &str = "2";
 
@@ -61,25 +62,38 @@ impl Layout {
         &self.prefix
     }
 
-    fn shard_base(&self, shard: u32) -> String {
-        format!("{}{{{shard:02}}}:", self.prefix)
+    /// `P{NN}:` followed by `rest`, in one allocation (keys are built on every request); `NN`
+    /// is the shard in two digits.
+    fn shard_key(&self, shard: u32, rest: &[&str]) -> String {
+        let mut key = String::with_capacity(self.prefix.len() + 5 + rest.iter().map(|r| r.len()).sum::<usize>());
+        key.push_str(&self.prefix);
+        key.push('{');
+        key.push(char::from(b'0' + (shard / 10) as u8));
+        key.push(char::from(b'0' + (shard % 10) as u8));
+        key.push_str("}:");
+        rest.iter().for_each(|r| key.push_str(r));
+        key
+    }
+
+    /// The key of `user_id`'s session value.
+    pub fn session_key(&self, user_id: &str) -> String {
+        self.shard_key(shard_of(user_id), &["s:", user_id])
     }
 
     /// Keys of `user_id`'s session.
     pub fn session(&self, user_id: &str) -> SessionKeys {
-        let base = self.shard_base(shard_of(user_id));
+        let shard = shard_of(user_id);
         SessionKeys {
-            session: format!("{base}s:{user_id}"),
-            expiry_index: format!("{base}i:exp"),
-            activity_index: format!("{base}i:act"),
-            version_seq: format!("{base}i:seq"),
+            session: self.shard_key(shard, &["s:", user_id]),
+            expiry_index: self.shard_key(shard, &["i:exp"]),
+            activity_index: self.shard_key(shard, &["i:act"]),
+            version_seq: self.shard_key(shard, &["i:seq"]),
         }
     }
 
     /// `(expiry index, activity index, session key base)` of one shard.
     pub fn shard(&self, shard: u32) -> (String, String, String) {
-        let base = self.shard_base(shard);
-        (format!("{base}i:exp"), format!("{base}i:act"), format!("{base}s:"))
+        (self.shard_key(shard, &["i:exp"]), self.shard_key(shard, &["i:act"]), self.shard_key(shard, &["s:"]))
     }
 
     /// The key that records which format and shard count this prefix uses.
@@ -130,6 +144,9 @@ mod tests {
         assert_eq!(keys.session, "poto:{07}:s:alice");
         assert_eq!(keys.expiry_index, "poto:{07}:i:exp");
         assert_eq!(layout.session("{x}").session, "poto:{33}:s:{x}");
+        assert_eq!(layout.session_key("alice"), keys.session);
+        assert_eq!(layout.shard(5), ("poto:{05}:i:exp".into(), "poto:{05}:i:act".into(), "poto:{05}:s:".into()));
+        assert_eq!(keys.version_seq, "poto:{07}:i:seq");
         assert!(Layout::new("a{b").is_err());
     }
 }

@@ -168,7 +168,7 @@ async fn migrate_shard(
         let ids: Vec<String> = page.chunks(2).map(|pair| pair[0].clone()).collect();
         let exists = futures_util::future::join_all(ids.iter().map(|id| {
             let mut conn = conn.clone();
-            let key = source.session(id).session;
+            let key = source.session_key(id);
             async move { redis::cmd("EXISTS").arg(key).query_async::<bool>(&mut conn).await }
         }))
         .await;
@@ -205,7 +205,7 @@ async fn convert_batch(
 ) -> Result<Vec<String>> {
     let reads = members.iter().map(|id| {
         let mut conn = conn.clone();
-        let key = source.session(id).session;
+        let key = source.session_key(id);
         async move { redis::cmd("HGETALL").arg(key).query_async::<Reply>(&mut conn).await }
     });
     let hashes = futures_util::future::join_all(reads).await;

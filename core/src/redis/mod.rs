@@ -79,7 +79,7 @@ impl RedisSessionProvider {
 
     /// The Redis key holding `user_id`'s session (for operators and tests).
     pub fn session_key(&self, user_id: &str) -> String {
-        self.layout.session(user_id).session
+        self.layout.session_key(user_id)
     }
 
     fn ttl_ms(&self, ttl: Option<Duration>) -> Result<u64> {
@@ -99,7 +99,8 @@ impl RedisSessionProvider {
     /// `GET` of the session's value (the one read of format 2).
     async fn read(&self, user_id: &str) -> Result<Reply> {
         validate_user_id(user_id)?;
-        let cmd = redis::cmd("GET").arg(self.session_key(user_id)).to_owned();
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(self.session_key(user_id));
         self.link.query(&cmd, Access::Read, Some(user_id)).await
     }
 
@@ -253,7 +254,8 @@ impl SessionProvider for RedisSessionProvider {
 
     async fn has_session(&self, user_id: &str) -> Result<bool> {
         validate_user_id(user_id)?;
-        let cmd = redis::cmd("EXISTS").arg(self.session_key(user_id)).to_owned();
+        let mut cmd = redis::cmd("EXISTS");
+        cmd.arg(self.session_key(user_id));
         self.link.query(&cmd, Access::Read, Some(user_id)).await
     }
 
