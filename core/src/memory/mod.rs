@@ -107,19 +107,8 @@ impl InMemorySessionProvider {
     ) -> Result<std::result::Result<u64, Option<Versioned>>> {
         crate::failpoint!("memory.set");
         let ttl = self.ttl_or_default(ttl)?;
-        let data = prepare_session(user_id, data)?;
+        let mut data = prepare_session(user_id, data)?;
         encode_fields(&data, self.max_session_bytes)?;
-        self.store(user_id, data, ttl, expected)
-    }
-
-    /// [`Self::write`] of a session already prepared and within the size limit.
-    fn store(
-        &self,
-        user_id: &str,
-        mut data: SessionData,
-        ttl: Duration,
-        expected: Option<Option<u64>>,
-    ) -> Result<std::result::Result<u64, Option<Versioned>>> {
         self.put(user_id, ttl, expected, |existing, stamp| {
             if !data.contains_key(CREATED_AT_KEY) {
                 let created = existing.map(Entry::created_at).transpose()?.flatten();
@@ -131,9 +120,8 @@ impl InMemorySessionProvider {
         })
     }
 
-    /// Stores what `make(live entry, stamp)` gives unless
-    /// `expected` names another version than the live one (`None`: any; `Some(None)`: only if
-    /// absent); `Err(current)` then.
+    /// Stores what `make(live entry, stamp)` gives, unless `expected` names another version
+    /// than the live one (as [`Self::write`]).
     fn put(
         &self,
         user_id: &str,
