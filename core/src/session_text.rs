@@ -101,16 +101,20 @@ impl SessionText {
 }
 
 impl Prepared<'_> {
-    /// The stored session's JSON text: these members with `createdAt` and `lastActivity` (JSON
-    /// texts) in their places by name, as serde_json writes the values the tree path stores;
-    /// and where in it the lastActivity value starts.
-    pub fn object_text(&self, created_at: &str, last_activity: &str) -> (String, usize) {
-        let len = self.members.iter().map(|(key, value)| key.len() + value.len() + 4).sum::<usize>();
-        let mut text = String::with_capacity(len + created_at.len() + last_activity.len() + 32);
-        let mut stamps = [(CREATED_AT_KEY, created_at), (LAST_ACTIVITY_KEY, last_activity)].into_iter().peekable();
+    /// These members as JSON text, as serde_json writes the values the tree path stores: `open`
+    /// before the first member, `,` before each other one, then `}`; `stamps` (name and JSON
+    /// text, sorted by name) go in their places by name. Also returns where the lastActivity
+    /// value starts in the text (0 when `stamps` has none).
+    pub fn members_text(&self, open: char, stamps: &[(&str, &str)]) -> (String, usize) {
+        let len = |(key, value): (&str, &str)| key.len() + value.len() + 4;
+        let capacity = self.members.iter().map(|(key, value)| len((key, value))).sum::<usize>()
+            + stamps.iter().map(|stamp| len(*stamp)).sum::<usize>()
+            + 1;
+        let mut text = String::with_capacity(capacity);
+        let mut stamps = stamps.iter().peekable();
         let mut last_activity_at = 0;
         let mut push = |text: &mut String, key: &str, value: &str| {
-            text.push(if text.is_empty() { '{' } else { ',' });
+            text.push(if text.is_empty() { open } else { ',' });
             text.push('"');
             text.push_str(key);
             text.push_str("\":");
@@ -120,7 +124,7 @@ impl Prepared<'_> {
             text.push_str(value);
         };
         for (key, value) in &self.members {
-            while let Some((stamp, stamp_value)) = stamps.next_if(|(stamp, _)| *stamp < *key) {
+            while let Some((stamp, stamp_value)) = stamps.next_if(|(stamp, _)| *stamp < &**key) {
                 push(&mut text, stamp, stamp_value);
             }
             push(&mut text, key, value);

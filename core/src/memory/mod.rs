@@ -213,7 +213,8 @@ impl SessionProvider for InMemorySessionProvider {
                 _ => None,
             };
             let created_at: Box<str> = prepared.created_at.or(kept.as_deref()).unwrap_or(&stamp).into();
-            let (json, last_activity_at) = prepared.object_text(&created_at, &stamp);
+            let stamps = [(CREATED_AT_KEY, &*created_at), (LAST_ACTIVITY_KEY, stamp.as_str())];
+            let (json, last_activity_at) = prepared.members_text('{', &stamps);
             Ok(Body::Text { json, created_at, last_activity_at })
         })
         .map(|_| ())

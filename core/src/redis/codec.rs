@@ -165,16 +165,7 @@ pub fn encode_members(data: &SessionData, max_bytes: usize) -> Result<(String, S
 pub fn encode_text(user_id: &str, session: SessionText, max_bytes: usize) -> Result<(String, String)> {
     if let Some(prepared) = session.prepare(user_id, max_bytes) {
         let created = prepared.created_at.unwrap_or_default().to_owned();
-        let len = prepared.members.iter().map(|(key, value)| key.len() + value.len() + 4).sum::<usize>();
-        let mut members = String::with_capacity(len + 1);
-        for (key, value) in &prepared.members {
-            members.push_str(",\"");
-            members.push_str(key);
-            members.push_str("\":");
-            members.push_str(value);
-        }
-        members.push('}');
-        return Ok((created, members));
+        return Ok((created, prepared.members_text(',', &[]).0));
     }
     encode_members(&prepare_session(user_id, session.into_data()?)?, max_bytes)
 }
